@@ -1,0 +1,11 @@
+//! The contracts between the pipeline stages: plain data, serde, no I/O.
+
+mod event;
+mod failure;
+mod outcome;
+mod page;
+
+pub use event::CrawlEvent;
+pub use failure::FailureKind;
+pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
+pub use page::{Link, LinkKind, PageFacts};

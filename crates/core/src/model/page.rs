@@ -1,0 +1,151 @@
+//! What extraction finds in one HTML page.
+
+use serde::{Deserialize, Serialize};
+
+/// How a page refers to a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum LinkKind {
+    /// `<a href>` or `<area href>`.
+    Anchor,
+    /// `<img src|srcset>`, `<source src|srcset>`, `<picture>` sources.
+    Image,
+    /// `<script src>`.
+    Script,
+    /// `<link rel=stylesheet>`.
+    Stylesheet,
+    /// `<link rel=canonical>`.
+    Canonical,
+    /// `<link rel=alternate hreflang>`.
+    Hreflang,
+    /// Other `<link rel=alternate>` (feeds, media alternates).
+    Alternate,
+    /// `<link rel=icon|apple-touch-icon|manifest>`.
+    Icon,
+    /// `<link rel=preload|prefetch|modulepreload>`.
+    Preload,
+    /// `<link rel=next|prev>`.
+    Pagination,
+    /// `<iframe src>`, `<frame src>`.
+    Iframe,
+    /// `<video>`, `<audio>`, `<track>` sources and posters.
+    Media,
+    /// `<object data>`, `<embed src>`.
+    Object,
+    /// `<meta http-equiv=refresh content="N; url=...">`.
+    MetaRefresh,
+    /// A `Location` header of a redirect answer.
+    Redirect,
+    /// A `<loc>` in a sitemap.
+    Sitemap,
+    /// A sitemap named by robots.txt or a sitemap index.
+    SitemapFile,
+    /// robots.txt itself.
+    Robots,
+    /// A start URL given by the user.
+    Start,
+}
+
+impl LinkKind {
+    /// The stable id used in outputs.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Anchor => "a",
+            Self::Image => "img",
+            Self::Script => "script",
+            Self::Stylesheet => "css",
+            Self::Canonical => "canonical",
+            Self::Hreflang => "hreflang",
+            Self::Alternate => "alternate",
+            Self::Icon => "icon",
+            Self::Preload => "preload",
+            Self::Pagination => "pagination",
+            Self::Iframe => "iframe",
+            Self::Media => "media",
+            Self::Object => "object",
+            Self::MetaRefresh => "meta-refresh",
+            Self::Redirect => "redirect",
+            Self::Sitemap => "sitemap",
+            Self::SitemapFile => "sitemap-file",
+            Self::Robots => "robots",
+            Self::Start => "start",
+        }
+    }
+
+    /// Parses a stored id.
+    pub fn from_id(id: &str) -> Option<Self> {
+        const ALL: [LinkKind; 19] = [
+            LinkKind::Anchor,
+            LinkKind::Image,
+            LinkKind::Script,
+            LinkKind::Stylesheet,
+            LinkKind::Canonical,
+            LinkKind::Hreflang,
+            LinkKind::Alternate,
+            LinkKind::Icon,
+            LinkKind::Preload,
+            LinkKind::Pagination,
+            LinkKind::Iframe,
+            LinkKind::Media,
+            LinkKind::Object,
+            LinkKind::MetaRefresh,
+            LinkKind::Redirect,
+            LinkKind::Sitemap,
+            LinkKind::SitemapFile,
+            LinkKind::Robots,
+            LinkKind::Start,
+        ];
+        ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// Whether the crawl extracts further links from the target (it may be a page).
+    pub fn leads_to_page(self) -> bool {
+        matches!(
+            self,
+            Self::Anchor
+                | Self::Canonical
+                | Self::Hreflang
+                | Self::Pagination
+                | Self::Iframe
+                | Self::MetaRefresh
+                | Self::Redirect
+                | Self::Sitemap
+                | Self::Start
+        )
+    }
+}
+
+/// A reference found in a page (or sitemap, or redirect), already resolved to an absolute URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// The absolute target URL (fragment removed).
+    pub url: String,
+    /// How it is referenced.
+    pub kind: LinkKind,
+    /// Visible anchor text (or `alt` for images), whitespace-collapsed.
+    pub text: Option<String>,
+    /// The `rel` attribute, when present (nofollow, ugc, sponsored, ...).
+    pub rel: Option<String>,
+    /// `hreflang`, for alternate links.
+    pub hreflang: Option<String>,
+}
+
+/// Facts extracted from one HTML page in the same streaming pass as its links.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageFacts {
+    /// Every `<title>` text.
+    pub titles: Vec<String>,
+    /// Every `<meta name=description>` content.
+    pub descriptions: Vec<String>,
+    /// `<meta name=robots>` contents.
+    pub meta_robots: Vec<String>,
+    /// Canonical URLs (resolved).
+    pub canonicals: Vec<String>,
+    /// `<html lang>`.
+    pub lang: Option<String>,
+    /// The number of `<h1>` elements.
+    pub h1_count: u32,
+    /// The `<base href>` in force, if any.
+    pub base: Option<String>,
+}

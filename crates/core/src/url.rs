@@ -1,0 +1,247 @@
+//! URL normalization, fingerprints and the crawl's scope rules.
+
+use regex::RegexSet;
+use url::Url;
+
+use crate::config::CrawlConfig;
+
+/// Why a string is not a crawlable URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The WHATWG parser rejected it.
+    #[error("cannot parse URL: {0}")]
+    Parse(String),
+    /// Not http or https.
+    #[error("unsupported scheme {0:?} (only http and https are crawled)")]
+    Scheme(String),
+    /// No host.
+    #[error("URL has no host")]
+    NoHost,
+    /// Longer than the configured maximum.
+    #[error("URL is {len} bytes long, over the {max}-byte limit")]
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Parses and normalizes an absolute URL: WHATWG parsing (which lowercases the host,
+/// drops default ports and normalizes percent-encoding and dot segments), fragment removed.
+pub fn normalize(input: &str) -> Result<Url, UrlError> {
+    let url = Url::parse(input.trim()).map_err(|e| UrlError::Parse(e.to_string()))?;
+    finish(url)
+}
+
+/// Resolves `href` against `base` and normalizes the result.
+pub fn resolve(base: &Url, href: &str) -> Result<Url, UrlError> {
+    let url = base
+        .join(href.trim())
+        .map_err(|e| UrlError::Parse(e.to_string()))?;
+    finish(url)
+}
+
+fn finish(mut url: Url) -> Result<Url, UrlError> {
+    match url.scheme() {
+        "http" | "https" => {}
+        other => return Err(UrlError::Scheme(other.to_string())),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(UrlError::NoHost);
+    }
+    url.set_fragment(None);
+    // A lone trailing dot on the host names the same host.
+    if let Some(host) = url.host_str()
+        && host.ends_with('.')
+        && host.len() > 1
+    {
+        let trimmed = host.trim_end_matches('.').to_string();
+        let _ = url.set_host(Some(&trimmed));
+    }
+    Ok(url)
+}
+
+/// The stable 64-bit fingerprint (XXH3-64) of a normalized URL, used for deduplication.
+pub fn fingerprint(url: &Url) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(url.as_str().as_bytes())
+}
+
+/// The `host[:port]` key politeness and robots are tracked by.
+pub fn host_key(url: &Url) -> String {
+    match url.port() {
+        Some(port) => format!("{}://{}:{port}", url.scheme(), url.host_str().unwrap_or("")),
+        None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or("")),
+    }
+}
+
+/// Where a URL stands relative to the crawl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeVerdict {
+    /// Part of the site: crawled.
+    Internal,
+    /// Another site: checked once, not crawled.
+    External,
+    /// Part of the site but excluded by include/exclude patterns: not fetched.
+    Excluded,
+}
+
+/// The scope rules of one crawl.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    hosts: Vec<String>,
+    domain: Option<String>,
+    include: Option<RegexSet>,
+    exclude: Option<RegexSet>,
+}
+
+/// A bad include/exclude pattern.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {which} pattern: {source}")]
+pub struct PatternError {
+    which: &'static str,
+    #[source]
+    source: regex::Error,
+}
+
+impl Scope {
+    /// Builds the scope from the start URLs and the include/exclude patterns.
+    pub fn new(config: &CrawlConfig, starts: &[Url]) -> Result<Self, PatternError> {
+        let hosts: Vec<String> = starts
+            .iter()
+            .filter_map(|u| u.host_str().map(str::to_string))
+            .collect();
+        let domain = config.subdomains.then(|| {
+            let first = hosts.first().cloned().unwrap_or_default();
+            first.strip_prefix("www.").unwrap_or(&first).to_string()
+        });
+        let set = |which, pats: &[String]| {
+            if pats.is_empty() {
+                Ok(None)
+            } else {
+                RegexSet::new(pats)
+                    .map(Some)
+                    .map_err(|source| PatternError { which, source })
+            }
+        };
+        Ok(Self {
+            hosts,
+            domain,
+            include: set("include", &config.include)?,
+            exclude: set("exclude", &config.exclude)?,
+        })
+    }
+
+    /// Whether the host belongs to the site.
+    pub fn is_site_host(&self, host: &str) -> bool {
+        if self.hosts.iter().any(|h| h == host) {
+            return true;
+        }
+        match &self.domain {
+            Some(d) => host == d || host.ends_with(&format!(".{d}")),
+            None => false,
+        }
+    }
+
+    /// Classifies a normalized URL.
+    pub fn classify(&self, url: &Url) -> ScopeVerdict {
+        let host = url.host_str().unwrap_or_default();
+        if !self.is_site_host(host) {
+            return ScopeVerdict::External;
+        }
+        let s = url.as_str();
+        if let Some(inc) = &self.include
+            && !inc.is_match(s)
+        {
+            return ScopeVerdict::Excluded;
+        }
+        if let Some(exc) = &self.exclude
+            && exc.is_match(s)
+        {
+            return ScopeVerdict::Excluded;
+        }
+        ScopeVerdict::Internal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_spellings_to_one_url() {
+        let a = normalize("HTTP://Example.COM:80/a/./b/../c?q=1#frag").unwrap();
+        let b = normalize("http://example.com/a/c?q=1").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_eq!(
+            normalize("https://example.com:443/").unwrap().as_str(),
+            "https://example.com/"
+        );
+        assert_eq!(
+            normalize("http://example.com./x").unwrap().as_str(),
+            "http://example.com/x"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_is_normalized() {
+        let a = normalize("http://example.com/caf\u{e9} x").unwrap();
+        assert_eq!(a.as_str(), "http://example.com/caf%C3%A9%20x");
+    }
+
+    #[test]
+    fn rejects_what_cannot_be_crawled() {
+        assert!(matches!(normalize("mailto:a@b.c"), Err(UrlError::Scheme(_))));
+        assert!(matches!(normalize("not a url"), Err(UrlError::Parse(_))));
+        let base = normalize("http://example.com/dir/page").unwrap();
+        assert!(matches!(
+            resolve(&base, "javascript:void(0)"),
+            Err(UrlError::Scheme(_))
+        ));
+        assert_eq!(
+            resolve(&base, "../other#x").unwrap().as_str(),
+            "http://example.com/other"
+        );
+        assert_eq!(
+            resolve(&base, "//cdn.example.net/a.js").unwrap().as_str(),
+            "http://cdn.example.net/a.js"
+        );
+    }
+
+    #[test]
+    fn scope_by_host_subdomain_and_patterns() {
+        let start = normalize("https://www.example.com/").unwrap();
+        let cfg = CrawlConfig {
+            exclude: vec!["/private/".into()],
+            ..CrawlConfig::default()
+        };
+        let scope = Scope::new(&cfg, std::slice::from_ref(&start)).unwrap();
+        let c = |u: &str| scope.classify(&normalize(u).unwrap());
+        assert_eq!(c("https://www.example.com/x"), ScopeVerdict::Internal);
+        assert_eq!(c("https://blog.example.com/x"), ScopeVerdict::External);
+        assert_eq!(c("https://www.example.com/private/x"), ScopeVerdict::Excluded);
+
+        let cfg = CrawlConfig {
+            subdomains: true,
+            include: vec!["^https://[^/]+/docs".into()],
+            ..CrawlConfig::default()
+        };
+        let scope = Scope::new(&cfg, &[start]).unwrap();
+        let c = |u: &str| scope.classify(&normalize(u).unwrap());
+        assert_eq!(c("https://blog.example.com/docs/a"), ScopeVerdict::Internal);
+        assert_eq!(c("https://blog.example.com/other"), ScopeVerdict::Excluded);
+        assert_eq!(c("https://example.org/docs"), ScopeVerdict::External);
+    }
+
+    #[test]
+    fn bad_pattern_is_a_clear_error() {
+        let cfg = CrawlConfig {
+            include: vec!["(".into()],
+            ..CrawlConfig::default()
+        };
+        let err = Scope::new(&cfg, &[]).unwrap_err();
+        assert!(err.to_string().starts_with("invalid include pattern"));
+    }
+}
