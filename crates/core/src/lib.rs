@@ -16,7 +16,11 @@
 pub mod config;
 pub mod extract;
 pub mod fetch;
+mod frontier;
 pub mod model;
+pub mod robots;
+pub mod sitemap;
+pub mod store;
 pub mod url;
 
 pub use config::{CrawlConfig, RobotsMode};

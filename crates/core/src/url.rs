@@ -193,7 +193,10 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_crawled() {
-        assert!(matches!(normalize("mailto:a@b.c"), Err(UrlError::Scheme(_))));
+        assert!(matches!(
+            normalize("mailto:a@b.c"),
+            Err(UrlError::Scheme(_))
+        ));
         assert!(matches!(normalize("not a url"), Err(UrlError::Parse(_))));
         let base = normalize("http://example.com/dir/page").unwrap();
         assert!(matches!(
@@ -221,7 +224,10 @@ mod tests {
         let c = |u: &str| scope.classify(&normalize(u).unwrap());
         assert_eq!(c("https://www.example.com/x"), ScopeVerdict::Internal);
         assert_eq!(c("https://blog.example.com/x"), ScopeVerdict::External);
-        assert_eq!(c("https://www.example.com/private/x"), ScopeVerdict::Excluded);
+        assert_eq!(
+            c("https://www.example.com/private/x"),
+            ScopeVerdict::Excluded
+        );
 
         let cfg = CrawlConfig {
             subdomains: true,

@@ -36,7 +36,10 @@ mod tests {
             Some(encoding_rs::UTF_8)
         );
         assert_eq!(charset_from_content_type(Some("text/html")), None);
-        assert_eq!(charset_from_content_type(Some("text/html; charset=bogus")), None);
+        assert_eq!(
+            charset_from_content_type(Some("text/html; charset=bogus")),
+            None
+        );
         assert_eq!(sniff_bom(b"\xFF\xFEa\0"), Some(encoding_rs::UTF_16LE));
     }
 }

@@ -257,7 +257,11 @@ impl HtmlExtractor {
 }
 
 /// Extracts a whole document at once (tests, benchmarks, stored bodies).
-pub fn extract_html(page: &Url, body: &[u8], header_charset: Option<&'static Encoding>) -> Extracted {
+pub fn extract_html(
+    page: &Url,
+    body: &[u8],
+    header_charset: Option<&'static Encoding>,
+) -> Extracted {
     let mut ex = HtmlExtractor::new(page.clone(), header_charset);
     for chunk in body.chunks(16 * 1024) {
         ex.write(chunk);
@@ -567,16 +571,28 @@ mod tests {
         );
         let a = e.links.iter().find(|l| l.url.ends_with("a.html")).unwrap();
         assert_eq!(a.text.as_deref(), Some("Anchor text"));
-        assert_eq!(urls(&e, LinkKind::Stylesheet), vec!["http://example.com/s.css"]);
+        assert_eq!(
+            urls(&e, LinkKind::Stylesheet),
+            vec!["http://example.com/s.css"]
+        );
         assert_eq!(urls(&e, LinkKind::Hreflang), vec!["http://example.com/de/"]);
         assert_eq!(urls(&e, LinkKind::Icon), vec!["http://example.com/fav.ico"]);
-        assert_eq!(urls(&e, LinkKind::Preload), vec!["http://example.com/font.woff2"]);
+        assert_eq!(
+            urls(&e, LinkKind::Preload),
+            vec!["http://example.com/font.woff2"]
+        );
         assert_eq!(
             urls(&e, LinkKind::Pagination),
             vec!["http://example.com/dir/page.html?p=2"]
         );
-        assert_eq!(urls(&e, LinkKind::MetaRefresh), vec!["http://example.com/later"]);
-        assert_eq!(urls(&e, LinkKind::Script), vec!["http://example.com/dir/app.js"]);
+        assert_eq!(
+            urls(&e, LinkKind::MetaRefresh),
+            vec!["http://example.com/later"]
+        );
+        assert_eq!(
+            urls(&e, LinkKind::Script),
+            vec!["http://example.com/dir/app.js"]
+        );
         assert_eq!(
             urls(&e, LinkKind::Image),
             vec![
@@ -598,7 +614,10 @@ mod tests {
         assert_eq!(urls(&e, LinkKind::Iframe), vec!["http://example.com/frame"]);
         assert_eq!(
             urls(&e, LinkKind::Object),
-            vec!["http://example.com/dir/e.swf", "http://example.com/dir/o.pdf"]
+            vec![
+                "http://example.com/dir/e.swf",
+                "http://example.com/dir/o.pdf"
+            ]
         );
         assert_eq!(e.invalid.len(), 1);
         assert_eq!(e.invalid[0].href, "http://[bad");
@@ -609,7 +628,10 @@ mod tests {
     #[test]
     fn base_href_applies_and_entities_decode() {
         let e = ex(r#"<base href="https://other.example/root/"><a href="x?a=1&amp;b=2#f">x</a>"#);
-        assert_eq!(urls(&e, LinkKind::Anchor), vec!["https://other.example/root/x?a=1&b=2"]);
+        assert_eq!(
+            urls(&e, LinkKind::Anchor),
+            vec!["https://other.example/root/x?a=1&b=2"]
+        );
         assert_eq!(e.facts.base.as_deref(), Some("https://other.example/root/"));
     }
 
@@ -628,7 +650,11 @@ mod tests {
     #[test]
     fn invalid_utf8_and_utf16_do_not_break_extraction() {
         let page = Url::parse("http://example.com/").unwrap();
-        let e = extract_html(&page, b"<title>\xff\xfe bad</title><a href=\"/ok\">\xc3(</a>", None);
+        let e = extract_html(
+            &page,
+            b"<title>\xff\xfe bad</title><a href=\"/ok\">\xc3(</a>",
+            None,
+        );
         assert_eq!(urls(&e, LinkKind::Anchor), vec!["http://example.com/ok"]);
         assert!(e.facts.titles[0].contains("bad"));
         let utf16: Vec<u8> = "\u{feff}<a href=\"/wide\">w</a>"

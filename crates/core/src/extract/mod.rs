@@ -16,7 +16,12 @@ pub fn is_html(content_type: Option<&str>) -> bool {
     match content_type {
         None => true,
         Some(ct) => {
-            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             mime == "text/html" || mime == "application/xhtml+xml"
         }
     }

@@ -56,7 +56,10 @@ mod tests {
             parse_srcset("/img,1.jpg 100w, /img2.jpg 200w"),
             vec!["/img,1.jpg", "/img2.jpg"]
         );
-        assert_eq!(parse_srcset(" x.png (max-width: 1, 2) 1x , y.png"), vec!["x.png", "y.png"]);
+        assert_eq!(
+            parse_srcset(" x.png (max-width: 1, 2) 1x , y.png"),
+            vec!["x.png", "y.png"]
+        );
         assert!(parse_srcset("  , ").is_empty());
     }
 }

@@ -168,20 +168,28 @@ mod tests {
     #[test]
     fn ids_round_trip_through_parts() {
         let all = [
-            FailureKind::Dns { reason: "nx".into() },
+            FailureKind::Dns {
+                reason: "nx".into(),
+            },
             FailureKind::ConnectRefused,
             FailureKind::ConnectTimeout,
-            FailureKind::Tls { reason: "bad cert".into() },
+            FailureKind::Tls {
+                reason: "bad cert".into(),
+            },
             FailureKind::ReadTimeout,
             FailureKind::ConnectionReset,
             FailureKind::InvalidResponse { reason: "x".into() },
             FailureKind::TooManyRedirects { hops: 11 },
             FailureKind::RedirectLoop,
             FailureKind::BodyTooLarge { limit: 10 },
-            FailureKind::Decode { reason: "gzip".into() },
+            FailureKind::Decode {
+                reason: "gzip".into(),
+            },
             FailureKind::BlockedByRobots,
             FailureKind::OutOfScope,
-            FailureKind::InvalidUrl { reason: "no host".into() },
+            FailureKind::InvalidUrl {
+                reason: "no host".into(),
+            },
         ];
         for kind in all {
             let back = FailureKind::from_parts(kind.id(), kind.detail().as_deref());

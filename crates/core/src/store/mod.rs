@@ -1,0 +1,241 @@
+//! Stage 4: the only way the engine and the reports touch persistence.
+//!
+//! Writes are fire-and-forget [`WriteOp`]s handed to a writer that batches them into
+//! transactions, so the crawl never waits on a write per URL. Reads are plain queries.
+
+mod sqlite;
+
+use serde::Serialize;
+
+pub use sqlite::SqliteStore;
+
+use crate::config::CrawlConfig;
+use crate::model::{Attempt, FailureKind, Outcome};
+
+/// A crawl's id in the store.
+pub type CrawlId = i64;
+/// A URL's id within its crawl (assigned by the engine, dense from 1).
+pub type UrlId = u32;
+
+/// Why the store failed. Fatal for the crawl: data must not be lost silently.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database file cannot be opened or created.
+    #[error("cannot open database {path}: {reason}")]
+    Open {
+        /// The path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// No crawl with that id (or none at all).
+    #[error("no crawl {0} in the database")]
+    NoSuchCrawl(String),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The writer thread is gone (it failed earlier; that error was reported).
+    #[error("the database writer stopped: {0}")]
+    WriterGone(String),
+}
+
+/// Whether a URL belongs to the site or was only linked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UrlScope {
+    /// Part of the site: crawled.
+    Internal,
+    /// Another site: checked, not crawled.
+    External,
+}
+
+impl UrlScope {
+    fn id(self) -> &'static str {
+        match self {
+            Self::Internal => "internal",
+            Self::External => "external",
+        }
+    }
+}
+
+/// A URL admitted to the frontier.
+#[derive(Debug, Clone)]
+pub struct NewUrl {
+    /// Its id.
+    pub id: UrlId,
+    /// The normalized URL.
+    pub url: String,
+    /// Its 64-bit fingerprint.
+    pub fingerprint: u64,
+    /// Link depth from the start URL.
+    pub depth: u32,
+    /// Internal or external.
+    pub scope: UrlScope,
+    /// How it was first found (link kind id).
+    pub found_by: &'static str,
+    /// Listed in a sitemap.
+    pub in_sitemap: bool,
+}
+
+/// A reference from one URL to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkRow {
+    /// The referring URL (a page, sitemap, or redirecting URL).
+    pub from: UrlId,
+    /// The target.
+    pub to: UrlId,
+    /// The link kind id.
+    pub kind: &'static str,
+    /// Anchor text or alt.
+    pub text: Option<String>,
+    /// The rel attribute.
+    pub rel: Option<String>,
+}
+
+/// What the engine learned about one URL.
+#[derive(Debug, Clone)]
+pub struct UrlResult {
+    /// The URL.
+    pub id: UrlId,
+    /// The outcome (response and/or failure, every attempt).
+    pub outcome: Outcome,
+    /// robots.txt disallows it (in `report` mode it was fetched anyway).
+    pub robots_disallowed: bool,
+    /// Page facts as JSON, for HTML pages.
+    pub facts: Option<String>,
+    /// The first bytes of an error response's body (for diagnosis).
+    pub body_snippet: Option<String>,
+    /// The redirect chain, for URLs checked with inline redirect following (external).
+    pub hops: Vec<crate::model::RedirectHop>,
+}
+
+/// One write for the store's writer.
+#[derive(Debug)]
+pub enum WriteOp {
+    /// URLs admitted to the frontier (state queued).
+    Queue(Vec<NewUrl>),
+    /// A URL is done; its new URLs and its outgoing links are written in the same batch.
+    Done {
+        /// The result.
+        result: Box<UrlResult>,
+        /// URLs first found on it.
+        new_urls: Vec<NewUrl>,
+        /// Its outgoing links.
+        links: Vec<LinkRow>,
+    },
+    /// Mark URLs as listed in a sitemap.
+    MarkInSitemap(Vec<UrlId>),
+    /// A host's robots.txt as fetched, so a resumed crawl need not fetch it again.
+    Robots {
+        /// `scheme://host[:port]`.
+        host: String,
+        /// The status (None: it failed).
+        status: Option<u16>,
+        /// The body.
+        body: Vec<u8>,
+    },
+}
+
+/// A stored crawl.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrawlInfo {
+    /// Its id.
+    pub id: CrawlId,
+    /// The first start URL.
+    pub start_url: String,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it ended, if it did.
+    pub finished_at: Option<String>,
+    /// running, finished, interrupted.
+    pub state: String,
+    /// URLs known.
+    pub urls: u64,
+    /// URLs done.
+    pub done: u64,
+    /// The configuration it ran with.
+    #[serde(skip)]
+    pub config: CrawlConfig,
+}
+
+/// A URL as stored, for resume and for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlRecord {
+    /// Its id.
+    pub id: UrlId,
+    /// The URL.
+    pub url: String,
+    /// Link depth.
+    pub depth: u32,
+    /// Internal or external.
+    pub scope: UrlScope,
+    /// How it was first found.
+    pub found_by: String,
+    /// Listed in a sitemap.
+    pub in_sitemap: bool,
+    /// queued or done.
+    pub state: String,
+    /// Status code.
+    pub status: Option<u16>,
+    /// Failure.
+    pub failure: Option<FailureKind>,
+    /// Redirect target.
+    pub location: Option<String>,
+    /// Content type.
+    pub content_type: Option<String>,
+    /// Time to first byte, ms.
+    pub ttfb_ms: Option<f64>,
+    /// Total time, ms.
+    pub total_ms: Option<f64>,
+    /// Body bytes on the wire.
+    pub wire_bytes: Option<u64>,
+    /// Body bytes decoded.
+    pub body_bytes: Option<u64>,
+    /// Charset read with.
+    pub charset: Option<String>,
+    /// Number of attempts.
+    pub attempts: u32,
+    /// robots.txt disallows it.
+    pub robots_disallowed: bool,
+    /// Kept response headers.
+    pub headers: Vec<(String, String)>,
+    /// Page facts (JSON), for HTML pages.
+    pub facts: Option<serde_json::Value>,
+    /// Start of an error body.
+    pub body_snippet: Option<String>,
+}
+
+/// The store. SQLite is the embedded default; PostgreSQL comes later behind the same trait.
+pub trait Store: Send + Sync {
+    /// Starts a new crawl and returns its id.
+    fn create_crawl(&self, config: &CrawlConfig) -> Result<CrawlId, StoreError>;
+    /// A crawl's info.
+    fn crawl(&self, id: CrawlId) -> Result<CrawlInfo, StoreError>;
+    /// All crawls, newest first.
+    fn crawls(&self) -> Result<Vec<CrawlInfo>, StoreError>;
+    /// Sets a crawl's state (`finished`, `interrupted`), stamping the end time.
+    fn set_state(&self, id: CrawlId, state: &str) -> Result<(), StoreError>;
+    /// Queues a write. Never blocks on the database.
+    fn write(&self, crawl: CrawlId, op: WriteOp) -> Result<(), StoreError>;
+    /// Waits until every queued write is committed.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// Every URL of a crawl, by id.
+    fn urls(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
+    /// The links pointing at the given URLs.
+    fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError>;
+    /// Calls `f` for every link of a crawl.
+    fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError>;
+    /// Every attempt of the URLs that took more than one.
+    fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
+    /// Stored robots.txt bodies by host, for resume.
+    fn robots(&self, crawl: CrawlId) -> Result<Vec<(String, Option<u16>, Vec<u8>)>, StoreError>;
+    /// Redirect chains recorded for URLs checked with inline following.
+    fn hops(
+        &self,
+        crawl: CrawlId,
+    ) -> Result<Vec<(UrlId, Vec<crate::model::RedirectHop>)>, StoreError>;
+}

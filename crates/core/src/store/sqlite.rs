@@ -1,0 +1,638 @@
+//! The embedded store: one SQLite file in WAL mode, written by one thread in batches.
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{
+    CrawlId, CrawlInfo, LinkRow, NewUrl, Store, StoreError, UrlId, UrlRecord, UrlResult, UrlScope,
+    WriteOp,
+};
+use crate::config::CrawlConfig;
+use crate::model::{Attempt, FailureKind, RedirectHop, Timings};
+
+const SCHEMA: &str = include_str!("schema.sql");
+const SCHEMA_VERSION: i64 = 1;
+/// A batch is committed after this many writes or this long, whichever comes first.
+const BATCH_OPS: usize = 4096;
+const BATCH_TIME: Duration = Duration::from_millis(100);
+
+enum Msg {
+    Write(CrawlId, WriteOp),
+    Flush(Sender<Result<(), String>>),
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    read: Mutex<Connection>,
+    tx: Mutex<Sender<Msg>>,
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let open_err = |e: rusqlite::Error| StoreError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(open_err)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        .map_err(open_err)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies the schema.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        let conn = open_conn(path)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);",
+        )?;
+        let version: Option<i64> = conn
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        match version {
+            None => {
+                conn.execute_batch(SCHEMA)?;
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![SCHEMA_VERSION, now()],
+                )?;
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::Open {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "database schema version {v} is newer than this siteaudit understands ({SCHEMA_VERSION})"
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+        let writer = open_conn(path)?;
+        let (tx, rx) = mpsc::channel();
+        let failed = Arc::new(Mutex::new(None));
+        let f = failed.clone();
+        std::thread::Builder::new()
+            .name("siteaudit-store".into())
+            .spawn(move || writer_loop(writer, rx, f))
+            .map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            read: Mutex::new(conn),
+            tx: Mutex::new(tx),
+            failed,
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn writer_error(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), StoreError> {
+        if let Some(e) = self.writer_error() {
+            return Err(StoreError::WriterGone(e));
+        }
+        self.tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(msg)
+            .map_err(|_| StoreError::WriterGone("writer thread ended".into()))
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option<String>>>) {
+    let fail = |e: String| {
+        *failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+    };
+    while let Ok(first) = rx.recv() {
+        let mut flushes = Vec::new();
+        let tx = match conn.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                fail(e.to_string());
+                return;
+            }
+        };
+        let started = Instant::now();
+        let mut pending = Some(first);
+        let mut ops = 0;
+        let mut result: Result<(), rusqlite::Error> = Ok(());
+        loop {
+            let msg = match pending.take() {
+                Some(m) => m,
+                None => {
+                    let left = BATCH_TIME.saturating_sub(started.elapsed());
+                    if ops >= BATCH_OPS || left.is_zero() {
+                        break;
+                    }
+                    match rx.recv_timeout(left) {
+                        Ok(m) => m,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
+            match msg {
+                Msg::Write(crawl, op) => {
+                    if result.is_ok() {
+                        result = apply(&tx, crawl, op);
+                    }
+                    ops += 1;
+                }
+                // A flush ends the batch: everything before it is committed first.
+                Msg::Flush(reply) => {
+                    flushes.push(reply);
+                    break;
+                }
+            }
+        }
+        let outcome = result.and_then(|()| tx.commit()).map_err(|e| e.to_string());
+        if let Err(e) = &outcome {
+            fail(e.clone());
+        }
+        for reply in flushes {
+            let _ = reply.send(outcome.clone());
+        }
+        if outcome.is_err() {
+            // Keep answering flushes with the error so nobody waits forever.
+            while let Ok(msg) = rx.recv() {
+                if let Msg::Flush(reply) = msg {
+                    let _ = reply.send(outcome.clone());
+                }
+            }
+            return;
+        }
+    }
+}
+
+fn insert_urls(tx: &Transaction<'_>, crawl: CrawlId, urls: &[NewUrl]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO urls (crawl_id, id, url, fingerprint, depth, scope, found_by, in_sitemap)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for u in urls {
+        stmt.execute(params![
+            crawl,
+            u.id,
+            u.url,
+            u.fingerprint as i64,
+            u.depth,
+            u.scope.id(),
+            u.found_by,
+            u.in_sitemap
+        ])?;
+    }
+    Ok(())
+}
+
+fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<()> {
+    match op {
+        WriteOp::Queue(urls) => insert_urls(tx, crawl, &urls),
+        WriteOp::MarkInSitemap(ids) => {
+            let mut stmt = tx
+                .prepare_cached("UPDATE urls SET in_sitemap = 1 WHERE crawl_id = ?1 AND id = ?2")?;
+            for id in ids {
+                stmt.execute(params![crawl, id])?;
+            }
+            Ok(())
+        }
+        WriteOp::Robots { host, status, body } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO robots (crawl_id, host, status, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![crawl, host, status, body])?;
+            Ok(())
+        }
+        WriteOp::Done {
+            result,
+            new_urls,
+            links,
+        } => {
+            insert_urls(tx, crawl, &new_urls)?;
+            write_result(tx, crawl, &result)?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO links (crawl_id, from_id, to_id, kind, text, rel) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for l in &links {
+                stmt.execute(params![crawl, l.from, l.to, l.kind, l.text, l.rel])?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_result(tx: &Transaction<'_>, crawl: CrawlId, r: &UrlResult) -> rusqlite::Result<()> {
+    let o = &r.outcome;
+    let resp = o.response.as_ref();
+    let headers = resp
+        .filter(|r| !r.headers.is_empty())
+        .map(|r| serde_json::to_string(&r.headers).unwrap_or_default());
+    tx.prepare_cached(
+        "UPDATE urls SET state = 'done', status = ?3, failure = ?4, failure_detail = ?5, location = ?6,
+           content_type = ?7, content_encoding = ?8, ttfb_ms = ?9, total_ms = ?10, wire_bytes = ?11,
+           body_bytes = ?12, charset = ?13, attempts = ?14, robots_disallowed = ?15, headers = ?16,
+           facts = ?17, body_snippet = ?18
+         WHERE crawl_id = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        crawl,
+        r.id,
+        resp.map(|r| r.status),
+        o.failure.as_ref().map(FailureKind::id),
+        o.failure.as_ref().and_then(FailureKind::detail),
+        resp.and_then(|r| r.location.as_deref()),
+        resp.and_then(|r| r.content_type.as_deref()),
+        resp.and_then(|r| r.content_encoding.as_deref()),
+        (o.response.is_some() || o.failure.as_ref().is_some_and(FailureKind::is_error))
+            .then_some(o.timings.ttfb_ms),
+        (o.response.is_some() || o.failure.as_ref().is_some_and(FailureKind::is_error))
+            .then_some(o.timings.total_ms),
+        resp.map(|r| r.wire_bytes as i64),
+        resp.map(|r| r.body_bytes as i64),
+        resp.and_then(|r| r.charset.as_deref()),
+        o.attempts.len().max(usize::from(o.response.is_some())) as i64,
+        r.robots_disallowed,
+        headers,
+        r.facts,
+        r.body_snippet,
+    ])?;
+    if o.attempts.len() > 1 {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR REPLACE INTO attempts (crawl_id, url_id, n, status, failure, failure_detail, ttfb_ms, total_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for (n, a) in o.attempts.iter().enumerate() {
+            stmt.execute(params![
+                crawl,
+                r.id,
+                n as i64 + 1,
+                a.status,
+                a.failure.as_ref().map(FailureKind::id),
+                a.failure.as_ref().and_then(FailureKind::detail),
+                a.timings.ttfb_ms,
+                a.timings.total_ms
+            ])?;
+        }
+    }
+    if r.hops.len() > 1 {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR REPLACE INTO redirects (crawl_id, url_id, hop, url, status, location) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (n, h) in r.hops.iter().enumerate() {
+            stmt.execute(params![crawl, r.id, n as i64, h.url, h.status, h.location])?;
+        }
+    }
+    Ok(())
+}
+
+fn crawl_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<(CrawlInfo, String)> {
+    Ok((
+        CrawlInfo {
+            id: row.get(0)?,
+            start_url: row.get(1)?,
+            started_at: row.get(3)?,
+            finished_at: row.get(4)?,
+            state: row.get(5)?,
+            urls: row.get::<_, i64>(6)? as u64,
+            done: row.get::<_, i64>(7)? as u64,
+            config: CrawlConfig::default(),
+        },
+        row.get(2)?,
+    ))
+}
+
+const CRAWL_SELECT: &str =
+    "SELECT c.id, c.start_url, c.config, c.started_at, c.finished_at, c.state,
+    (SELECT COUNT(*) FROM urls u WHERE u.crawl_id = c.id),
+    (SELECT COUNT(*) FROM urls u WHERE u.crawl_id = c.id AND u.state = 'done')
+    FROM crawls c";
+
+fn with_config((mut info, config): (CrawlInfo, String)) -> Result<CrawlInfo, StoreError> {
+    info.config = serde_json::from_str(&config)
+        .map_err(|e| StoreError::Corrupt(format!("crawl {} config: {e}", info.id)))?;
+    Ok(info)
+}
+
+impl Store for SqliteStore {
+    fn create_crawl(&self, config: &CrawlConfig) -> Result<CrawlId, StoreError> {
+        let conn = self.conn();
+        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        conn.execute(
+            "INSERT INTO crawls (start_url, config, started_at, state) VALUES (?1, ?2, ?3, 'running')",
+            params![config.start_urls.first().cloned().unwrap_or_default(), json, now()],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn crawl(&self, id: CrawlId) -> Result<CrawlInfo, StoreError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(&format!("{CRAWL_SELECT} WHERE c.id = ?1"), [id], crawl_info)
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchCrawl(id.to_string()))?;
+        with_config(row)
+    }
+
+    fn crawls(&self) -> Result<Vec<CrawlInfo>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{CRAWL_SELECT} ORDER BY c.id DESC"))?;
+        let rows = stmt.query_map([], crawl_info)?;
+        rows.map(|r| with_config(r?)).collect()
+    }
+
+    fn set_state(&self, id: CrawlId, state: &str) -> Result<(), StoreError> {
+        let finished = (state != "running").then(now);
+        self.conn().execute(
+            "UPDATE crawls SET state = ?2, finished_at = ?3 WHERE id = ?1",
+            params![id, state, finished],
+        )?;
+        Ok(())
+    }
+
+    fn write(&self, crawl: CrawlId, op: WriteOp) -> Result<(), StoreError> {
+        self.send(Msg::Write(crawl, op))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        let (tx, rx) = mpsc::channel();
+        self.send(Msg::Flush(tx))?;
+        match rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::WriterGone(e)),
+            Err(_) => Err(StoreError::WriterGone(
+                self.writer_error()
+                    .unwrap_or_else(|| "writer thread ended".into()),
+            )),
+        }
+    }
+
+    fn urls(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, url, depth, scope, found_by, in_sitemap, state, status, failure, failure_detail,
+                    location, content_type, ttfb_ms, total_ms, wire_bytes, body_bytes, charset, attempts,
+                    robots_disallowed, headers, facts, body_snippet
+             FROM urls WHERE crawl_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([crawl], |r| {
+            let failure: Option<String> = r.get(8)?;
+            let detail: Option<String> = r.get(9)?;
+            let headers: Option<String> = r.get(19)?;
+            let facts: Option<String> = r.get(20)?;
+            Ok(UrlRecord {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                depth: r.get(2)?,
+                scope: if r.get::<_, String>(3)? == "external" {
+                    UrlScope::External
+                } else {
+                    UrlScope::Internal
+                },
+                found_by: r.get(4)?,
+                in_sitemap: r.get(5)?,
+                state: r.get(6)?,
+                status: r.get(7)?,
+                failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
+                location: r.get(10)?,
+                content_type: r.get(11)?,
+                ttfb_ms: r.get(12)?,
+                total_ms: r.get(13)?,
+                wire_bytes: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
+                body_bytes: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
+                charset: r.get(16)?,
+                attempts: r.get(17)?,
+                robots_disallowed: r.get(18)?,
+                headers: headers
+                    .and_then(|h| serde_json::from_str(&h).ok())
+                    .unwrap_or_default(),
+                facts: facts.and_then(|f| serde_json::from_str(&f).ok()),
+                body_snippet: r.get(21)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT from_id, to_id, kind, text, rel FROM links WHERE crawl_id = ?1 AND to_id = ?2 ORDER BY rowid",
+        )?;
+        let mut out = Vec::new();
+        for t in targets {
+            let rows = stmt.query_map(params![crawl, t], link_row)?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT from_id, to_id, kind, text, rel FROM links WHERE crawl_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([crawl], link_row)?;
+        for r in rows {
+            f(r?);
+        }
+        Ok(())
+    }
+
+    fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT url_id, status, failure, failure_detail, ttfb_ms, total_ms FROM attempts
+             WHERE crawl_id = ?1 ORDER BY url_id, n",
+        )?;
+        let mut out: Vec<(UrlId, Vec<Attempt>)> = Vec::new();
+        let rows = stmt.query_map([crawl], |r| {
+            let failure: Option<String> = r.get(2)?;
+            let detail: Option<String> = r.get(3)?;
+            Ok((
+                r.get::<_, UrlId>(0)?,
+                Attempt {
+                    status: r.get(1)?,
+                    failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
+                    timings: Timings {
+                        ttfb_ms: r.get::<_, Option<f64>>(4)?.unwrap_or_default(),
+                        total_ms: r.get::<_, Option<f64>>(5)?.unwrap_or_default(),
+                    },
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, a) = row?;
+            match out.last_mut() {
+                Some((last, v)) if *last == id => v.push(a),
+                _ => out.push((id, vec![a])),
+            }
+        }
+        Ok(out)
+    }
+
+    fn robots(&self, crawl: CrawlId) -> Result<Vec<(String, Option<u16>, Vec<u8>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT host, status, body FROM robots WHERE crawl_id = ?1")?;
+        let rows = stmt.query_map([crawl], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn hops(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<RedirectHop>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT url_id, url, status, location FROM redirects WHERE crawl_id = ?1 ORDER BY url_id, hop",
+        )?;
+        let rows = stmt.query_map([crawl], |r| {
+            Ok((
+                r.get::<_, UrlId>(0)?,
+                RedirectHop {
+                    url: r.get(1)?,
+                    status: r.get(2)?,
+                    location: r.get(3)?,
+                },
+            ))
+        })?;
+        let mut out: Vec<(UrlId, Vec<RedirectHop>)> = Vec::new();
+        for row in rows {
+            let (id, h) = row?;
+            match out.last_mut() {
+                Some((last, v)) if *last == id => v.push(h),
+                _ => out.push((id, vec![h])),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
+    let kind: String = r.get(2)?;
+    Ok(LinkRow {
+        from: r.get(0)?,
+        to: r.get(1)?,
+        kind: crate::model::LinkKind::from_id(&kind).map_or("unknown", |k| k.id()),
+        text: r.get(3)?,
+        rel: r.get(4)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Outcome, ResponseMeta};
+
+    #[test]
+    fn writes_are_batched_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let cfg = CrawlConfig {
+            start_urls: vec!["http://e.com/".into()],
+            ..CrawlConfig::default()
+        };
+        let crawl = store.create_crawl(&cfg).unwrap();
+        let nu = |id, url: &str| NewUrl {
+            id,
+            url: url.into(),
+            fingerprint: u64::from(id) * 7919,
+            depth: 0,
+            scope: UrlScope::Internal,
+            found_by: "start",
+            in_sitemap: false,
+        };
+        store
+            .write(crawl, WriteOp::Queue(vec![nu(1, "http://e.com/")]))
+            .unwrap();
+        let result = UrlResult {
+            id: 1,
+            outcome: Outcome {
+                response: Some(ResponseMeta {
+                    status: 502,
+                    ..ResponseMeta::default()
+                }),
+                attempts: vec![
+                    Attempt {
+                        status: Some(502),
+                        failure: None,
+                        timings: Timings::default(),
+                    };
+                    3
+                ],
+                ..Outcome::default()
+            },
+            robots_disallowed: false,
+            facts: None,
+            body_snippet: Some("Bad Gateway".into()),
+            hops: vec![],
+        };
+        let link = LinkRow {
+            from: 1,
+            to: 2,
+            kind: "a",
+            text: Some("two".into()),
+            rel: None,
+        };
+        store
+            .write(
+                crawl,
+                WriteOp::Done {
+                    result: Box::new(result),
+                    new_urls: vec![nu(2, "http://e.com/2")],
+                    links: vec![link.clone()],
+                },
+            )
+            .unwrap();
+        store.flush().unwrap();
+        let urls = store.urls(crawl).unwrap();
+        assert_eq!(urls.len(), 2);
+        assert_eq!(urls[0].status, Some(502));
+        assert_eq!(urls[0].attempts, 3);
+        assert_eq!(urls[1].state, "queued");
+        assert_eq!(store.links_to(crawl, &[2]).unwrap(), vec![link]);
+        let retried = store.retried_attempts(crawl).unwrap();
+        assert_eq!(retried[0].1.len(), 3);
+        let info = store.crawl(crawl).unwrap();
+        assert_eq!((info.urls, info.done), (2, 1));
+        assert_eq!(info.config, cfg);
+        store.set_state(crawl, "finished").unwrap();
+        assert_eq!(store.crawls().unwrap()[0].state, "finished");
+        assert!(matches!(store.crawl(99), Err(StoreError::NoSuchCrawl(_))));
+    }
+}
