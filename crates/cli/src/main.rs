@@ -1,1 +1,175 @@
-fn main() {}
+//! `siteaudit`: crawl a website and report, page by page, what is broken and why.
+//!
+//! The binary is thin: flags and config files in, the library's reports out, exit codes
+//! from `--fail-on`. Everything else lives in the `siteaudit` library.
+
+mod commands;
+mod exit;
+mod output;
+mod progress;
+mod settings;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::{Exit, FailOn};
+use crate::settings::Settings;
+
+/// Crawl a website and report every broken page, with the pages that link to it.
+#[derive(Debug, Parser)]
+#[command(name = "siteaudit", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Crawl a site from a start URL and report every URL's status.
+    Crawl(CrawlArgs),
+    /// Check single URLs: status, redirect chain, timings, failure kind.
+    Check(CheckArgs),
+    /// List the crawls kept in the database.
+    Crawls(CrawlsArgs),
+    /// Render the report of a stored crawl again.
+    Report(ReportArgs),
+}
+
+/// Where the report goes and what fails the run.
+#[derive(Debug, clap::Args)]
+struct OutputArgs {
+    /// Report format: text, json or csv.
+    #[arg(
+        long,
+        short = 'f',
+        env = "SITEAUDIT_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    format: siteaudit::report::Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a problem matches: none, any, internal, external, 4xx, 5xx, a status
+    /// code, or a failure kind (comma-separated).
+    #[arg(
+        long,
+        env = "SITEAUDIT_FAIL_ON",
+        default_value = "internal",
+        value_name = "SELECTORS"
+    )]
+    fail_on: FailOn,
+    /// No progress bar and no notes on stderr; only the report and errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// The database.
+#[derive(Debug, clap::Args)]
+struct DbArgs {
+    /// The SQLite database file (default: $XDG_DATA_HOME/siteaudit/siteaudit.db).
+    #[arg(long, env = "SITEAUDIT_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CrawlArgs {
+    /// The start URL (not needed with --resume).
+    #[arg(value_name = "URL", required_unless_present = "resume")]
+    url: Option<String>,
+    /// Resume an interrupted crawl: the given id, or the latest unfinished one.
+    #[arg(long, num_args = 0..=1, value_name = "ID")]
+    resume: Option<Option<i64>>,
+    /// Config file (default: ./siteaudit.toml when it exists).
+    #[arg(long, env = "SITEAUDIT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// URLs to check; read from standard input (one per line) when none or "-" is given.
+    #[arg(value_name = "URL")]
+    urls: Vec<String>,
+    /// Config file (default: ./siteaudit.toml when it exists).
+    #[arg(long, env = "SITEAUDIT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Debug, clap::Args)]
+struct CrawlsArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Output format: text or json.
+    #[arg(long, short = 'f', default_value = "text", value_name = "FORMAT")]
+    format: siteaudit::report::Format,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// The crawl id (default: the latest).
+    #[arg(value_name = "ID")]
+    id: Option<i64>,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = match &cli.command {
+        Command::Crawl(a) => a.out.quiet,
+        Command::Check(a) => a.out.quiet,
+        Command::Report(a) => a.out.quiet,
+        Command::Crawls(_) => false,
+    };
+    init_logging(quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("siteaudit: cannot start the async runtime: {e}");
+            return Exit::NoStart.into();
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Crawl(a) => commands::crawl::run(a).await,
+            Command::Check(a) => commands::check::run(a).await,
+            Command::Crawls(a) => commands::crawls::run(a),
+            Command::Report(a) => commands::report::run(a),
+        }
+    });
+    match result {
+        Ok(exit) => exit.into(),
+        Err(f) if output::is_broken_pipe(&f.error) => Exit::Clean.into(),
+        Err(f) => {
+            eprintln!("siteaudit: {:#}", f.error);
+            f.exit.into()
+        }
+    }
+}
+
+fn init_logging(quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SITEAUDIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -200,6 +200,20 @@ impl Frontier {
         }
     }
 
+    /// Gives back a job's slot and delay: it was settled without a request (robots.txt
+    /// disallows it), so it must not slow the host down.
+    pub(crate) fn refund(&mut self, key: &str) {
+        if let Some(h) = self.hosts.get_mut(key) {
+            h.in_flight = h.in_flight.saturating_sub(1);
+            h.next_at = h.next_at.checked_sub(h.delay).unwrap_or(h.next_at);
+        }
+    }
+
+    /// The delay between requests to one host before robots.txt says otherwise.
+    pub(crate) fn base_delay(&self) -> Duration {
+        self.base_delay
+    }
+
     /// Pauses a host (429/503 `Retry-After`).
     pub(crate) fn pause(&mut self, key: &str, until: Instant) {
         if let Some(h) = self.hosts.get_mut(key) {

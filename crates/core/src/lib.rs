@@ -14,10 +14,12 @@
 //! - [`report`] reads the store and renders text, JSON and CSV.
 
 pub mod config;
+pub mod crawl;
 pub mod extract;
 pub mod fetch;
 mod frontier;
 pub mod model;
+pub mod report;
 pub mod robots;
 pub mod sitemap;
 pub mod store;

@@ -76,6 +76,15 @@ pub fn host_key(url: &Url) -> String {
     }
 }
 
+/// `host[:port]`, the port only when it is not the scheme's default: `http://h/` and
+/// `https://h/` are one site, `h:8080` is another.
+fn site_key(url: &Url) -> String {
+    match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    }
+}
+
 /// Where a URL stands relative to the crawl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeVerdict {
@@ -108,13 +117,13 @@ pub struct PatternError {
 impl Scope {
     /// Builds the scope from the start URLs and the include/exclude patterns.
     pub fn new(config: &CrawlConfig, starts: &[Url]) -> Result<Self, PatternError> {
-        let hosts: Vec<String> = starts
-            .iter()
-            .filter_map(|u| u.host_str().map(str::to_string))
-            .collect();
+        let hosts: Vec<String> = starts.iter().map(site_key).collect();
         let domain = config.subdomains.then(|| {
-            let first = hosts.first().cloned().unwrap_or_default();
-            first.strip_prefix("www.").unwrap_or(&first).to_string()
+            let first = starts
+                .first()
+                .and_then(|u| u.host_str())
+                .unwrap_or_default();
+            first.strip_prefix("www.").unwrap_or(first).to_string()
         });
         let set = |which, pats: &[String]| {
             if pats.is_empty() {
@@ -133,11 +142,22 @@ impl Scope {
         })
     }
 
-    /// Whether the host belongs to the site.
-    pub fn is_site_host(&self, host: &str) -> bool {
-        if self.hosts.iter().any(|h| h == host) {
+    /// Adds the host of `url` to the site: the start URL redirected there (`http` →
+    /// `https`, `example.com` → `www.example.com`), so the site lives on it.
+    pub fn add_host(&mut self, url: &Url) {
+        if !self.is_site(url) {
+            self.hosts.push(site_key(url));
+        }
+    }
+
+    /// Whether the URL's host (and port, when not the scheme's default) belongs to the
+    /// site. With `subdomains`, any port of any host under the domain does.
+    pub fn is_site(&self, url: &Url) -> bool {
+        let key = site_key(url);
+        if self.hosts.iter().any(|h| *h == key) {
             return true;
         }
+        let host = url.host_str().unwrap_or_default();
         match &self.domain {
             Some(d) => host == d || host.ends_with(&format!(".{d}")),
             None => false,
@@ -146,8 +166,7 @@ impl Scope {
 
     /// Classifies a normalized URL.
     pub fn classify(&self, url: &Url) -> ScopeVerdict {
-        let host = url.host_str().unwrap_or_default();
-        if !self.is_site_host(host) {
+        if !self.is_site(url) {
             return ScopeVerdict::External;
         }
         let s = url.as_str();

@@ -336,11 +336,14 @@ impl Fetcher {
 
 /// Whether a HEAD answer means "this server does not do HEAD": retry with GET.
 fn head_refused(outcome: &Outcome) -> bool {
-    match (outcome.status(), &outcome.failure) {
-        (Some(400 | 403 | 405 | 406 | 501), _) => true,
-        (None, Some(FailureKind::InvalidResponse { .. } | FailureKind::ConnectionReset)) => true,
-        _ => false,
-    }
+    matches!(
+        (outcome.status(), &outcome.failure),
+        (Some(400 | 403 | 405 | 406 | 501), _)
+            | (
+                None,
+                Some(FailureKind::InvalidResponse { .. } | FailureKind::ConnectionReset)
+            )
+    )
 }
 
 /// The record of one attempt, for the attempts list.

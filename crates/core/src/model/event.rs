@@ -7,6 +7,15 @@ use serde::Serialize;
 #[serde(tag = "event", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum CrawlEvent {
+    /// The crawl started (or resumed with `urls` known, `done` of them done).
+    Started {
+        /// The crawl's id in the store.
+        crawl_id: i64,
+        /// URLs already known.
+        urls: u64,
+        /// URLs already done.
+        done: u64,
+    },
     /// A new URL was admitted to the frontier.
     Queued {
         /// The URL.

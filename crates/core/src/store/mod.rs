@@ -127,6 +127,8 @@ pub enum WriteOp {
         /// Its outgoing links.
         links: Vec<LinkRow>,
     },
+    /// Several writes applied in one transaction.
+    Many(Vec<WriteOp>),
     /// Mark URLs as listed in a sitemap.
     MarkInSitemap(Vec<UrlId>),
     /// A host's robots.txt as fetched, so a resumed crawl need not fetch it again.
@@ -207,7 +209,13 @@ pub struct UrlRecord {
     pub facts: Option<serde_json::Value>,
     /// Start of an error body.
     pub body_snippet: Option<String>,
+    /// The deduplication fingerprint.
+    #[serde(skip)]
+    pub fingerprint: u64,
 }
+
+/// A host's robots.txt as stored: `(scheme://host[:port], status, body)`.
+pub type StoredRobots = (String, Option<u16>, Vec<u8>);
 
 /// The store. SQLite is the embedded default; PostgreSQL comes later behind the same trait.
 pub trait Store: Send + Sync {
@@ -232,7 +240,7 @@ pub trait Store: Send + Sync {
     /// Every attempt of the URLs that took more than one.
     fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
     /// Stored robots.txt bodies by host, for resume.
-    fn robots(&self, crawl: CrawlId) -> Result<Vec<(String, Option<u16>, Vec<u8>)>, StoreError>;
+    fn robots(&self, crawl: CrawlId) -> Result<Vec<StoredRobots>, StoreError>;
     /// Redirect chains recorded for URLs checked with inline following.
     fn hops(
         &self,

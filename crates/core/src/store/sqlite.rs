@@ -226,6 +226,7 @@ fn insert_urls(tx: &Transaction<'_>, crawl: CrawlId, urls: &[NewUrl]) -> rusqlit
 fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<()> {
     match op {
         WriteOp::Queue(urls) => insert_urls(tx, crawl, &urls),
+        WriteOp::Many(ops) => ops.into_iter().try_for_each(|op| apply(tx, crawl, op)),
         WriteOp::MarkInSitemap(ids) => {
             let mut stmt = tx
                 .prepare_cached("UPDATE urls SET in_sitemap = 1 WHERE crawl_id = ?1 AND id = ?2")?;
@@ -409,7 +410,7 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare(
             "SELECT id, url, depth, scope, found_by, in_sitemap, state, status, failure, failure_detail,
                     location, content_type, ttfb_ms, total_ms, wire_bytes, body_bytes, charset, attempts,
-                    robots_disallowed, headers, facts, body_snippet
+                    robots_disallowed, headers, facts, body_snippet, fingerprint
              FROM urls WHERE crawl_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([crawl], |r| {
@@ -445,6 +446,7 @@ impl Store for SqliteStore {
                     .unwrap_or_default(),
                 facts: facts.and_then(|f| serde_json::from_str(&f).ok()),
                 body_snippet: r.get(21)?,
+                fingerprint: r.get::<_, i64>(22)? as u64,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -509,7 +511,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn robots(&self, crawl: CrawlId) -> Result<Vec<(String, Option<u16>, Vec<u8>)>, StoreError> {
+    fn robots(&self, crawl: CrawlId) -> Result<Vec<super::StoredRobots>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT host, status, body FROM robots WHERE crawl_id = ?1")?;
         let rows = stmt.query_map([crawl], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;

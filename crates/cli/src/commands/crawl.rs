@@ -1,0 +1,98 @@
+//! `siteaudit crawl URL` and `siteaudit crawl --resume`.
+
+use anyhow::anyhow;
+use siteaudit::crawl::{CrawlError, Crawler};
+use siteaudit::report::CrawlReport;
+
+use super::{crawl_exit, open_store};
+use crate::exit::{self, Exit, Failure};
+use crate::{CrawlArgs, output, progress, settings};
+
+pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
+    let store = open_store(a.db.db)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let crawler = Crawler::new(store.clone()).with_events(tx);
+    let cancel = crawler.cancel_token();
+    let bar = tokio::spawn(progress::drive(rx, !a.out.quiet));
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+    let result = match a.resume {
+        Some(id) => {
+            let id = match id {
+                Some(id) => id,
+                None => store
+                    .crawls()
+                    .map_err(exit::no_start)?
+                    .into_iter()
+                    .find(|c| c.state != "finished")
+                    .map(|c| c.id)
+                    .ok_or_else(|| {
+                        exit::usage(anyhow!("there is no unfinished crawl to resume"))
+                    })?,
+            };
+            if !a.out.quiet {
+                eprintln!("siteaudit: resuming crawl #{id}");
+            }
+            crawler.resume(id).await
+        }
+        None => {
+            let file = settings::load_file(a.config.as_deref()).map_err(exit::usage)?;
+            let config = file
+                .merge(a.settings)
+                .resolve(a.url.into_iter().collect())
+                .map_err(exit::usage)?;
+            crawler.run(config).await
+        }
+    };
+    ctrl_c.abort();
+    let _ = bar.await;
+    let summary = result.map_err(|e| match e {
+        CrawlError::Store(_) => exit::no_start(e),
+        CrawlError::Fetch(_) => exit::no_start(e),
+        _ => exit::usage(e),
+    })?;
+    let report = CrawlReport::build(store.as_ref(), summary.crawl_id).map_err(exit::no_start)?;
+    output::write_to(a.out.output.as_deref(), |w| {
+        report.render(a.out.format, w)?;
+        Ok(())
+    })
+    .map_err(|e| Failure {
+        exit: Exit::Usage,
+        error: e,
+    })?;
+    if let Some(path) = &a.out.output
+        && !a.out.quiet
+    {
+        eprintln!(
+            "siteaudit: crawl #{}: {} URLs, {} problems; report written to {}",
+            summary.crawl_id,
+            report.summary.urls,
+            report.summary.problems,
+            path.display()
+        );
+    }
+    if summary.interrupted {
+        eprintln!(
+            "siteaudit: interrupted; resume with: siteaudit crawl --resume {}",
+            summary.crawl_id
+        );
+        return Ok(Exit::Interrupted);
+    }
+    if let Some(start) = report.unreachable_start() {
+        let why = start
+            .record
+            .failure
+            .as_ref()
+            .map(|f| f.describe())
+            .unwrap_or_default();
+        eprintln!(
+            "siteaudit: the start URL {} could not be fetched: {why}",
+            start.record.url
+        );
+        return Ok(Exit::NoStart);
+    }
+    Ok(crawl_exit(&report, &a.out.fail_on.0))
+}

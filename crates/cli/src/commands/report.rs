@@ -1,0 +1,28 @@
+//! `siteaudit report [ID]`: renders a stored crawl again, in any format.
+
+use anyhow::anyhow;
+use siteaudit::report::CrawlReport;
+
+use super::{crawl_exit, open_store};
+use crate::exit::{self, Exit, Failure};
+use crate::{ReportArgs, output};
+
+pub(crate) fn run(a: ReportArgs) -> Result<Exit, Failure> {
+    let store = open_store(a.db.db)?;
+    let id = match a.id {
+        Some(id) => id,
+        None => store
+            .crawls()
+            .map_err(exit::no_start)?
+            .first()
+            .map(|c| c.id)
+            .ok_or_else(|| exit::usage(anyhow!("the database holds no crawls yet")))?,
+    };
+    let report = CrawlReport::build(store.as_ref(), id).map_err(exit::usage)?;
+    output::write_to(a.out.output.as_deref(), |w| {
+        report.render(a.out.format, w)?;
+        Ok(())
+    })
+    .map_err(exit::usage)?;
+    Ok(crawl_exit(&report, &a.out.fail_on.0))
+}

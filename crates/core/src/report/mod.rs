@@ -1,0 +1,457 @@
+//! Stage 6: what a crawl found, read from the store and rendered as text, JSON or CSV.
+//!
+//! [`CrawlReport::build`] reads the store once and derives everything a renderer needs:
+//! counts by status class (502, 503 and 504 always apart), every problem URL with its
+//! attempts, redirect chain and the pages that link to it. Renderers only format it.
+//!
+//! # JSON format (`schema_version` 1)
+//!
+//! ```json
+//! {
+//!   "schema_version": 1,
+//!   "tool": "siteaudit 0.1.0",
+//!   "crawl": { "id": 1, "start_url": "https://example.com/", "state": "finished",
+//!              "started_at": "…", "finished_at": "…" },
+//!   "summary": {
+//!     "urls": 120, "internal": 100, "external": 20, "pending": 0,
+//!     "by_class": { "2xx": 100, "3xx": 8, "4xx": 5, "5xx": 3, "failed": 3, "blocked": 1 },
+//!     "by_status": { "200": 100, "301": 8, "404": 5, "502": 1, "503": 1, "504": 1 },
+//!     "by_failure": { "read-timeout": 2, "connect-refused": 1 },
+//!     "problems": 11
+//!   },
+//!   "problems": [ {
+//!     "url": "https://example.com/api", "scope": "internal", "problem": "http-502",
+//!     "status": 502, "failure": null, "description": "502 Bad Gateway",
+//!     "attempts": [ { "status": 502, "failure": null, "ttfb_ms": 3.1, "total_ms": 3.4 } ],
+//!     "redirect_chain": [],
+//!     "linked_from": [ { "url": "https://example.com/", "kind": "a", "text": "API" } ]
+//!   } ],
+//!   "urls": [ { "id": 1, "url": "…", "scope": "internal", "depth": 0, "found_by": "start",
+//!               "in_sitemap": false, "state": "done", "status": 200, "failure": null,
+//!               "location": null, "content_type": "text/html", "ttfb_ms": 2.0,
+//!               "total_ms": 2.5, "wire_bytes": 1024, "body_bytes": 1024, "attempts": 1,
+//!               "robots_disallowed": false, "inlinks": 0 } ]
+//! }
+//! ```
+//!
+//! - `problem` is the group key: `http-NNN` for an error status, else the failure kind id
+//!   (`dns`, `connect-refused`, `connect-timeout`, `tls`, `read-timeout`,
+//!   `connection-reset`, `invalid-response`, `too-many-redirects`, `redirect-loop`,
+//!   `body-too-large`, `decode`, `blocked-by-robots`, `invalid-url`).
+//! - `failure` is `null` or `{ "kind": id, … detail fields }`.
+//! - `attempts` lists every try, the final one last (more than one when retried).
+//! - `redirect_chain` lists each hop `{ url, status, location }` from the URL to where
+//!   it ends; `too-many-redirects` and `redirect-loop` problems are found from it.
+//! - For external URLs `status` is that of the end of their redirect chain.
+//! - `summary.by_class.failed` counts URLs with no usable answer; `blocked` those
+//!   robots.txt kept us from fetching.
+//!
+//! Fields may be added in later versions of schema 1; none will be removed or change
+//! meaning without a new `schema_version`.
+
+mod check;
+mod csv;
+mod text;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+pub use check::{CheckReport, CheckResult};
+
+use crate::crawl::{FOUND_ROBOTS, FOUND_SITEMAP_PROBE};
+use crate::model::{Attempt, FailureKind, RedirectHop};
+use crate::store::{CrawlId, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
+
+/// The version of the JSON report format.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For a terminal.
+    Text,
+    /// The versioned JSON document described in this module.
+    Json,
+    /// One row per URL.
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            "csv" => Ok(Self::Csv),
+            other => Err(format!(
+                "unknown format {other:?} (expected text, json or csv)"
+            )),
+        }
+    }
+}
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// Reading the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the output failed.
+    #[error("cannot write the report: {0}")]
+    Io(#[from] std::io::Error),
+    /// Serializing failed.
+    #[error("cannot serialize the report: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Writing CSV failed.
+    #[error("cannot write CSV: {0}")]
+    Csv(#[from] ::csv::Error),
+}
+
+/// The crawl a report is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrawlMeta {
+    /// Its id in the store.
+    pub id: CrawlId,
+    /// The start URL.
+    pub start_url: String,
+    /// running, finished or interrupted.
+    pub state: String,
+    /// When it started.
+    pub started_at: String,
+    /// When it ended.
+    pub finished_at: Option<String>,
+}
+
+/// Counts over all URLs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// URLs known.
+    pub urls: u64,
+    /// Of which internal.
+    pub internal: u64,
+    /// Of which external.
+    pub external: u64,
+    /// Not fetched yet (an interrupted crawl).
+    pub pending: u64,
+    /// By class: `2xx` … `5xx`, `failed`, `blocked`.
+    pub by_class: BTreeMap<String, u64>,
+    /// By exact status code.
+    pub by_status: BTreeMap<u16, u64>,
+    /// By failure kind id.
+    pub by_failure: BTreeMap<String, u64>,
+    /// Problem URLs.
+    pub problems: u64,
+}
+
+/// A page linking to a problem URL.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inlink {
+    /// The linking page (or sitemap, or redirecting URL).
+    pub url: String,
+    /// The link kind id.
+    pub kind: &'static str,
+    /// Anchor text or alt.
+    pub text: Option<String>,
+}
+
+/// A URL that is broken: error status, failure, or a bad redirect chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// The URL.
+    pub url: String,
+    /// Internal or external.
+    pub scope: UrlScope,
+    /// The group key: `http-NNN` or a failure kind id.
+    pub problem: String,
+    /// Its status, if it answered.
+    pub status: Option<u16>,
+    /// Its failure.
+    pub failure: Option<FailureKind>,
+    /// One line for humans.
+    pub description: String,
+    /// Every attempt, the final one last.
+    pub attempts: Vec<Attempt>,
+    /// Where its redirects lead, hop by hop (empty when it does not redirect).
+    pub redirect_chain: Vec<RedirectHop>,
+    /// Who links to it.
+    pub linked_from: Vec<Inlink>,
+}
+
+impl Problem {
+    /// Whether it counts as an error (blocked by robots.txt does not).
+    pub fn is_error(&self) -> bool {
+        self.failure.as_ref().is_none_or(FailureKind::is_error)
+    }
+}
+
+/// One URL in the report's full list.
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlRow {
+    /// The stored record.
+    #[serde(flatten)]
+    pub record: UrlRecord,
+    /// How many links point at it.
+    pub inlinks: u64,
+}
+
+/// Everything a crawl found, ready to render.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrawlReport {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `siteaudit <version>`.
+    pub tool: String,
+    /// The crawl.
+    pub crawl: CrawlMeta,
+    /// Counts.
+    pub summary: Summary,
+    /// Problem URLs, grouped by problem key then URL.
+    pub problems: Vec<Problem>,
+    /// Every URL.
+    pub urls: Vec<UrlRow>,
+}
+
+/// The class of a status code: `2xx`, `3xx`, ...
+pub fn status_class(status: u16) -> String {
+    format!("{}xx", status / 100)
+}
+
+/// The standard reason phrase of a status code, for humans.
+pub fn reason_phrase(status: u16) -> &'static str {
+    http_reason(status)
+}
+
+fn http_reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+impl CrawlReport {
+    /// Reads crawl `id` from the store. `max_redirects` is the hop limit a chain is
+    /// judged by (the crawl's own setting).
+    pub fn build(store: &dyn Store, id: CrawlId) -> Result<Self, ReportError> {
+        let info = store.crawl(id)?;
+        let max_redirects = info.config.max_redirects as usize;
+        let urls = store.urls(id)?;
+        let index: HashMap<UrlId, usize> =
+            urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let by_url: HashMap<&str, usize> = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.url.as_str(), i))
+            .collect();
+        let mut inlinks: HashMap<UrlId, u64> = HashMap::new();
+        store.for_each_link(id, &mut |l: LinkRow| *inlinks.entry(l.to).or_default() += 1)?;
+        let mut attempts: HashMap<UrlId, Vec<Attempt>> =
+            store.retried_attempts(id)?.into_iter().collect();
+        let mut hops: HashMap<UrlId, Vec<RedirectHop>> = store.hops(id)?.into_iter().collect();
+
+        let mut summary = Summary::default();
+        let mut problems = Vec::new();
+        for u in &urls {
+            summary.urls += 1;
+            match u.scope {
+                UrlScope::Internal => summary.internal += 1,
+                UrlScope::External => summary.external += 1,
+            }
+            if u.state != "done" {
+                summary.pending += 1;
+                continue;
+            }
+            if let Some(s) = u.status {
+                *summary.by_status.entry(s).or_default() += 1;
+            }
+            let class = match (&u.failure, u.status) {
+                (Some(FailureKind::BlockedByRobots), _) => "blocked".to_string(),
+                (Some(f), _) if f.is_error() && u.status.is_none() => "failed".to_string(),
+                (_, Some(s)) => status_class(s),
+                _ => "failed".to_string(),
+            };
+            *summary.by_class.entry(class).or_default() += 1;
+            if let Some(f) = &u.failure {
+                *summary.by_failure.entry(f.id().to_string()).or_default() += 1;
+            }
+            // Chains are stored inline for external URLs and rebuilt for internal ones.
+            let chain = match hops.remove(&u.id) {
+                Some(h) => h,
+                None if u.location.is_some() => chain_from(&urls, &by_url, u),
+                None => Vec::new(),
+            };
+            let chain_failure = if u.failure.is_none() {
+                chain_problem(&chain, max_redirects)
+            } else {
+                None
+            };
+            let failure = u.failure.clone().or(chain_failure);
+            let problem = match (&failure, u.status) {
+                (Some(f), _) => Some(f.id().to_string()),
+                (None, Some(s)) if s >= 400 && !expected_missing(u, s) => Some(format!("http-{s}")),
+                _ => None,
+            };
+            let Some(problem) = problem else {
+                continue;
+            };
+            let description = match (&failure, u.status) {
+                (Some(f), _) => f.describe(),
+                (None, Some(s)) => format!("{s} {}", http_reason(s)).trim().to_string(),
+                _ => String::new(),
+            };
+            problems.push(Problem {
+                url: u.url.clone(),
+                scope: u.scope,
+                problem,
+                status: u.status,
+                failure,
+                description,
+                attempts: attempts.remove(&u.id).unwrap_or_default(),
+                redirect_chain: chain,
+                linked_from: Vec::new(),
+            });
+        }
+        let problem_ids: Vec<UrlId> = problems
+            .iter()
+            .filter_map(|p| by_url.get(p.url.as_str()).map(|i| urls[*i].id))
+            .collect();
+        let mut from: HashMap<UrlId, Vec<Inlink>> = HashMap::new();
+        for l in store.links_to(id, &problem_ids)? {
+            if let Some(src) = index.get(&l.from) {
+                from.entry(l.to).or_default().push(Inlink {
+                    url: urls[*src].url.clone(),
+                    kind: l.kind,
+                    text: l.text,
+                });
+            }
+        }
+        for (p, pid) in problems.iter_mut().zip(&problem_ids) {
+            p.linked_from = from.remove(pid).unwrap_or_default();
+            p.linked_from
+                .dedup_by(|a, b| a.url == b.url && a.kind == b.kind);
+        }
+        problems.sort_by(|a, b| a.problem.cmp(&b.problem).then_with(|| a.url.cmp(&b.url)));
+        summary.problems = problems.len() as u64;
+        let rows = urls
+            .into_iter()
+            .map(|record| UrlRow {
+                inlinks: inlinks.get(&record.id).copied().unwrap_or(0),
+                record,
+            })
+            .collect();
+        Ok(Self {
+            schema_version: SCHEMA_VERSION,
+            tool: concat!("siteaudit ", env!("CARGO_PKG_VERSION")).to_string(),
+            crawl: CrawlMeta {
+                id: info.id,
+                start_url: info.start_url,
+                state: info.state,
+                started_at: info.started_at,
+                finished_at: info.finished_at,
+            },
+            summary,
+            problems,
+            urls: rows,
+        })
+    }
+
+    /// The start URL's record when the crawl could not reach it at all (no HTTP answer):
+    /// the crawl effectively did not start.
+    pub fn unreachable_start(&self) -> Option<&UrlRow> {
+        self.urls.iter().find(|u| {
+            u.record.found_by == crate::crawl::FOUND_START
+                && u.record.status.is_none()
+                && u.record.failure.as_ref().is_some_and(FailureKind::is_error)
+        })
+    }
+
+    /// Renders the report.
+    pub fn render(&self, format: Format, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
+        match format {
+            Format::Text => text::render(self, out)?,
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *out, self)?;
+                writeln!(out)?;
+            }
+            Format::Csv => csv::render(self, out)?,
+        }
+        Ok(())
+    }
+}
+
+/// A 404/410 where absence is normal: robots.txt and the guessed `/sitemap.xml`.
+fn expected_missing(u: &UrlRecord, status: u16) -> bool {
+    matches!(status, 404 | 410) && matches!(u.found_by.as_str(), FOUND_ROBOTS | FOUND_SITEMAP_PROBE)
+}
+
+/// Follows `location` through the crawled URLs, hop by hop, stopping at a URL seen
+/// before (a loop), one not crawled, or one that does not redirect.
+fn chain_from(
+    urls: &[UrlRecord],
+    by_url: &HashMap<&str, usize>,
+    start: &UrlRecord,
+) -> Vec<RedirectHop> {
+    let mut chain = Vec::new();
+    let mut current = start;
+    loop {
+        chain.push(RedirectHop {
+            url: current.url.clone(),
+            status: current.status,
+            location: current.location.clone(),
+        });
+        let next = current
+            .location
+            .as_deref()
+            .and_then(|l| crate::url::normalize(l).ok())
+            .and_then(|l| by_url.get(l.as_str()).copied());
+        match next {
+            Some(i) if !chain.iter().any(|h| h.url == urls[i].url) && chain.len() <= 64 => {
+                current = &urls[i];
+            }
+            Some(i) => {
+                chain.push(RedirectHop {
+                    url: urls[i].url.clone(),
+                    status: urls[i].status,
+                    location: urls[i].location.clone(),
+                });
+                return chain;
+            }
+            None => return chain,
+        }
+    }
+}
+
+/// A loop or an over-long chain.
+fn chain_problem(chain: &[RedirectHop], max_redirects: usize) -> Option<FailureKind> {
+    let last = chain.last()?;
+    if chain.len() > 1 && chain[..chain.len() - 1].iter().any(|h| h.url == last.url) {
+        return Some(FailureKind::RedirectLoop);
+    }
+    let redirects = chain.iter().filter(|h| h.location.is_some()).count();
+    (redirects > max_redirects).then_some(FailureKind::TooManyRedirects {
+        hops: redirects as u32,
+    })
+}

@@ -1,0 +1,135 @@
+//! The terminal report: summary counts by status class, then every problem grouped by
+//! kind, each with the pages that link to it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::{CrawlReport, Problem, http_reason};
+use crate::store::UrlScope;
+
+/// Inlinks shown per URL before "and N more" (JSON and CSV have them all).
+const SHOWN_INLINKS: usize = 5;
+
+pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &r.summary;
+    writeln!(
+        out,
+        "siteaudit crawl #{} of {} ({})",
+        r.crawl.id, r.crawl.start_url, r.crawl.state
+    )?;
+    writeln!(
+        out,
+        "{} URLs: {} internal, {} external{}",
+        s.urls,
+        s.internal,
+        s.external,
+        if s.pending > 0 {
+            format!(", {} not fetched yet (resume with --resume)", s.pending)
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(out)?;
+    for (class, n) in &s.by_class {
+        let detail = match class.as_str() {
+            "failed" => s
+                .by_failure
+                .iter()
+                .filter(|(k, _)| k.as_str() != "blocked-by-robots")
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>(),
+            "blocked" => Vec::new(),
+            c => s
+                .by_status
+                .iter()
+                .filter(|(code, _)| super::status_class(**code) == c)
+                .map(|(code, v)| format!("{code}: {v}"))
+                .collect(),
+        };
+        let label = match class.as_str() {
+            "blocked" => "blocked by robots.txt",
+            c => c,
+        };
+        if detail.is_empty() {
+            writeln!(out, "  {label:<22} {n:>7}")?;
+        } else {
+            writeln!(out, "  {label:<22} {n:>7}   ({})", detail.join(", "))?;
+        }
+    }
+    if r.problems.is_empty() {
+        writeln!(out, "\nNo problems found.")?;
+        return Ok(());
+    }
+    let mut groups: BTreeMap<&str, Vec<&Problem>> = BTreeMap::new();
+    for p in &r.problems {
+        groups.entry(p.problem.as_str()).or_default().push(p);
+    }
+    writeln!(out, "\nProblems: {}", r.problems.len())?;
+    for (key, list) in groups {
+        let title = match key
+            .strip_prefix("http-")
+            .and_then(|c| c.parse::<u16>().ok())
+        {
+            Some(code) => format!("{code} {}", http_reason(code)).trim().to_string(),
+            None => key.to_string(),
+        };
+        writeln!(out, "\n{title} ({})", list.len())?;
+        for p in list {
+            let mut line = format!("  {}", p.url);
+            if p.scope == UrlScope::External {
+                line.push_str("  [external]");
+            }
+            if p.failure.is_some() {
+                line.push_str(&format!("  — {}", p.description));
+            }
+            if let Some(tries) = tries(p) {
+                line.push_str(&format!("  ({tries})"));
+            }
+            writeln!(out, "{line}")?;
+            if p.redirect_chain.len() > 1 {
+                let hops: Vec<String> = p
+                    .redirect_chain
+                    .iter()
+                    .map(|h| match h.status {
+                        Some(s) => format!("{} [{s}]", h.url),
+                        None => h.url.clone(),
+                    })
+                    .collect();
+                writeln!(out, "      chain: {}", hops.join(" → "))?;
+            }
+            for l in p.linked_from.iter().take(SHOWN_INLINKS) {
+                match &l.text {
+                    Some(t) => writeln!(out, "      linked from {} ({} \"{t}\")", l.url, l.kind)?,
+                    None => writeln!(out, "      linked from {} ({})", l.url, l.kind)?,
+                }
+            }
+            if p.linked_from.len() > SHOWN_INLINKS {
+                writeln!(
+                    out,
+                    "      … and {} more",
+                    p.linked_from.len() - SHOWN_INLINKS
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "502 on 3 of 3 tries", "502, then 200": how the attempts went, when there were several.
+fn tries(p: &Problem) -> Option<String> {
+    if p.attempts.len() < 2 {
+        return None;
+    }
+    let what = |a: &crate::model::Attempt| match (&a.failure, a.status) {
+        (Some(f), _) => f.id().to_string(),
+        (None, Some(s)) => s.to_string(),
+        _ => "?".into(),
+    };
+    let all: Vec<String> = p.attempts.iter().map(what).collect();
+    let n = all.len();
+    if all.iter().all(|a| *a == all[0]) {
+        Some(format!("{} on {n} of {n} tries", all[0]))
+    } else {
+        Some(format!("tries: {}", all.join(", ")))
+    }
+}
