@@ -154,7 +154,7 @@ impl Scope {
     /// site. With `subdomains`, any port of any host under the domain does.
     pub fn is_site(&self, url: &Url) -> bool {
         let key = site_key(url);
-        if self.hosts.iter().any(|h| *h == key) {
+        if self.hosts.contains(&key) {
             return true;
         }
         let host = url.host_str().unwrap_or_default();
