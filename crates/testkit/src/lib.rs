@@ -164,9 +164,18 @@ impl Site {
 
     /// Starts serving on `127.0.0.1:0`.
     pub fn start(self) -> Server {
+        self.start_with(|_| Vec::new())
+    }
+
+    /// Starts serving, adding the routes `more` builds from the server's root URL
+    /// (`http://127.0.0.1:PORT`): for bodies that must name absolute URLs (sitemaps).
+    pub fn start_with(mut self, more: impl FnOnce(&str) -> Vec<(String, Reply)>) -> Server {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("local addr");
+        for (path, reply) in more(&format!("http://{addr}")) {
+            self.routes.insert(path, Route::Reply(reply));
+        }
         let shared = Arc::new(Shared {
             routes: self.routes,
             ..Shared::default()

@@ -1,1 +1,13 @@
-//! Integration tests: the `siteaudit` binary against in-process servers on 127.0.0.1.
+//! Integration tests: the real `siteaudit` binary against in-process servers on
+#![allow(missing_docs)]
+//! 127.0.0.1 (see `siteaudit-testkit`). One test binary, one module per feature.
+
+mod check;
+mod config;
+mod crawl;
+mod limits;
+mod misbehaving;
+mod nginx;
+mod resume;
+mod robots_sitemaps;
+mod util;

@@ -60,6 +60,7 @@ struct State {
     svg_depth: u32,
     facts: PageFacts,
     base: Option<String>,
+    meta_charset: Option<String>,
 }
 
 impl State {
@@ -119,6 +120,8 @@ pub struct HtmlExtractor {
     /// For encodings lol_html cannot read (UTF-16), we transcode to UTF-8 first.
     transcoder: Option<encoding_rs::Decoder>,
     charset: &'static Encoding,
+    /// No BOM or header named the encoding: a `<meta>` declaration may switch it.
+    charset_from_meta: bool,
     started: bool,
     error: Option<String>,
 }
@@ -142,6 +145,7 @@ impl HtmlExtractor {
             rewriter: None,
             transcoder: None,
             charset: encoding_rs::UTF_8,
+            charset_from_meta: false,
             started: false,
             error: None,
         }
@@ -157,6 +161,7 @@ impl HtmlExtractor {
             },
         };
         self.charset = encoding;
+        self.charset_from_meta = from_meta;
         let ascii = match AsciiCompatibleEncoding::new(encoding) {
             Some(a) => a,
             None => {
@@ -208,6 +213,16 @@ impl HtmlExtractor {
             self.error = Some(e.to_string());
         }
         let mut state = std::mem::take(&mut *lock(&self.state));
+        if self.charset_from_meta
+            && self.transcoder.is_none()
+            && let Some(enc) = state
+                .meta_charset
+                .as_deref()
+                .and_then(|l| Encoding::for_label(l.trim().as_bytes()))
+                .and_then(AsciiCompatibleEncoding::new)
+        {
+            self.charset = enc.into();
+        }
         state.close_anchor();
         if let Some(t) = state.open_title.take() {
             state.facts.titles.push(collapse_ws(&htmlize::unescape(t)));
@@ -405,6 +420,17 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             && let Some(target) = attr(el, "content").as_deref().and_then(refresh_target)
         {
             st.push(target, LinkKind::MetaRefresh);
+        }
+        // The first charset declaration is the one the parser switches to.
+        if st.meta_charset.is_none() {
+            st.meta_charset = attr(el, "charset").or_else(|| {
+                attr(el, "http-equiv")
+                    .filter(|eq| eq.eq_ignore_ascii_case("content-type"))
+                    .and_then(|_| attr(el, "content"))
+                    .and_then(|c| {
+                        super::charset_from_content_type(Some(&c)).map(|e| e.name().to_string())
+                    })
+            });
         }
         if let Some(name) = attr(el, "name") {
             let content = attr(el, "content").unwrap_or_default();
@@ -645,6 +671,10 @@ mod tests {
         let meta = b"<meta charset=\"iso-8859-1\"><title>na\xefve</title>";
         let e = extract_html(&page, meta, None);
         assert_eq!(e.facts.titles, vec!["na\u{ef}ve"]);
+        assert_eq!(
+            e.charset, "windows-1252",
+            "iso-8859-1 is read as windows-1252"
+        );
     }
 
     #[test]
