@@ -492,20 +492,14 @@ impl Engine {
     }
 
     fn enqueue(&mut self, url: Url, id: UrlId, depth: u32, kind: JobKind, new: &mut Vec<NewUrl>) {
-        let key = match kind {
-            JobKind::Page => self.ensure_host(&url, new),
-            _ => {
-                let key = host_key(&url);
-                let pending = kind == JobKind::Robots && self.cfg.robots != RobotsMode::Ignore;
-                self.frontier.host(&key, || {
-                    if pending {
-                        RobotsState::Pending
-                    } else {
-                        RobotsState::NotNeeded
-                    }
-                });
-                key
-            }
+        // Every job on a site host waits for that host's robots.txt (so do robots.txt
+        // and sitemap jobs re-queued by a resume, which may be the first of their host).
+        let key = if kind == JobKind::External {
+            let key = host_key(&url);
+            self.frontier.host(&key, || RobotsState::NotNeeded);
+            key
+        } else {
+            self.ensure_host(&url, new)
         };
         self.push_job(&key, url, id, depth, kind);
     }

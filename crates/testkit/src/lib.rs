@@ -132,6 +132,27 @@ struct Shared {
     /// After this many fully served responses, every request hangs (0: never).
     stall_after: AtomicUsize,
     served_total: AtomicUsize,
+    /// When each request arrived, with its path, in order.
+    log: Mutex<Vec<(std::time::Instant, String)>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A scripted site. Unknown paths answer 404.
@@ -254,6 +275,16 @@ impl Server {
         self.shared.stall_after.store(n, Ordering::SeqCst);
     }
 
+    /// When each request arrived and for which path, in arrival order.
+    pub fn request_log(&self) -> Vec<(std::time::Instant, String)> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// The most requests the server was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
     /// Responses fully sent, all paths.
     pub fn served_total(&self) -> usize {
         self.shared.served_total.load(Ordering::SeqCst)
@@ -316,6 +347,8 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()
         let mut parts = head.split_whitespace();
         let method = parts.next().unwrap_or("GET").to_string();
         let path = parts.next().unwrap_or("/").to_string();
+        lock(&shared.log).push((std::time::Instant::now(), path.clone()));
+        let _in_flight = InFlight::new(&shared);
         let n = {
             let mut counts = lock(&shared.counts);
             let c = counts.entry(path.clone()).or_default();

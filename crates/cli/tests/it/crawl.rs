@@ -93,7 +93,14 @@ fn every_status_is_recorded_with_the_pages_linking_to_it() {
 #[test]
 fn transient_errors_are_retried_and_every_attempt_kept() {
     let s = Site::new()
-        .page("/", &links(&["/flaky", "/down"]))
+        .page("/", &links(&["/flaky", "/down", "/limited"]))
+        .route(
+            "/limited",
+            siteaudit_testkit::Route::Sequence(vec![
+                Reply::status(429).header("Retry-After", "1"),
+                Reply::html("<title>ok now</title>"),
+            ]),
+        )
         .route(
             "/flaky",
             siteaudit_testkit::Route::Sequence(vec![
@@ -110,6 +117,16 @@ fn transient_errors_are_retried_and_every_attempt_kept() {
     assert_eq!(flaky["status"], 200);
     assert_eq!(flaky["attempts"], 2);
     assert_eq!(s.requests("/flaky"), 2);
+    // 429 with Retry-After: the server's wait is honoured, not the shorter backoff.
+    assert_eq!(r.url("/limited")["status"], 200);
+    let times: Vec<_> = s
+        .request_log()
+        .into_iter()
+        .filter(|(_, p)| p == "/limited")
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(times.len(), 2);
+    assert!(times[1] - times[0] >= std::time::Duration::from_millis(990));
     let down = r.problem("/down");
     let attempts = down["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 3, "502 on 3 of 3 tries");

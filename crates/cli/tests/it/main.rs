@@ -8,6 +8,7 @@ mod crawl;
 mod limits;
 mod misbehaving;
 mod nginx;
+mod politeness;
 mod resume;
 mod robots_sitemaps;
 mod util;

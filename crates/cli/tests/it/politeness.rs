@@ -1,0 +1,121 @@
+//! Politeness: per-host concurrency, --rate, robots.txt Crawl-delay, Ctrl-C.
+
+use std::time::{Duration, Instant};
+
+use siteaudit_testkit::{Reply, Route, Site};
+
+use crate::util::{Dir, links};
+
+/// The smallest gap between consecutive page requests (robots.txt and sitemap excluded).
+fn min_gap(s: &siteaudit_testkit::Server) -> Duration {
+    let log: Vec<Instant> = s
+        .request_log()
+        .into_iter()
+        .filter(|(_, p)| p.starts_with("/p") || p == "/")
+        .map(|(t, _)| t)
+        .collect();
+    assert!(log.len() >= 4, "{log:?}");
+    log.windows(2).map(|w| w[1] - w[0]).min().unwrap()
+}
+
+fn pages(n: usize) -> Site {
+    let paths: Vec<String> = (0..n).map(|i| format!("/p{i}")).collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let mut site = Site::new().page("/", &links(&refs));
+    for p in &paths {
+        site = site.route(
+            p,
+            Route::Delay(Duration::from_millis(100), Reply::html("<title>p</title>")),
+        );
+    }
+    site
+}
+
+#[test]
+fn per_host_limit_caps_parallel_requests() {
+    let s = pages(12).start();
+    let d = Dir::new();
+    d.crawl(
+        &s.url("/"),
+        &["--per-host", "3", "--concurrency", "32", "--no-sitemaps"],
+    );
+    assert_eq!(s.max_in_flight(), 3);
+}
+
+#[test]
+fn rate_spaces_requests_to_a_host() {
+    let s = pages(5).start();
+    let d = Dir::new();
+    d.crawl(&s.url("/"), &["--rate", "10", "--no-sitemaps"]);
+    assert!(
+        min_gap(&s) >= Duration::from_millis(95),
+        "{:?}",
+        min_gap(&s)
+    );
+}
+
+#[test]
+fn robots_crawl_delay_is_honoured() {
+    let s = pages(4)
+        .reply(
+            "/robots.txt",
+            Reply::typed("text/plain", "User-agent: *\nCrawl-delay: 0.3\n"),
+        )
+        .start();
+    let d = Dir::new();
+    d.crawl(&s.url("/"), &["--no-sitemaps"]);
+    assert!(
+        min_gap(&s) >= Duration::from_millis(290),
+        "{:?}",
+        min_gap(&s)
+    );
+}
+
+#[test]
+fn too_many_response_headers_is_an_invalid_response() {
+    let mut big = Reply::html("x");
+    for i in 0..150 {
+        big = big.header(&format!("X-H{i}"), "v");
+    }
+    let s = Site::new()
+        .page("/", &links(&["/big"]))
+        .reply("/big", big)
+        .start();
+    let d = Dir::new();
+    let (_, r) = d.crawl(&s.url("/"), &["--retries", "0", "--max-headers", "100"]);
+    assert_eq!(r.problem("/big")["problem"], "invalid-response");
+}
+
+#[test]
+fn ctrl_c_interrupts_and_resume_finishes() {
+    let s = pages(30).start();
+    let d = Dir::new();
+    let child = d
+        .cmd(&["crawl", &s.url("/"), "--per-host", "1", "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.served_total() < 4 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("crawl --resume 1"));
+    let (_, list) = d.json(&["crawls", "--format", "json"]);
+    assert_eq!(list.0[0]["state"], "interrupted");
+    let (code, r) = d.json(&["crawl", "--resume", "1", "--format", "json", "-q"]);
+    assert_eq!(code, 0);
+    assert_eq!(r.0["crawl"]["state"], "finished");
+    assert_eq!(r.0["summary"]["pending"], 0);
+    for i in 0..30 {
+        assert!(s.served(&format!("/p{i}")) >= 1);
+    }
+}
