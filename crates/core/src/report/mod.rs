@@ -219,12 +219,8 @@ pub fn status_class(status: u16) -> String {
     format!("{}xx", status / 100)
 }
 
-/// The standard reason phrase of a status code, for humans.
-pub fn reason_phrase(status: u16) -> &'static str {
-    http_reason(status)
-}
-
-fn http_reason(status: u16) -> &'static str {
+/// The standard reason phrase of a status code, for humans ("" when unknown).
+pub fn http_reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         201 => "Created",
