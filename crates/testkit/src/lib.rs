@@ -116,6 +116,8 @@ pub enum Route {
     Sequence(Vec<Reply>),
     /// Send headers, then body bytes forever (well past any cap).
     Endless(Reply),
+    /// Answer HEAD with 405 Method Not Allowed and GET normally.
+    NoHead(Reply),
 }
 
 /// Counts for one path.
@@ -400,6 +402,8 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()
                     stream.write_all(&chunk).await?;
                 }
             }
+            Route::NoHead(_) if head_only => Reply::status(405).header("Allow", "GET"),
+            Route::NoHead(r) => r,
             Route::Sequence(list) => list[(n - 1).min(list.len() - 1)].clone(),
         };
         let mut out = reply.head_bytes(reply.body.len());

@@ -173,13 +173,17 @@ fn external_links_are_checked_once_but_not_crawled() {
     let ext = Site::new()
         .page("/page", &links(&["/deeper"]))
         .reply("/moved", Reply::redirect(301, "/page"))
-        .reply("/nohead", Reply::html("<title>x</title>"))
+        .route(
+            "/nohead",
+            siteaudit_testkit::Route::NoHead(Reply::html("<title>x</title>")),
+        )
         .start();
     let dead = closed_port();
     let home = links(&[
         &ext.url("/page"),
         &ext.url("/moved"),
         &ext.url("/gone"),
+        &ext.url("/nohead"),
         &format!("http://127.0.0.1:{dead}/x"),
     ]);
     let s = Site::new().page("/", &home).start();
@@ -195,6 +199,11 @@ fn external_links_are_checked_once_but_not_crawled() {
     assert_eq!(ext.requests("/deeper"), 0, "external pages are not crawled");
     assert_eq!(ext.requests("/robots.txt"), 0);
     assert_eq!(r.problem("/gone")["problem"], "http-404");
+    // HEAD refused with 405: checked again with GET, and both attempts kept.
+    let nohead = r.url("/nohead");
+    assert_eq!(nohead["status"], 200);
+    assert_eq!(nohead["attempts"], 2);
+    assert_eq!(ext.requests("/nohead"), 2);
     assert_eq!(
         r.problem(&format!("{dead}/x"))["problem"],
         "connect-refused"
