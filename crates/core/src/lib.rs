@@ -13,6 +13,7 @@
 //! - [`store::Store`] is the only way anything touches persistence.
 //! - [`report`] reads the store and renders text, JSON and CSV.
 
+pub mod checks;
 pub mod config;
 pub mod crawl;
 pub mod extract;

@@ -2,10 +2,12 @@
 
 mod event;
 mod failure;
+mod finding;
 mod outcome;
 mod page;
 
 pub use event::CrawlEvent;
 pub use failure::FailureKind;
+pub use finding::{Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
 pub use page::{Link, LinkKind, PageFacts};

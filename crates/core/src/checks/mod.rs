@@ -1,0 +1,260 @@
+//! Stage 5: the audit. Checks read what the store holds and produce [`Finding`]s; they
+//! never fetch. Each check is a value with its catalogue entry ([`CheckInfo`], ids from
+//! ../shared/checks.md) and an evaluation over one page ([`PageCheck`]) or the whole
+//! crawl. [`registry`] lists them all; [`audit`] runs them and [`score`] turns the
+//! findings into the health score.
+
+/// A [`PageCheck`] as a boxed [`Check`], from its catalogue entry and evaluation.
+macro_rules! page_check {
+    ($id:literal, $cat:literal, $sev:ident, $title:literal, $why:literal, $fix:literal, $eval:expr $(,)?) => {
+        Box::new($crate::checks::PageCheck {
+            info: $crate::checks::CheckInfo {
+                id: $id,
+                category: $cat,
+                severity: $crate::model::Severity::$sev,
+                title: $title,
+                why: $why,
+                fix: $fix,
+            },
+            eval: $eval,
+        }) as Box<dyn $crate::checks::Check>
+    };
+}
+
+mod data;
+mod fetch;
+mod score;
+mod status;
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+pub use data::{PageView, SiteData};
+pub use score::{CategoryScore, Score, score};
+
+use crate::model::{Finding, Severity};
+
+/// A check's catalogue entry.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CheckInfo {
+    /// Stable kebab-case id from ../shared/checks.md.
+    pub id: &'static str,
+    /// The catalogue category number (1–31).
+    pub category: u8,
+    /// Default severity.
+    pub severity: Severity,
+    /// One line: what is wrong.
+    pub title: &'static str,
+    /// Why it matters.
+    pub why: &'static str,
+    /// How to fix it.
+    pub fix: &'static str,
+}
+
+impl CheckInfo {
+    /// The category's name.
+    pub fn category_name(&self) -> &'static str {
+        category_name(self.category)
+    }
+}
+
+/// The name of a catalogue category.
+pub fn category_name(n: u8) -> &'static str {
+    match n {
+        1 => "Network and fetch failures",
+        2 => "HTTP status codes",
+        3 => "TLS certificates and HTTPS adoption",
+        4 => "Mixed content and insecure references",
+        5 => "Security headers and hygiene",
+        6 => "Redirects",
+        7 => "robots.txt",
+        8 => "XML sitemaps",
+        9 => "Indexability and robots directives",
+        10 => "Canonicalisation",
+        11 => "Hreflang and internationalisation",
+        12 => "Page titles",
+        13 => "Meta descriptions",
+        14 => "Headings",
+        15 => "Content and duplication",
+        16 => "URL structure",
+        17 => "Internal linking and site architecture",
+        18 => "Links",
+        19 => "Images",
+        20 => "CSS, JavaScript and other page resources",
+        _ => "Other",
+    }
+}
+
+/// One check.
+pub trait Check: Send + Sync {
+    /// Its catalogue entry.
+    fn info(&self) -> &CheckInfo;
+    /// Evaluates it over the crawl, pushing findings.
+    fn run(&self, site: &SiteData, out: &mut Vec<Finding>);
+}
+
+/// What a page check returns when it fires: a graded severity (or `None` for the
+/// check's own) and the evidence.
+pub type Evidence = Option<(Option<Severity>, serde_json::Value)>;
+
+/// A check evaluated on each URL on its own: `eval` returns the evidence when it fires,
+/// with the severity when the check grades it.
+#[derive(Debug)]
+pub struct PageCheck {
+    /// The catalogue entry.
+    pub info: CheckInfo,
+    /// The evaluation.
+    pub eval: fn(&PageView<'_>) -> Evidence,
+}
+
+impl Check for PageCheck {
+    fn info(&self) -> &CheckInfo {
+        &self.info
+    }
+
+    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+        for page in site.pages() {
+            if let Some((severity, details)) = (self.eval)(&page) {
+                out.push(Finding {
+                    check_id: self.info.id,
+                    severity: severity.unwrap_or(self.info.severity),
+                    url: Some(page.record.url.clone()),
+                    details,
+                });
+            }
+        }
+    }
+}
+
+/// Every implemented check, in catalogue order.
+pub fn registry() -> Vec<Box<dyn Check>> {
+    let mut all: Vec<Box<dyn Check>> = Vec::new();
+    all.extend(fetch::checks());
+    all.extend(status::checks());
+    all
+}
+
+/// Which checks run.
+#[derive(Debug, Clone, Default)]
+pub struct AuditConfig {
+    /// Check ids not to run.
+    pub disabled: HashSet<String>,
+}
+
+/// Why an audit setting is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown check id {0:?} (see `siteaudit checks`)")]
+pub struct UnknownCheck(pub String);
+
+impl AuditConfig {
+    /// Fails on ids that name no implemented check.
+    pub fn validate(&self) -> Result<(), UnknownCheck> {
+        let known: HashSet<&str> = registry().iter().map(|c| c.info().id).collect();
+        match self.disabled.iter().find(|d| !known.contains(d.as_str())) {
+            Some(d) => Err(UnknownCheck(d.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs every enabled check over the crawl. Findings are ordered by severity (errors
+/// first), then check id, then URL.
+pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for check in registry() {
+        if !config.disabled.contains(check.info().id) {
+            check.run(site, &mut out);
+        }
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check_id.cmp(b.check_id))
+            .then_with(|| a.url.cmp(&b.url))
+    });
+    out
+}
+
+/// The catalogue entry of an implemented check.
+pub fn info(id: &str) -> Option<CheckInfo> {
+    registry().iter().map(|c| *c.info()).find(|i| i.id == id)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The registry matches the catalogue: ids unique, each one present in
+    /// ../shared/checks.md with the category and severity given there.
+    #[test]
+    fn registry_matches_the_catalogue() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/checks.md");
+        let catalogue =
+            std::fs::read_to_string(path).expect("../shared/checks.md beside the repository");
+        let mut category = 0u8;
+        let mut rows = std::collections::HashMap::new();
+        for line in catalogue.lines() {
+            if let Some(rest) = line.strip_prefix("## ")
+                && let Some(n) = rest.split_whitespace().next().and_then(|n| n.parse().ok())
+            {
+                category = n;
+            }
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.len() > 3 && cells[1].starts_with('`') && category > 0 {
+                rows.insert(
+                    cells[1].trim_matches('`').to_string(),
+                    (category, cells[2].to_string()),
+                );
+            }
+        }
+        let reg = registry();
+        let mut seen = HashSet::new();
+        for c in &reg {
+            let i = c.info();
+            assert!(seen.insert(i.id), "{} registered twice", i.id);
+            let (cat, sev) = rows
+                .get(i.id)
+                .unwrap_or_else(|| panic!("{} is not in checks.md", i.id));
+            assert_eq!(*cat, i.category, "{}", i.id);
+            assert_eq!(sev, i.severity.id(), "{}", i.id);
+        }
+        assert_eq!(reg.len(), IMPLEMENTED.len());
+        let ids: HashSet<&str> = reg.iter().map(|c| c.info().id).collect();
+        assert_eq!(ids, IMPLEMENTED.iter().copied().collect());
+    }
+
+    /// The ids this build implements (kept by hand so a change to the registry is seen).
+    const IMPLEMENTED: &[&str] = &[
+        "dns-lookup-failed",
+        "connect-refused",
+        "connect-timeout",
+        "connection-reset",
+        "response-timeout",
+        "body-download-timeout",
+        "tls-handshake-failed",
+        "http-protocol-error",
+        "content-decoding-failed",
+        "body-truncated",
+        "body-over-download-limit",
+        "empty-html-response",
+        "content-type-missing",
+        "rate-limited-429",
+        "http-500",
+        "http-502",
+        "http-503",
+        "http-503-no-retry-after",
+        "http-504",
+        "http-5xx-other",
+        "http-5xx-intermittent",
+        "start-url-unreachable",
+        "http-404",
+        "http-410",
+        "http-401",
+        "http-4xx-other",
+        "http-status-nonstandard",
+    ];
+}

@@ -1,0 +1,159 @@
+//! Builds small crawls in memory for check tests.
+
+use std::collections::HashMap;
+
+use super::SiteData;
+use crate::config::CrawlConfig;
+use crate::model::{Attempt, FailureKind, Finding, Timings};
+use crate::store::{CrawlInfo, LinkRow, UrlRecord, UrlScope};
+
+/// A crawl under construction: URL 1 is the start page and links to every other URL.
+pub(crate) struct TestSite {
+    site: SiteData,
+}
+
+impl TestSite {
+    pub(crate) fn new() -> Self {
+        let mut t = Self {
+            site: SiteData {
+                info: CrawlInfo {
+                    id: 1,
+                    start_url: "http://site.test/".into(),
+                    started_at: String::new(),
+                    finished_at: None,
+                    state: "finished".into(),
+                    urls: 0,
+                    done: 0,
+                    config: CrawlConfig::default(),
+                },
+                urls: Vec::new(),
+                index: HashMap::new(),
+                attempts: HashMap::new(),
+                hops: HashMap::new(),
+                inlinks: HashMap::new(),
+            },
+        };
+        t.push(record("http://site.test/", Some(200), None, "start"));
+        t
+    }
+
+    fn push(&mut self, r: UrlRecord) -> u32 {
+        let id = self.site.urls.len() as u32 + 1;
+        let mut r = r;
+        r.id = id;
+        self.site.index.insert(id, self.site.urls.len());
+        self.site.urls.push(r);
+        id
+    }
+
+    /// Adds an internal URL linked from the start page with `<a>`; `edit` adjusts it.
+    pub(crate) fn page(
+        mut self,
+        path: &str,
+        status: Option<u16>,
+        failure: Option<FailureKind>,
+        edit: impl FnOnce(&mut UrlRecord),
+    ) -> Self {
+        let mut r = record(&format!("http://site.test{path}"), status, failure, "a");
+        edit(&mut r);
+        let id = self.push(r);
+        self.site.inlinks.entry(id).or_default().push(LinkRow {
+            from: 1,
+            to: id,
+            kind: "a",
+            text: None,
+            rel: None,
+        });
+        self
+    }
+
+    /// Makes the start page's link to `path` a link of this kind (`img`, `script`, …).
+    pub(crate) fn linked_as(mut self, path: &str, kind: &'static str) -> Self {
+        let id = self.id(path);
+        for l in self.site.inlinks.entry(id).or_default() {
+            l.kind = kind;
+        }
+        self
+    }
+
+    /// Sets the attempts of the URL at `path`.
+    pub(crate) fn attempts(mut self, path: &str, statuses: &[Option<u16>]) -> Self {
+        let id = self.id(path);
+        self.site.attempts.insert(
+            id,
+            statuses
+                .iter()
+                .map(|s| Attempt {
+                    status: *s,
+                    failure: None,
+                    timings: Timings::default(),
+                })
+                .collect(),
+        );
+        self
+    }
+
+    /// Edits the start page.
+    pub(crate) fn start(mut self, edit: impl FnOnce(&mut UrlRecord)) -> Self {
+        edit(&mut self.site.urls[0]);
+        self
+    }
+
+    fn id(&self, path: &str) -> u32 {
+        self.site
+            .urls
+            .iter()
+            .find(|u| u.url.ends_with(path))
+            .map(|u| u.id)
+            .expect("path added")
+    }
+
+    pub(crate) fn site(&self) -> &SiteData {
+        &self.site
+    }
+
+    /// Runs one check and returns the URLs (path part) it fired on.
+    pub(crate) fn fired(&self, id: &str) -> Vec<String> {
+        let check = super::registry()
+            .into_iter()
+            .find(|c| c.info().id == id)
+            .unwrap_or_else(|| panic!("no check {id}"));
+        let mut out: Vec<Finding> = Vec::new();
+        check.run(&self.site, &mut out);
+        out.into_iter()
+            .map(|f| f.url.unwrap_or_default().replace("http://site.test", ""))
+            .collect()
+    }
+}
+
+fn record(
+    url: &str,
+    status: Option<u16>,
+    failure: Option<FailureKind>,
+    found_by: &str,
+) -> UrlRecord {
+    UrlRecord {
+        id: 0,
+        url: url.into(),
+        depth: 1,
+        scope: UrlScope::Internal,
+        found_by: found_by.into(),
+        in_sitemap: false,
+        state: "done".into(),
+        status,
+        failure,
+        location: None,
+        content_type: status.map(|_| "text/html".into()),
+        ttfb_ms: Some(1.0),
+        total_ms: Some(1.0),
+        wire_bytes: Some(100),
+        body_bytes: Some(100),
+        charset: None,
+        attempts: 1,
+        robots_disallowed: false,
+        headers: Vec::new(),
+        facts: None,
+        body_snippet: None,
+        fingerprint: 0,
+    }
+}

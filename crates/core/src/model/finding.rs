@@ -1,0 +1,39 @@
+//! What the checks report.
+
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is (see ../shared/checks.md, "Conventions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational or often intentional; never counted in the health score.
+    Notice,
+    /// Likely to hurt crawling, indexing or users; fix unless intentional.
+    Warning,
+    /// Broken, or a hard limit or specification violated.
+    Error,
+}
+
+impl Severity {
+    /// `error`, `warning` or `notice`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Notice => "notice",
+        }
+    }
+}
+
+/// One check firing on one URL (or once for the site).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The check's id, from the catalogue.
+    pub check_id: &'static str,
+    /// Its severity (a check may grade it).
+    pub severity: Severity,
+    /// The URL it is about (`None` for site-wide findings).
+    pub url: Option<String>,
+    /// The evidence, as a small JSON object.
+    pub details: serde_json::Value,
+}
