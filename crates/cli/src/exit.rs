@@ -67,6 +67,8 @@ pub(crate) enum Selector {
     Status(u16),
     /// A problem key: a failure kind id such as `read-timeout`, or `blocked-by-robots`.
     Kind(String),
+    /// Any audit finding at or above this severity.
+    Severity(siteaudit::model::Severity),
 }
 
 /// Failure kind ids accepted by `--fail-on`.
@@ -108,6 +110,9 @@ pub(crate) fn parse_fail_on(s: &str) -> Result<Vec<Selector>, String> {
             "any" => Ok(Selector::Any),
             "internal" => Ok(Selector::Internal),
             "external" => Ok(Selector::External),
+            "error" => Ok(Selector::Severity(siteaudit::model::Severity::Error)),
+            "warning" => Ok(Selector::Severity(siteaudit::model::Severity::Warning)),
+            "notice" => Ok(Selector::Severity(siteaudit::model::Severity::Notice)),
             "4xx" => Ok(Selector::Class(4)),
             "5xx" => Ok(Selector::Class(5)),
             t if t.len() == 3 && t.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)) => {
@@ -115,7 +120,7 @@ pub(crate) fn parse_fail_on(s: &str) -> Result<Vec<Selector>, String> {
             }
             t if KINDS.contains(&t) => Ok(Selector::Kind(t.to_string())),
             other => Err(format!(
-                "unknown --fail-on selector {other:?} (expected none, any, internal, external, 4xx, 5xx, a status code or a failure kind such as read-timeout)"
+                "unknown --fail-on selector {other:?} (expected none, any, internal, external, error, warning, notice, 4xx, 5xx, a status code or a failure kind such as read-timeout)"
             )),
         })
         .collect()
@@ -140,7 +145,15 @@ pub(crate) fn fails(selectors: &[Selector], p: &ProblemFacts<'_>) -> bool {
         Selector::Class(c) => p.status.is_some_and(|s| s / 100 == *c) && p.key.starts_with("http-"),
         Selector::Status(code) => p.status == Some(*code) && p.key.starts_with("http-"),
         Selector::Kind(k) => p.key == k,
+        Selector::Severity(_) => false,
     })
+}
+
+/// Whether an audit finding of this severity fails the run under `selectors`.
+pub(crate) fn finding_fails(selectors: &[Selector], severity: siteaudit::model::Severity) -> bool {
+    selectors
+        .iter()
+        .any(|s| matches!(s, Selector::Severity(min) if severity >= *min))
 }
 
 #[cfg(test)]

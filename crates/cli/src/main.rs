@@ -33,8 +33,19 @@ enum Command {
     Check(CheckArgs),
     /// List the crawls kept in the database.
     Crawls(CrawlsArgs),
-    /// Render the report of a stored crawl again.
+    /// Render the report of a stored crawl again (checks re-run, nothing fetched).
     Report(ReportArgs),
+    /// Re-run the audit checks on a stored crawl without fetching (same as `report`).
+    Audit(ReportArgs),
+    /// List the implemented audit checks.
+    Checks(ChecksArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ChecksArgs {
+    /// Output format: text, json or csv.
+    #[arg(long, short = 'f', default_value = "text", value_name = "FORMAT")]
+    format: siteaudit::report::Format,
 }
 
 /// Where the report goes and what fails the run.
@@ -85,6 +96,9 @@ struct CrawlArgs {
     /// Config file (default: ./siteaudit.toml when it exists).
     #[arg(long, env = "SITEAUDIT_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Do not run the audit checks (status report only).
+    #[arg(long)]
+    no_audit: bool,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -121,6 +135,15 @@ struct ReportArgs {
     /// The crawl id (default: the latest).
     #[arg(value_name = "ID")]
     id: Option<i64>,
+    /// Do not run the audit checks.
+    #[arg(long)]
+    no_audit: bool,
+    /// Do not run this check (repeatable; adds to `disable_checks` in siteaudit.toml).
+    #[arg(long = "disable-check", value_name = "ID")]
+    disable_checks: Vec<String>,
+    /// Config file (default: ./siteaudit.toml when it exists).
+    #[arg(long, env = "SITEAUDIT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -132,8 +155,8 @@ fn main() -> ExitCode {
     let quiet = match &cli.command {
         Command::Crawl(a) => a.out.quiet,
         Command::Check(a) => a.out.quiet,
-        Command::Report(a) => a.out.quiet,
-        Command::Crawls(_) => false,
+        Command::Report(a) | Command::Audit(a) => a.out.quiet,
+        Command::Crawls(_) | Command::Checks(_) => false,
     };
     init_logging(quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -151,7 +174,8 @@ fn main() -> ExitCode {
             Command::Crawl(a) => commands::crawl::run(a).await,
             Command::Check(a) => commands::check::run(a).await,
             Command::Crawls(a) => commands::crawls::run(a),
-            Command::Report(a) => commands::report::run(a),
+            Command::Report(a) | Command::Audit(a) => commands::report::run(a),
+            Command::Checks(a) => commands::checks::run(a),
         }
     });
     match result {

@@ -97,6 +97,10 @@ pub(crate) struct Settings {
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     #[serde(default, rename = "headers")]
     pub(crate) headers: Vec<String>,
+    /// Do not run this audit check (id from `siteaudit checks`; repeatable).
+    #[arg(long = "disable-check", value_name = "ID")]
+    #[serde(default)]
+    pub(crate) disable_checks: Vec<String>,
 }
 
 impl Settings {
@@ -139,7 +143,17 @@ impl Settings {
             max_url_length: over.max_url_length.or(self.max_url_length),
             user_agent: over.user_agent.or(self.user_agent),
             headers: cat(self.headers, over.headers),
+            disable_checks: cat(self.disable_checks, over.disable_checks),
         }
+    }
+
+    /// The audit settings; unknown check ids are a usage error.
+    pub(crate) fn audit_config(&self) -> anyhow::Result<siteaudit::checks::AuditConfig> {
+        let cfg = siteaudit::checks::AuditConfig {
+            disabled: self.disable_checks.iter().cloned().collect(),
+        };
+        cfg.validate()?;
+        Ok(cfg)
     }
 
     /// Validates the merged settings into the engine's configuration.

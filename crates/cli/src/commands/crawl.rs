@@ -19,6 +19,13 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
             cancel.cancel();
         }
     });
+    let file = settings::load_file(a.config.as_deref()).map_err(exit::usage)?;
+    let settings = file.merge(a.settings);
+    let audit = if a.no_audit {
+        None
+    } else {
+        Some(settings.audit_config().map_err(exit::usage)?)
+    };
     let result = match a.resume {
         Some(id) => {
             let id = match id {
@@ -39,9 +46,7 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
             crawler.resume(id).await
         }
         None => {
-            let file = settings::load_file(a.config.as_deref()).map_err(exit::usage)?;
-            let config = file
-                .merge(a.settings)
+            let config = settings
                 .resolve(a.url.into_iter().collect())
                 .map_err(exit::usage)?;
             crawler.run(config).await
@@ -54,7 +59,8 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
         CrawlError::Fetch(_) => exit::no_start(e),
         _ => exit::usage(e),
     })?;
-    let report = CrawlReport::build(store.as_ref(), summary.crawl_id).map_err(exit::no_start)?;
+    let report = CrawlReport::build(store.as_ref(), summary.crawl_id, audit.as_ref())
+        .map_err(exit::no_start)?;
     output::write_to(a.out.output.as_deref(), |w| {
         report.render(a.out.format, w)?;
         Ok(())

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod check;
+pub(crate) mod checks;
 pub(crate) mod crawl;
 pub(crate) mod crawls;
 pub(crate) mod report;
@@ -33,6 +34,10 @@ pub(crate) fn crawl_exit(report: &CrawlReport, fail_on: &[Selector]) -> Exit {
                 is_error: p.is_error(),
             },
         )
-    });
+    }) || report
+        .audit
+        .iter()
+        .flat_map(|a| &a.findings)
+        .any(|f| exit::finding_fails(fail_on, f.severity));
     if failing { Exit::Findings } else { Exit::Clean }
 }

@@ -5,7 +5,7 @@ use siteaudit::report::CrawlReport;
 
 use super::{crawl_exit, open_store};
 use crate::exit::{self, Exit, Failure};
-use crate::{ReportArgs, output};
+use crate::{ReportArgs, output, settings};
 
 pub(crate) fn run(a: ReportArgs) -> Result<Exit, Failure> {
     let store = open_store(a.db.db)?;
@@ -18,7 +18,15 @@ pub(crate) fn run(a: ReportArgs) -> Result<Exit, Failure> {
             .map(|c| c.id)
             .ok_or_else(|| exit::usage(anyhow!("the database holds no crawls yet")))?,
     };
-    let report = CrawlReport::build(store.as_ref(), id).map_err(exit::usage)?;
+    let file = settings::load_file(a.config.as_deref()).map_err(exit::usage)?;
+    let mut s = file;
+    s.disable_checks.extend(a.disable_checks);
+    let audit = if a.no_audit {
+        None
+    } else {
+        Some(s.audit_config().map_err(exit::usage)?)
+    };
+    let report = CrawlReport::build(store.as_ref(), id, audit.as_ref()).map_err(exit::usage)?;
     output::write_to(a.out.output.as_deref(), |w| {
         report.render(a.out.format, w)?;
         Ok(())

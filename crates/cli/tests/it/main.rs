@@ -2,6 +2,7 @@
 #![allow(missing_docs)]
 //! 127.0.0.1 (see `siteaudit-testkit`). One test binary, one module per feature.
 
+mod audit;
 mod check;
 mod config;
 mod crawl;

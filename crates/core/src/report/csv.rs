@@ -27,6 +27,7 @@ pub(super) const COLUMNS: &[&str] = &[
     "attempts",
     "robots_disallowed",
     "inlinks",
+    "findings",
 ];
 
 pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> Result<(), ReportError> {
@@ -35,6 +36,12 @@ pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> Result<(), ReportE
         .iter()
         .map(|p| (p.url.as_str(), p.problem.as_str()))
         .collect();
+    let mut findings: HashMap<&str, Vec<&str>> = HashMap::new();
+    for f in r.audit.iter().flat_map(|a| &a.findings) {
+        if let Some(u) = &f.url {
+            findings.entry(u.as_str()).or_default().push(f.check);
+        }
+    }
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
     let opt = |v: Option<String>| v.unwrap_or_default();
@@ -65,6 +72,10 @@ pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> Result<(), ReportE
             u.attempts.to_string(),
             u.robots_disallowed.to_string(),
             row.inlinks.to_string(),
+            findings
+                .get(u.url.as_str())
+                .map(|f| f.join(";"))
+                .unwrap_or_default(),
         ])?;
     }
     w.flush()?;

@@ -59,9 +59,10 @@ use serde::Serialize;
 
 pub use check::{CheckReport, CheckResult};
 
+use crate::checks::{self, AuditConfig, CheckInfo, Score, SiteData};
 use crate::crawl::{FOUND_ROBOTS, FOUND_SITEMAP_PROBE};
-use crate::model::{Attempt, FailureKind, RedirectHop};
-use crate::store::{CrawlId, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
+use crate::model::{Attempt, FailureKind, RedirectHop, Severity};
+use crate::store::{CrawlId, Store, StoreError, UrlId, UrlRecord, UrlScope};
 
 /// The version of the JSON report format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -197,6 +198,69 @@ pub struct UrlRow {
     pub inlinks: u64,
 }
 
+/// A finding with its check's catalogue entry, for output.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRow {
+    /// The check id.
+    pub check: &'static str,
+    /// The category number.
+    pub category: u8,
+    /// The severity of this finding.
+    pub severity: Severity,
+    /// The check's title.
+    pub title: &'static str,
+    /// The URL (absent for site-wide findings).
+    pub url: Option<String>,
+    /// The evidence.
+    pub details: serde_json::Value,
+    /// How to fix it.
+    pub fix: &'static str,
+}
+
+/// The audit: health score and findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSection {
+    /// The health score (formula in `checks::score`).
+    pub score: Score,
+    /// Counts by severity.
+    pub by_severity: BTreeMap<&'static str, u64>,
+    /// Every finding, errors first.
+    pub findings: Vec<FindingRow>,
+}
+
+impl AuditSection {
+    fn run(site: &SiteData, cfg: &AuditConfig) -> Self {
+        let findings = checks::audit(site, cfg);
+        let score = checks::score(site, &findings);
+        let registry: HashMap<&str, CheckInfo> = checks::registry()
+            .iter()
+            .map(|c| (c.info().id, *c.info()))
+            .collect();
+        let mut by_severity = BTreeMap::new();
+        let rows = findings
+            .into_iter()
+            .map(|f| {
+                *by_severity.entry(f.severity.id()).or_default() += 1;
+                let info = registry[f.check_id];
+                FindingRow {
+                    check: f.check_id,
+                    category: info.category,
+                    severity: f.severity,
+                    title: info.title,
+                    url: f.url,
+                    details: f.details,
+                    fix: info.fix,
+                }
+            })
+            .collect();
+        Self {
+            score,
+            by_severity,
+            findings: rows,
+        }
+    }
+}
+
 /// Everything a crawl found, ready to render.
 #[derive(Debug, Clone, Serialize)]
 pub struct CrawlReport {
@@ -210,6 +274,9 @@ pub struct CrawlReport {
     pub summary: Summary,
     /// Problem URLs, grouped by problem key then URL.
     pub problems: Vec<Problem>,
+    /// The audit (absent when checks were not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSection>,
     /// Every URL.
     pub urls: Vec<UrlRow>,
 }
@@ -249,28 +316,30 @@ pub fn http_reason(status: u16) -> &'static str {
 }
 
 impl CrawlReport {
-    /// Reads crawl `id` from the store. `max_redirects` is the hop limit a chain is
-    /// judged by (the crawl's own setting).
-    pub fn build(store: &dyn Store, id: CrawlId) -> Result<Self, ReportError> {
-        let info = store.crawl(id)?;
-        let max_redirects = info.config.max_redirects as usize;
-        let urls = store.urls(id)?;
-        let index: HashMap<UrlId, usize> =
-            urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+    /// Reads crawl `id` from the store and, unless `audit` is `None`, runs the checks.
+    pub fn build(
+        store: &dyn Store,
+        id: CrawlId,
+        audit: Option<&AuditConfig>,
+    ) -> Result<Self, ReportError> {
+        let site = SiteData::load(store, id)?;
+        Ok(Self::from_site(&site, audit))
+    }
+
+    /// Builds the report of a loaded crawl. Redirect chains are judged by the crawl's own
+    /// `max_redirects`.
+    pub fn from_site(site: &SiteData, audit: Option<&AuditConfig>) -> Self {
+        let max_redirects = site.info.config.max_redirects as usize;
+        let urls = &site.urls;
         let by_url: HashMap<&str, usize> = urls
             .iter()
             .enumerate()
             .map(|(i, u)| (u.url.as_str(), i))
             .collect();
-        let mut inlinks: HashMap<UrlId, u64> = HashMap::new();
-        store.for_each_link(id, &mut |l: LinkRow| *inlinks.entry(l.to).or_default() += 1)?;
-        let mut attempts: HashMap<UrlId, Vec<Attempt>> =
-            store.retried_attempts(id)?.into_iter().collect();
-        let mut hops: HashMap<UrlId, Vec<RedirectHop>> = store.hops(id)?.into_iter().collect();
 
         let mut summary = Summary::default();
         let mut problems = Vec::new();
-        for u in &urls {
+        for u in urls {
             summary.urls += 1;
             match u.scope {
                 UrlScope::Internal => summary.internal += 1,
@@ -294,9 +363,9 @@ impl CrawlReport {
                 *summary.by_failure.entry(f.id().to_string()).or_default() += 1;
             }
             // Chains are stored inline for external URLs and rebuilt for internal ones.
-            let chain = match hops.remove(&u.id) {
-                Some(h) => h,
-                None if u.location.is_some() => chain_from(&urls, &by_url, u),
+            let chain = match site.hops.get(&u.id) {
+                Some(h) => h.clone(),
+                None if u.location.is_some() => chain_from(urls, &by_url, u),
                 None => Vec::new(),
             };
             let chain_failure = if u.failure.is_none() {
@@ -325,53 +394,36 @@ impl CrawlReport {
                 status: u.status,
                 failure,
                 description,
-                attempts: attempts.remove(&u.id).unwrap_or_default(),
+                attempts: site.attempts.get(&u.id).cloned().unwrap_or_default(),
                 redirect_chain: chain,
-                linked_from: Vec::new(),
+                linked_from: inlinks_of(site, u.id),
             });
-        }
-        let problem_ids: Vec<UrlId> = problems
-            .iter()
-            .filter_map(|p| by_url.get(p.url.as_str()).map(|i| urls[*i].id))
-            .collect();
-        let mut from: HashMap<UrlId, Vec<Inlink>> = HashMap::new();
-        for l in store.links_to(id, &problem_ids)? {
-            if let Some(src) = index.get(&l.from) {
-                from.entry(l.to).or_default().push(Inlink {
-                    url: urls[*src].url.clone(),
-                    kind: l.kind,
-                    text: l.text,
-                });
-            }
-        }
-        for (p, pid) in problems.iter_mut().zip(&problem_ids) {
-            p.linked_from = from.remove(pid).unwrap_or_default();
-            p.linked_from
-                .dedup_by(|a, b| a.url == b.url && a.kind == b.kind);
         }
         problems.sort_by(|a, b| a.problem.cmp(&b.problem).then_with(|| a.url.cmp(&b.url)));
         summary.problems = problems.len() as u64;
         let rows = urls
-            .into_iter()
+            .iter()
             .map(|record| UrlRow {
-                inlinks: inlinks.get(&record.id).copied().unwrap_or(0),
-                record,
+                inlinks: site.inlinks.get(&record.id).map_or(0, |l| l.len() as u64),
+                record: record.clone(),
             })
             .collect();
-        Ok(Self {
+        let audit = audit.map(|cfg| AuditSection::run(site, cfg));
+        Self {
             schema_version: SCHEMA_VERSION,
             tool: concat!("siteaudit ", env!("CARGO_PKG_VERSION")).to_string(),
             crawl: CrawlMeta {
-                id: info.id,
-                start_url: info.start_url,
-                state: info.state,
-                started_at: info.started_at,
-                finished_at: info.finished_at,
+                id: site.info.id,
+                start_url: site.info.start_url.clone(),
+                state: site.info.state.clone(),
+                started_at: site.info.started_at.clone(),
+                finished_at: site.info.finished_at.clone(),
             },
             summary,
             problems,
+            audit,
             urls: rows,
-        })
+        }
     }
 
     /// The start URL's record when the crawl could not reach it at all (no HTTP answer):
@@ -396,6 +448,24 @@ impl CrawlReport {
         }
         Ok(())
     }
+}
+
+/// The pages linking to `id`, each page and kind once.
+fn inlinks_of(site: &SiteData, id: UrlId) -> Vec<Inlink> {
+    let mut out: Vec<Inlink> = Vec::new();
+    for l in site.inlinks.get(&id).map_or(&[][..], Vec::as_slice) {
+        let Some(src) = site.get(l.from) else {
+            continue;
+        };
+        if !out.iter().any(|o| o.url == src.url && o.kind == l.kind) {
+            out.push(Inlink {
+                url: src.url.clone(),
+                kind: l.kind,
+                text: l.text.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// A 404/410 where absence is normal: robots.txt and the guessed `/sitemap.xml`.

@@ -57,9 +57,64 @@ pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()
         }
     }
     if r.problems.is_empty() {
-        writeln!(out, "\nNo problems found.")?;
-        return Ok(());
+        writeln!(out, "\nNo broken URLs found.")?;
+    } else {
+        problems(r, out)?;
     }
+    if let Some(a) = &r.audit {
+        audit(a, out)?;
+    }
+    Ok(())
+}
+
+/// Findings shown per check before "and N more" (JSON has them all).
+const SHOWN_FINDINGS: usize = 10;
+
+fn audit(a: &super::AuditSection, out: &mut dyn Write) -> std::io::Result<()> {
+    let count = |s: &str| a.by_severity.get(s).copied().unwrap_or(0);
+    writeln!(
+        out,
+        "\nAudit: health score {}/100  ({} errors, {} warnings, {} notices)",
+        a.score.score,
+        count("error"),
+        count("warning"),
+        count("notice")
+    )?;
+    for c in &a.score.categories {
+        writeln!(
+            out,
+            "  {:>3}  {:<40} {:>3}/100",
+            c.category, c.name, c.score
+        )?;
+    }
+    let mut by_check: Vec<(&str, Vec<&super::FindingRow>)> = Vec::new();
+    for f in &a.findings {
+        match by_check.iter_mut().find(|(id, _)| *id == f.check) {
+            Some((_, v)) => v.push(f),
+            None => by_check.push((f.check, vec![f])),
+        }
+    }
+    for (id, list) in by_check {
+        let first = list[0];
+        writeln!(
+            out,
+            "\n[{}] {id}: {} ({})",
+            first.severity.id(),
+            first.title,
+            list.len()
+        )?;
+        for f in list.iter().take(SHOWN_FINDINGS) {
+            writeln!(out, "  {}", f.url.as_deref().unwrap_or("(site)"))?;
+        }
+        if list.len() > SHOWN_FINDINGS {
+            writeln!(out, "  … and {} more", list.len() - SHOWN_FINDINGS)?;
+        }
+        writeln!(out, "  fix: {}", first.fix)?;
+    }
+    Ok(())
+}
+
+fn problems(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()> {
     let mut groups: BTreeMap<&str, Vec<&Problem>> = BTreeMap::new();
     for p in &r.problems {
         groups.entry(p.problem.as_str()).or_default().push(p);

@@ -1,0 +1,105 @@
+//! The audit: findings with evidence, health score, `checks`, `audit`, --fail-on severities.
+
+use siteaudit_testkit::{Reply, Site};
+
+use crate::util::{Dir, links};
+
+fn findings<'a>(r: &'a crate::util::Report, check: &str) -> Vec<&'a serde_json::Value> {
+    r.0["audit"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .collect()
+}
+
+#[test]
+fn crawl_reports_findings_with_evidence_and_a_score() {
+    let s = Site::new()
+        .page("/", &links(&["/ok", "/gateway", "/missing"]))
+        .page("/ok", "<title>ok</title>")
+        .reply(
+            "/gateway",
+            Reply::status(502).header("Server", "nginx/1.22.1"),
+        )
+        .reply("/missing", Reply::status(404))
+        .start();
+    let d = Dir::new();
+    let (code, r) = d.crawl(&s.url("/"), &["--retries", "0"]);
+    assert_eq!(code, 1);
+    let gw = findings(&r, "http-502");
+    assert_eq!(gw.len(), 1);
+    assert_eq!(gw[0]["severity"], "error");
+    assert_eq!(gw[0]["url"], s.url("/gateway"));
+    assert_eq!(gw[0]["details"]["server"], "nginx/1.22.1");
+    assert!(gw[0]["fix"].as_str().unwrap().len() > 10);
+    assert_eq!(findings(&r, "http-404").len(), 1);
+    assert!(
+        findings(&r, "http-404")[0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/missing")
+    );
+    // robots.txt and /sitemap.xml are missing too, but they are not pages.
+    let score = r.0["audit"]["score"]["score"].as_u64().unwrap();
+    assert!(score < 100 && score > 0, "{score}");
+
+    // The audit re-runs on the stored crawl without fetching anything.
+    let before = s.requests("/gateway");
+    let (code, again) = d.json(&["audit", "--format", "json", "--disable-check", "http-404"]);
+    assert_eq!(code, 1);
+    assert_eq!(s.requests("/gateway"), before);
+    assert!(findings(&again, "http-404").is_empty());
+    assert_eq!(findings(&again, "http-502").len(), 1);
+
+    // Severities in --fail-on.
+    let o = d.run(&["report", "--fail-on", "none"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = d.run(&["report", "--fail-on", "error"]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Audit: health score"), "{text}");
+    assert!(
+        text.contains("[error] http-502: 502 Bad Gateway (1)"),
+        "{text}"
+    );
+    // Unknown ids are a usage error; CSV lists the findings per URL.
+    assert_eq!(
+        d.run(&["report", "--disable-check", "no-such-check"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let csv = String::from_utf8_lossy(&d.run(&["report", "--format", "csv"]).stdout).to_string();
+    assert!(
+        csv.lines()
+            .any(|l| l.contains("/gateway,") && l.ends_with(",http-502")),
+        "{csv}"
+    );
+}
+
+#[test]
+fn checks_lists_the_catalogue_and_config_disables() {
+    let d = Dir::new();
+    let (code, list) = d.json(&["checks", "--format", "json"]);
+    assert_eq!(code, 0);
+    let list = list.0.as_array().unwrap();
+    assert!(list.len() >= 27);
+    assert!(
+        list.iter()
+            .any(|c| c["id"] == "http-504" && c["category"] == 2 && c["severity"] == "error")
+    );
+    let text = String::from_utf8_lossy(&d.run(&["checks"]).stdout).to_string();
+    assert!(text.contains("2 HTTP status codes"));
+
+    let s = Site::new().page("/", &links(&["/missing"])).start();
+    std::fs::write(
+        d.path().join("siteaudit.toml"),
+        "disable_checks = [\"http-404\"]\n",
+    )
+    .unwrap();
+    let (_, r) = d.crawl(&s.url("/"), &[]);
+    assert!(findings(&r, "http-404").is_empty());
+    let (_, r) = d.crawl(&s.url("/"), &["--no-audit"]);
+    assert!(r.0.get("audit").is_none());
+}
