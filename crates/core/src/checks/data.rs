@@ -21,6 +21,8 @@ pub struct SiteData {
     pub hops: HashMap<UrlId, Vec<RedirectHop>>,
     /// Links by target, in discovery order.
     pub inlinks: HashMap<UrlId, Vec<LinkRow>>,
+    /// Position in `urls` by URL string.
+    by_url: HashMap<String, usize>,
 }
 
 impl SiteData {
@@ -29,6 +31,11 @@ impl SiteData {
         let info = store.crawl(id)?;
         let urls = store.urls(id)?;
         let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let by_url = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.url.clone(), i))
+            .collect();
         let mut inlinks: HashMap<UrlId, Vec<LinkRow>> = HashMap::new();
         store.for_each_link(id, &mut |l: LinkRow| {
             inlinks.entry(l.to).or_default().push(l)
@@ -40,7 +47,70 @@ impl SiteData {
             attempts: store.retried_attempts(id)?.into_iter().collect(),
             hops: store.hops(id)?.into_iter().collect(),
             inlinks,
+            by_url,
         })
+    }
+
+    /// Assembles a crawl from parts (tests, other stores).
+    pub fn from_parts(info: CrawlInfo, urls: Vec<UrlRecord>) -> Self {
+        let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let by_url = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.url.clone(), i))
+            .collect();
+        Self {
+            info,
+            urls,
+            index,
+            attempts: HashMap::new(),
+            hops: HashMap::new(),
+            inlinks: HashMap::new(),
+            by_url,
+        }
+    }
+
+    /// The record of a URL, by its normalized spelling.
+    pub fn by_url(&self, url: &str) -> Option<&UrlRecord> {
+        self.by_url.get(url).map(|i| &self.urls[*i])
+    }
+
+    /// Where `start`'s redirects lead, hop by hop: the chain recorded inline (external
+    /// checks) or rebuilt by following `location` through the crawled URLs, stopping at
+    /// a URL seen before (the repeated URL is the last hop), one not crawled, or one
+    /// that does not redirect. Empty when `start` does not redirect.
+    pub fn chain(&self, start: &UrlRecord) -> Vec<RedirectHop> {
+        if let Some(h) = self.hops.get(&start.id) {
+            return h.clone();
+        }
+        if start.location.is_none() {
+            return Vec::new();
+        }
+        let hop = |u: &UrlRecord| RedirectHop {
+            url: u.url.clone(),
+            status: u.status,
+            location: u.location.clone(),
+        };
+        let mut chain = vec![hop(start)];
+        let mut current = start;
+        // Bounded: a chain longer than this is over every hop limit anyway.
+        while chain.len() <= 64 {
+            let next = current
+                .location
+                .as_deref()
+                .and_then(|l| crate::url::normalize(l).ok())
+                .and_then(|l| self.by_url(l.as_str()));
+            let Some(next) = next else {
+                break;
+            };
+            let repeated = chain.iter().any(|h| h.url == next.url);
+            chain.push(hop(next));
+            if repeated {
+                break;
+            }
+            current = next;
+        }
+        chain
     }
 
     /// The record with this id.
@@ -53,11 +123,16 @@ impl SiteData {
         self.urls
             .iter()
             .filter(|u| u.state == "done")
-            .map(|record| PageView {
-                record,
-                attempts: self.attempts.get(&record.id).map_or(&[], Vec::as_slice),
-                inlinks: self.inlinks.get(&record.id).map_or(&[], Vec::as_slice),
-            })
+            .map(|record| self.view(record))
+    }
+
+    /// One URL as a check sees it.
+    pub fn view<'a>(&'a self, record: &'a UrlRecord) -> PageView<'a> {
+        PageView {
+            record,
+            attempts: self.attempts.get(&record.id).map_or(&[], Vec::as_slice),
+            inlinks: self.inlinks.get(&record.id).map_or(&[], Vec::as_slice),
+        }
     }
 }
 
@@ -101,6 +176,47 @@ impl PageView<'_> {
                 .inlinks
                 .iter()
                 .any(|l| LinkKind::from_id(l.kind).is_some_and(LinkKind::leads_to_page))
+    }
+
+    /// Why an HTML page is not indexable, if it is not: blocked by robots.txt, `noindex`
+    /// (meta robots or X-Robots-Tag), or canonicalised to another URL.
+    pub fn non_indexable_reason(&self) -> Option<&'static str> {
+        let r = self.record;
+        if r.robots_disallowed
+            || matches!(r.failure, Some(crate::model::FailureKind::BlockedByRobots))
+        {
+            return Some("blocked by robots.txt");
+        }
+        let noindex = |v: &str| {
+            v.split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .any(|t| t == "noindex" || t == "none" || t.ends_with(": noindex"))
+        };
+        if self.header("x-robots-tag").is_some_and(noindex) {
+            return Some("noindex (X-Robots-Tag)");
+        }
+        let facts = r.facts.as_ref();
+        let list = |key: &str| -> Vec<String> {
+            facts
+                .and_then(|f| f.get(key))
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        if list("meta_robots").iter().any(|m| noindex(m)) {
+            return Some("noindex (meta robots)");
+        }
+        if list("canonicals")
+            .iter()
+            .any(|c| crate::url::normalize(c).is_ok_and(|c| c.as_str() != r.url))
+        {
+            return Some("canonicalised to another URL");
+        }
+        None
     }
 
     /// Evidence every finding about a response carries: status, identifying headers,

@@ -23,6 +23,7 @@ macro_rules! page_check {
 
 mod data;
 mod fetch;
+mod redirects;
 mod score;
 mod status;
 
@@ -132,6 +133,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     let mut all: Vec<Box<dyn Check>> = Vec::new();
     all.extend(fetch::checks());
     all.extend(status::checks());
+    all.extend(redirects::checks());
     all
 }
 
@@ -256,5 +258,18 @@ mod tests {
         "http-401",
         "http-4xx-other",
         "http-status-nonstandard",
+        "redirect-permanent",
+        "redirect-temporary",
+        "redirect-chain",
+        "redirect-loop",
+        "redirect-broken",
+        "redirect-to-non-indexable",
+        "redirect-location-missing",
+        "redirect-location-invalid",
+        "redirect-offsite",
+        "redirect-to-homepage-bulk",
+        "redirect-unlinked",
+        "meta-refresh-redirect",
+        "refresh-header-redirect",
     ];
 }

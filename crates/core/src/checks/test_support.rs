@@ -1,7 +1,5 @@
 //! Builds small crawls in memory for check tests.
 
-use std::collections::HashMap;
-
 use super::SiteData;
 use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, Finding, Timings};
@@ -15,8 +13,8 @@ pub(crate) struct TestSite {
 impl TestSite {
     pub(crate) fn new() -> Self {
         let mut t = Self {
-            site: SiteData {
-                info: CrawlInfo {
+            site: SiteData::from_parts(
+                CrawlInfo {
                     id: 1,
                     start_url: "http://site.test/".into(),
                     started_at: String::new(),
@@ -26,12 +24,8 @@ impl TestSite {
                     done: 0,
                     config: CrawlConfig::default(),
                 },
-                urls: Vec::new(),
-                index: HashMap::new(),
-                attempts: HashMap::new(),
-                hops: HashMap::new(),
-                inlinks: HashMap::new(),
-            },
+                Vec::new(),
+            ),
         };
         t.push(record("http://site.test/", Some(200), None, "start"));
         t
@@ -41,8 +35,12 @@ impl TestSite {
         let id = self.site.urls.len() as u32 + 1;
         let mut r = r;
         r.id = id;
-        self.site.index.insert(id, self.site.urls.len());
-        self.site.urls.push(r);
+        let mut urls = std::mem::take(&mut self.site.urls);
+        urls.push(r);
+        let mut fresh = SiteData::from_parts(self.site.info.clone(), urls);
+        fresh.attempts = std::mem::take(&mut self.site.attempts);
+        fresh.inlinks = std::mem::take(&mut self.site.inlinks);
+        self.site = fresh;
         id
     }
 
@@ -61,6 +59,32 @@ impl TestSite {
             from: 1,
             to: id,
             kind: "a",
+            text: None,
+            rel: None,
+        });
+        self
+    }
+
+    /// Adds an internal URL nothing links to (found in a sitemap, say).
+    pub(crate) fn unlinked(
+        mut self,
+        path: &str,
+        status: Option<u16>,
+        edit: impl FnOnce(&mut UrlRecord),
+    ) -> Self {
+        let mut r = record(&format!("http://site.test{path}"), status, None, "sitemap");
+        edit(&mut r);
+        self.push(r);
+        self
+    }
+
+    /// Adds a link of `kind` from `from` to `to` (both already added).
+    pub(crate) fn link(mut self, from: &str, to: &str, kind: &'static str) -> Self {
+        let (from, to) = (self.id(from), self.id(to));
+        self.site.inlinks.entry(to).or_default().push(LinkRow {
+            from,
+            to,
+            kind,
             text: None,
             rel: None,
         });

@@ -331,11 +331,6 @@ impl CrawlReport {
     pub fn from_site(site: &SiteData, audit: Option<&AuditConfig>) -> Self {
         let max_redirects = site.info.config.max_redirects as usize;
         let urls = &site.urls;
-        let by_url: HashMap<&str, usize> = urls
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.url.as_str(), i))
-            .collect();
 
         let mut summary = Summary::default();
         let mut problems = Vec::new();
@@ -363,11 +358,7 @@ impl CrawlReport {
                 *summary.by_failure.entry(f.id().to_string()).or_default() += 1;
             }
             // Chains are stored inline for external URLs and rebuilt for internal ones.
-            let chain = match site.hops.get(&u.id) {
-                Some(h) => h.clone(),
-                None if u.location.is_some() => chain_from(urls, &by_url, u),
-                None => Vec::new(),
-            };
+            let chain = site.chain(u);
             let chain_failure = if u.failure.is_none() {
                 chain_problem(&chain, max_redirects)
             } else {
@@ -473,45 +464,8 @@ fn expected_missing(u: &UrlRecord, status: u16) -> bool {
     matches!(status, 404 | 410) && matches!(u.found_by.as_str(), FOUND_ROBOTS | FOUND_SITEMAP_PROBE)
 }
 
-/// Follows `location` through the crawled URLs, hop by hop, stopping at a URL seen
-/// before (a loop), one not crawled, or one that does not redirect.
-fn chain_from(
-    urls: &[UrlRecord],
-    by_url: &HashMap<&str, usize>,
-    start: &UrlRecord,
-) -> Vec<RedirectHop> {
-    let mut chain = Vec::new();
-    let mut current = start;
-    loop {
-        chain.push(RedirectHop {
-            url: current.url.clone(),
-            status: current.status,
-            location: current.location.clone(),
-        });
-        let next = current
-            .location
-            .as_deref()
-            .and_then(|l| crate::url::normalize(l).ok())
-            .and_then(|l| by_url.get(l.as_str()).copied());
-        match next {
-            Some(i) if !chain.iter().any(|h| h.url == urls[i].url) && chain.len() <= 64 => {
-                current = &urls[i];
-            }
-            Some(i) => {
-                chain.push(RedirectHop {
-                    url: urls[i].url.clone(),
-                    status: urls[i].status,
-                    location: urls[i].location.clone(),
-                });
-                return chain;
-            }
-            None => return chain,
-        }
-    }
-}
-
 /// A loop or an over-long chain.
-fn chain_problem(chain: &[RedirectHop], max_redirects: usize) -> Option<FailureKind> {
+pub(crate) fn chain_problem(chain: &[RedirectHop], max_redirects: usize) -> Option<FailureKind> {
     let last = chain.last()?;
     if chain.len() > 1 && chain[..chain.len() - 1].iter().any(|h| h.url == last.url) {
         return Some(FailureKind::RedirectLoop);
