@@ -23,6 +23,7 @@ macro_rules! page_check {
 
 mod data;
 mod fetch;
+mod links;
 mod redirects;
 mod score;
 mod status;
@@ -134,6 +135,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(fetch::checks());
     all.extend(status::checks());
     all.extend(redirects::checks());
+    all.extend(links::checks());
     all
 }
 
@@ -271,5 +273,18 @@ mod tests {
         "redirect-unlinked",
         "meta-refresh-redirect",
         "refresh-header-redirect",
+        "link-internal-broken",
+        "link-internal-error",
+        "link-internal-redirect",
+        "link-external-broken",
+        "link-external-error",
+        "link-external-blocked",
+        "link-external-redirect",
+        "link-malformed",
+        "link-localhost",
+        "link-nofollow-internal",
+        "link-no-anchor-text",
+        "link-generic-anchor",
+        "link-to-resource-file",
     ];
 }

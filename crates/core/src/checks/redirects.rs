@@ -360,7 +360,7 @@ mod tests {
     use crate::model::FailureKind;
 
     fn to(path: &str) -> Option<String> {
-        Some(format!("http://site.test{path}"))
+        Some(format!("http://site.example{path}"))
     }
 
     #[test]
@@ -404,13 +404,13 @@ mod tests {
         check.run(site.site(), &mut out);
         let first = out
             .iter()
-            .find(|f| f.url.as_deref() == Some("http://site.test/h0"))
+            .find(|f| f.url.as_deref() == Some("http://site.example/h0"))
             .unwrap();
         assert_eq!(first.severity, crate::model::Severity::Error);
         assert_eq!(first.details["hops"], 7);
         let short = out
             .iter()
-            .find(|f| f.url.as_deref() == Some("http://site.test/h5"))
+            .find(|f| f.url.as_deref() == Some("http://site.example/h5"))
             .unwrap();
         assert_eq!(short.severity, crate::model::Severity::Warning);
     }
@@ -451,11 +451,11 @@ mod tests {
             })
             .page("/to-canon", Some(301), None, |r| r.location = to("/canon"))
             .page("/canon", Some(200), None, |r| {
-                r.facts = Some(serde_json::json!({ "canonicals": ["http://site.test/ok"] }))
+                r.facts = Some(serde_json::json!({ "canonicals": ["http://site.example/ok"] }))
             })
             .page("/to-ok", Some(301), None, |r| r.location = to("/ok"))
             .page("/ok", Some(200), None, |r| {
-                r.facts = Some(serde_json::json!({ "canonicals": ["http://site.test/ok"] }))
+                r.facts = Some(serde_json::json!({ "canonicals": ["http://site.example/ok"] }))
             })
             .page("/refresh", Some(200), None, |r| {
                 r.headers.push(("refresh".into(), "0; url=/ok".into()))

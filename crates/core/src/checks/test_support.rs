@@ -16,7 +16,7 @@ impl TestSite {
             site: SiteData::from_parts(
                 CrawlInfo {
                     id: 1,
-                    start_url: "http://site.test/".into(),
+                    start_url: "http://site.example/".into(),
                     started_at: String::new(),
                     finished_at: None,
                     state: "finished".into(),
@@ -27,7 +27,7 @@ impl TestSite {
                 Vec::new(),
             ),
         };
-        t.push(record("http://site.test/", Some(200), None, "start"));
+        t.push(record("http://site.example/", Some(200), None, "start"));
         t
     }
 
@@ -52,7 +52,7 @@ impl TestSite {
         failure: Option<FailureKind>,
         edit: impl FnOnce(&mut UrlRecord),
     ) -> Self {
-        let mut r = record(&format!("http://site.test{path}"), status, failure, "a");
+        let mut r = record(&format!("http://site.example{path}"), status, failure, "a");
         edit(&mut r);
         let id = self.push(r);
         self.site.inlinks.entry(id).or_default().push(LinkRow {
@@ -72,7 +72,12 @@ impl TestSite {
         status: Option<u16>,
         edit: impl FnOnce(&mut UrlRecord),
     ) -> Self {
-        let mut r = record(&format!("http://site.test{path}"), status, None, "sitemap");
+        let mut r = record(
+            &format!("http://site.example{path}"),
+            status,
+            None,
+            "sitemap",
+        );
         edit(&mut r);
         self.push(r);
         self
@@ -88,6 +93,26 @@ impl TestSite {
             text: None,
             rel: None,
         });
+        self
+    }
+
+    /// Sets the anchor text of the start page's links to these paths.
+    pub(crate) fn texts(mut self, texts: &[(&str, &str)]) -> Self {
+        for (path, text) in texts {
+            let id = self.id(path);
+            for l in self.site.inlinks.entry(id).or_default() {
+                l.text = Some((*text).to_string());
+            }
+        }
+        self
+    }
+
+    /// Sets the rel attribute of the start page's link to `path`.
+    pub(crate) fn rel(mut self, path: &str, rel: &str) -> Self {
+        let id = self.id(path);
+        for l in self.site.inlinks.entry(id).or_default() {
+            l.rel = Some(rel.to_string());
+        }
         self
     }
 
@@ -127,7 +152,10 @@ impl TestSite {
         self.site
             .urls
             .iter()
-            .find(|u| u.url.ends_with(path))
+            .find(|u| {
+                u.url.ends_with(path)
+                    || u.found_by == "invalid" && path == "/bad" && u.url.contains("[bad")
+            })
             .map(|u| u.id)
             .expect("path added")
     }
@@ -145,7 +173,7 @@ impl TestSite {
         let mut out: Vec<Finding> = Vec::new();
         check.run(&self.site, &mut out);
         out.into_iter()
-            .map(|f| f.url.unwrap_or_default().replace("http://site.test", ""))
+            .map(|f| f.url.unwrap_or_default().replace("http://site.example", ""))
             .collect()
     }
 }

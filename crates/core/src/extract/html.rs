@@ -61,6 +61,8 @@ struct State {
     facts: PageFacts,
     base: Option<String>,
     meta_charset: Option<String>,
+    /// `aria-label` or `title` of the open `<a>`: its name when it has no text.
+    anchor_fallback: Option<String>,
 }
 
 impl State {
@@ -75,12 +77,13 @@ impl State {
         self.links.len() - 1
     }
 
+    /// Ends the open `<a>`: its text is its accessible name (text and image `alt`s,
+    /// else `aria-label`, else `title`).
     fn close_anchor(&mut self) {
+        let fallback = self.anchor_fallback.take();
         if let Some((idx, text)) = self.open_anchor.take() {
             let t = collapse_ws(&htmlize::unescape(text));
-            if !t.is_empty() {
-                self.links[idx].text = Some(t);
-            }
+            self.links[idx].text = if t.is_empty() { fallback } else { Some(t) };
         }
     }
 }
@@ -309,6 +312,9 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             st.links[idx].rel = attr(el, "rel").filter(|r| !r.is_empty());
             if is_a {
                 st.open_anchor = Some((idx, String::new()));
+                st.anchor_fallback = attr(el, "aria-label")
+                    .filter(|a| !a.is_empty())
+                    .or_else(|| attr(el, "title").filter(|t| !t.is_empty()));
             } else {
                 st.links[idx].text = attr(el, "alt").filter(|a| !a.is_empty());
             }
@@ -369,6 +375,11 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     let img = element!("img", move |el| {
         let alt = attr(el, "alt").filter(|a| !a.is_empty());
         let mut st = lock(&s);
+        if let (Some((_, buf)), Some(a)) = (st.open_anchor.as_mut(), &alt) {
+            // An image inside a link names the link by its alt text.
+            buf.push(' ');
+            push_capped(buf, &htmlize::escape_text(a.as_str()));
+        }
         if let Some(src) = attr(el, "src") {
             let idx = st.push(src, LinkKind::Image);
             st.links[idx].text = alt.clone();
@@ -659,6 +670,30 @@ mod tests {
             vec!["https://other.example/root/x?a=1&b=2"]
         );
         assert_eq!(e.facts.base.as_deref(), Some("https://other.example/root/"));
+    }
+
+    #[test]
+    fn anchor_names_come_from_text_alt_aria_label_or_title() {
+        let page = Url::parse("http://example.com/").unwrap();
+        let e = extract_html(
+            &page,
+            br#"<a href="/t">Shop &amp; more</a><a href="/i"><img src="/x.png" alt="Logo"></a>
+                <a href="/l" aria-label="Close"><svg></svg></a><a href="/ti" title="Help"></a><a href="/n"></a>"#,
+            None,
+        );
+        let text = |u: &str| {
+            e.links
+                .iter()
+                .find(|l| l.kind == LinkKind::Anchor && l.url.ends_with(u))
+                .unwrap()
+                .text
+                .clone()
+        };
+        assert_eq!(text("/t").as_deref(), Some("Shop & more"));
+        assert_eq!(text("/i").as_deref(), Some("Logo"));
+        assert_eq!(text("/l").as_deref(), Some("Close"));
+        assert_eq!(text("/ti").as_deref(), Some("Help"));
+        assert_eq!(text("/n"), None);
     }
 
     #[test]

@@ -1,0 +1,422 @@
+//! Category 18: links, one finding per link edge (the page to edit, the target, the
+//! anchor text). Page-level checks report a broken URL once; these report every place
+//! that links to it.
+
+use serde_json::json;
+
+use super::{Check, CheckInfo, Evidence, SiteData};
+use crate::crawl::FOUND_INVALID;
+use crate::model::{Finding, Severity};
+use crate::store::{LinkRow, UrlRecord, UrlScope};
+
+/// One link edge as a check sees it.
+struct Edge<'a> {
+    link: &'a LinkRow,
+    to: &'a UrlRecord,
+}
+
+impl Edge<'_> {
+    fn is_anchor(&self) -> bool {
+        self.link.kind == "a"
+    }
+
+    fn internal(&self) -> bool {
+        self.to.scope == UrlScope::Internal
+    }
+
+    fn nofollow(&self) -> bool {
+        self.link.rel.as_deref().is_some_and(|r| {
+            r.split_ascii_whitespace().any(|t| {
+                matches!(
+                    t.to_ascii_lowercase().as_str(),
+                    "nofollow" | "ugc" | "sponsored"
+                )
+            })
+        })
+    }
+
+    fn failed(&self) -> bool {
+        self.to.failure.as_ref().is_some_and(|f| f.is_error()) && self.to.found_by != FOUND_INVALID
+    }
+
+    fn evidence(&self) -> serde_json::Value {
+        json!({
+            "target": self.to.url,
+            "status": self.to.status,
+            "failure": self.to.failure.as_ref().map(|f| f.id()),
+            "kind": self.link.kind,
+            "anchor": self.link.text,
+        })
+    }
+
+    fn fire(&self, pred: bool) -> Evidence {
+        pred.then(|| (None, self.evidence()))
+    }
+}
+
+/// A check over every link from an internal page.
+struct LinkCheck {
+    info: CheckInfo,
+    eval: fn(&SiteData, &Edge<'_>) -> Evidence,
+}
+
+impl Check for LinkCheck {
+    fn info(&self) -> &CheckInfo {
+        &self.info
+    }
+
+    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+        for p in site.pages() {
+            for link in p.inlinks {
+                let Some(from) = site.get(link.from) else {
+                    continue;
+                };
+                if from.scope != UrlScope::Internal {
+                    continue;
+                }
+                let edge = Edge { link, to: p.record };
+                if let Some((sev, details)) = (self.eval)(site, &edge) {
+                    out.push(Finding {
+                        check_id: self.info.id,
+                        severity: sev.unwrap_or(self.info.severity),
+                        url: Some(from.url.clone()),
+                        details,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn check(
+    id: &'static str,
+    severity: Severity,
+    title: &'static str,
+    why: &'static str,
+    fix: &'static str,
+    eval: fn(&SiteData, &Edge<'_>) -> Evidence,
+) -> Box<dyn Check> {
+    Box::new(LinkCheck {
+        info: CheckInfo {
+            id,
+            category: 18,
+            severity,
+            title,
+            why,
+            fix,
+        },
+        eval,
+    })
+}
+
+/// Statuses that usually mean "no bots here" rather than "gone".
+fn bot_blocking(s: u16) -> bool {
+    matches!(s, 401 | 403 | 405 | 429 | 999)
+}
+
+/// Anchor texts that say nothing about the target (English).
+const GENERIC: &[&str] = &[
+    "click here",
+    "here",
+    "read more",
+    "more",
+    "learn more",
+    "this",
+    "link",
+    "go",
+    "start",
+    "see more",
+    "continue",
+    "click",
+    "more info",
+    "details",
+];
+
+/// Whether a host is local or private: a link there cannot work for visitors.
+fn local_host(host: &str) -> bool {
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        return match ip {
+            std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_unspecified(),
+            std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified(),
+        };
+    }
+    host == "localhost"
+        || [".localhost", ".local", ".test", ".internal"]
+            .iter()
+            .any(|s| host.ends_with(s))
+}
+
+fn host_of(u: &str) -> Option<String> {
+    url::Url::parse(u).ok()?.host_str().map(str::to_string)
+}
+
+pub(super) fn checks() -> Vec<Box<dyn Check>> {
+    vec![
+        check(
+            "link-internal-broken",
+            Severity::Error,
+            "Internal link to a 4xx page",
+            "Visitors following it hit an error page; crawlers waste requests.",
+            "Point the link at the right URL, or remove it.",
+            |_, e| {
+                e.fire(
+                    e.is_anchor()
+                        && e.internal()
+                        && e.to
+                            .status
+                            .is_some_and(|s| (400..500).contains(&s) && s != 429),
+                )
+            },
+        ),
+        check(
+            "link-internal-error",
+            Severity::Error,
+            "Internal link to a URL that fails (5xx or no answer)",
+            "The target is down or erroring for everyone following the link.",
+            "Fix the target (see its failure), or remove the link.",
+            |_, e| {
+                e.fire(
+                    e.is_anchor()
+                        && e.internal()
+                        && (e.to.status.is_some_and(|s| s >= 500)
+                            || (e.to.status.is_none() && e.failed())),
+                )
+            },
+        ),
+        check(
+            "link-internal-redirect",
+            Severity::Warning,
+            "Internal link to a redirecting URL",
+            "Each click and crawl pays an extra round trip; links should name the final URL.",
+            "Update the link to the redirect's destination.",
+            |_, e| {
+                e.fire(
+                    e.is_anchor()
+                        && e.internal()
+                        && !e.nofollow()
+                        && e.to.location.is_some()
+                        && e.to.status.is_some_and(|s| (300..400).contains(&s)),
+                )
+            },
+        ),
+        check(
+            "link-external-broken",
+            Severity::Warning,
+            "External link to a 4xx page",
+            "The page you link to is gone: a dead end for visitors.",
+            "Update the link to the page's new address, or remove it.",
+            |_, e| {
+                e.fire(
+                    !e.internal()
+                        && e.to
+                            .status
+                            .is_some_and(|s| (400..500).contains(&s) && !bot_blocking(s)),
+                )
+            },
+        ),
+        check(
+            "link-external-error",
+            Severity::Notice,
+            "External link to a URL that fails (5xx or no answer)",
+            "The other site is down or erroring, maybe only for now.",
+            "Re-check later; replace the link if it stays broken.",
+            |_, e| {
+                e.fire(
+                    !e.internal()
+                        && (e.to.status.is_some_and(|s| (500..600).contains(&s))
+                            || (e.to.status.is_none() && e.failed())),
+                )
+            },
+        ),
+        check(
+            "link-external-blocked",
+            Severity::Notice,
+            "External link answers with a bot-blocking status",
+            "401, 403, 405, 429 or 999 usually means the other site turns crawlers away; a person may see the page fine.",
+            "Check the link by hand in a browser.",
+            |_, e| e.fire(!e.internal() && e.to.status.is_some_and(bot_blocking)),
+        ),
+        check(
+            "link-external-redirect",
+            Severity::Notice,
+            "External link redirects",
+            "The link works through a redirect that may change or vanish.",
+            "Update the link to the final URL.",
+            |site, e| {
+                let hops = site.hops.get(&e.to.id)?;
+                (!e.internal() && hops.len() > 1).then(|| {
+                    let mut v = e.evidence();
+                    v["final_url"] = json!(hops.last().map(|h| &h.url));
+                    (None, v)
+                })
+            },
+        ),
+        check(
+            "link-malformed",
+            Severity::Error,
+            "Link that is not a valid URL",
+            "Browsers cannot follow it.",
+            "Fix the href (scheme, host, brackets, spaces).",
+            |_, e| {
+                e.fire(
+                    e.to.found_by == FOUND_INVALID
+                        && !e
+                            .to
+                            .failure
+                            .as_ref()
+                            .is_some_and(|f| f.describe().contains("-byte limit")),
+                )
+            },
+        ),
+        check(
+            "link-localhost",
+            Severity::Error,
+            "Link to a local or private address",
+            "localhost, private IPs and .local/.test/.internal hosts only work on the author's machine or network.",
+            "Replace the development or staging URL with the public one.",
+            |site, e| {
+                let site_is_local = host_of(&site.info.start_url).is_some_and(|h| local_host(&h));
+                let target_local = host_of(&e.to.url).is_some_and(|h| local_host(&h));
+                e.fire(!site_is_local && target_local)
+            },
+        ),
+        check(
+            "link-nofollow-internal",
+            Severity::Warning,
+            "Internal link marked nofollow",
+            "nofollow on your own links stops signals flowing through your site.",
+            "Remove nofollow (or ugc/sponsored) from internal links.",
+            |_, e| e.fire(e.is_anchor() && e.internal() && e.nofollow()),
+        ),
+        check(
+            "link-no-anchor-text",
+            Severity::Warning,
+            "Link without an accessible name",
+            "Screen readers announce nothing useful and search engines get no hint about the target.",
+            "Add link text, an alt on the image inside, or an aria-label.",
+            |_, e| {
+                e.fire(e.is_anchor() && e.link.text.as_deref().is_none_or(|t| t.trim().is_empty()))
+            },
+        ),
+        check(
+            "link-generic-anchor",
+            Severity::Notice,
+            "Link text that says nothing about the target",
+            "\"Click here\" tells neither people nor search engines where the link goes.",
+            "Use words that describe the target page.",
+            |_, e| {
+                let t = e
+                    .link
+                    .text
+                    .as_deref()?
+                    .trim()
+                    .trim_end_matches(['.', '!', '…', '»', '>'])
+                    .trim()
+                    .to_lowercase();
+                e.fire(e.is_anchor() && GENERIC.contains(&t.as_str()))
+            },
+        ),
+        check(
+            "link-to-resource-file",
+            Severity::Notice,
+            "Link to an image, stylesheet or script file",
+            "Usually a template mistake: visitors land on a raw file.",
+            "Link to the page that shows the resource instead.",
+            |_, e| {
+                let ct = e.to.content_type.as_deref()?.to_ascii_lowercase();
+                let resource = ct.starts_with("image/")
+                    || ct.starts_with("text/css")
+                    || ct.contains("javascript");
+                e.fire(
+                    e.is_anchor()
+                        && e.to.status.is_some_and(|s| (200..300).contains(&s))
+                        && resource,
+                )
+            },
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checks::test_support::TestSite;
+    use crate::model::FailureKind;
+    use crate::store::UrlScope;
+
+    fn ext(r: &mut crate::store::UrlRecord, url: &str) {
+        r.url = url.into();
+        r.scope = UrlScope::External;
+    }
+
+    #[test]
+    fn internal_links() {
+        let site = TestSite::new()
+            .page("/ok", Some(200), None, |_| {})
+            .page("/missing", Some(404), None, |_| {})
+            .page("/limited", Some(429), None, |_| {})
+            .page("/down", Some(503), None, |_| {})
+            .page("/refused", None, Some(FailureKind::ConnectRefused), |_| {})
+            .page("/moved", Some(301), None, |r| {
+                r.location = Some("http://site.example/ok".into())
+            })
+            .page("/img.png", Some(404), None, |_| {})
+            .linked_as("/img.png", "img");
+        assert_eq!(site.fired("link-internal-broken"), ["/"]);
+        assert_eq!(site.fired("link-internal-error").len(), 2);
+        assert_eq!(site.fired("link-internal-redirect"), ["/"]);
+    }
+
+    #[test]
+    fn external_links() {
+        let site = TestSite::new()
+            .page("/a", Some(404), None, |r| ext(r, "http://other.example/a"))
+            .page("/b", Some(403), None, |r| ext(r, "http://other.example/b"))
+            .page("/c", Some(500), None, |r| ext(r, "http://other.example/c"))
+            .page("/d", None, Some(FailureKind::ReadTimeout), |r| {
+                ext(r, "http://other.example/d")
+            })
+            .page("/e", Some(200), None, |r| ext(r, "http://other.example/e"));
+        assert_eq!(site.fired("link-external-broken").len(), 1);
+        assert_eq!(site.fired("link-external-blocked").len(), 1);
+        assert_eq!(site.fired("link-external-error").len(), 2);
+        assert!(site.fired("link-internal-broken").is_empty());
+        assert!(site.fired("link-external-redirect").is_empty());
+    }
+
+    #[test]
+    fn link_text_rel_and_targets() {
+        let site = TestSite::new()
+            .page("/named", Some(200), None, |_| {})
+            .page("/nameless", Some(200), None, |_| {})
+            .page("/nf", Some(200), None, |_| {})
+            .page("/logo.png", Some(200), None, |r| {
+                r.content_type = Some("image/png".into())
+            })
+            .page(
+                "/bad",
+                None,
+                Some(FailureKind::InvalidUrl { reason: "x".into() }),
+                |r| {
+                    r.url = "http://[bad/bad".into();
+                    r.found_by = "invalid".into();
+                },
+            )
+            .page("/dev", Some(200), None, |r| {
+                r.url = "http://localhost:3000/dev".into()
+            })
+            .texts(&[
+                ("/named", "Pricing"),
+                ("/nf", "click here"),
+                ("/logo.png", "Logo"),
+                ("/bad", "x"),
+                ("/dev", "Dev"),
+            ])
+            .rel("/nf", "nofollow");
+        assert_eq!(site.fired("link-no-anchor-text"), ["/"]);
+        assert_eq!(site.fired("link-generic-anchor"), ["/"]);
+        assert_eq!(site.fired("link-nofollow-internal"), ["/"]);
+        assert_eq!(site.fired("link-to-resource-file"), ["/"]);
+        assert_eq!(site.fired("link-malformed"), ["/"]);
+        assert_eq!(site.fired("link-localhost"), ["/"]);
+    }
+}
