@@ -104,7 +104,12 @@ fn audit(a: &super::AuditSection, out: &mut dyn Write) -> std::io::Result<()> {
             list.len()
         )?;
         for f in list.iter().take(SHOWN_FINDINGS) {
-            writeln!(out, "  {}", f.url.as_deref().unwrap_or("(site)"))?;
+            let url = f.url.as_deref().unwrap_or("(site)");
+            // Link findings name the page to edit and the link's target.
+            match f.details.get("target").and_then(|t| t.as_str()) {
+                Some(target) => writeln!(out, "  {url} → {target}")?,
+                None => writeln!(out, "  {url}")?,
+            }
         }
         if list.len() > SHOWN_FINDINGS {
             writeln!(out, "  … and {} more", list.len() - SHOWN_FINDINGS)?;
