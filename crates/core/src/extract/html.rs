@@ -63,9 +63,33 @@ struct State {
     meta_charset: Option<String>,
     /// `aria-label` or `title` of the open `<a>`: its name when it has no text.
     anchor_fallback: Option<String>,
+    /// An element that only appears in `<body>` was seen.
+    body_started: bool,
+    /// The open heading: level, text, image alts.
+    open_heading: Option<(u8, String, String)>,
 }
 
 impl State {
+    fn close_heading(&mut self) {
+        if let Some((level, text, alt)) = self.open_heading.take()
+            && self.facts.headings.len() < crate::model::MAX_HEADINGS
+        {
+            let text = collapse_ws(&htmlize::unescape(text));
+            let alt = collapse_ws(&alt);
+            let alt_only = text.is_empty() && !alt.is_empty();
+            let text = match (text.is_empty(), alt.is_empty()) {
+                (true, _) => alt,
+                (false, true) => text,
+                (false, false) => format!("{text} {alt}"),
+            };
+            self.facts.headings.push(crate::model::Heading {
+                level,
+                text,
+                alt_only,
+            });
+        }
+    }
+
     fn push(&mut self, href: String, kind: LinkKind) -> usize {
         self.links.push(RawLink {
             href,
@@ -227,6 +251,7 @@ impl HtmlExtractor {
             self.charset = enc.into();
         }
         state.close_anchor();
+        state.close_heading();
         if let Some(t) = state.open_title.take() {
             state.facts.titles.push(collapse_ws(&htmlize::unescape(t)));
         }
@@ -380,6 +405,10 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             buf.push(' ');
             push_capped(buf, &htmlize::escape_text(a.as_str()));
         }
+        if let (Some((_, _, alts)), Some(a)) = (st.open_heading.as_mut(), &alt) {
+            alts.push(' ');
+            push_capped(alts, a);
+        }
         if let Some(src) = attr(el, "src") {
             let idx = st.push(src, LinkKind::Image);
             st.links[idx].text = alt.clone();
@@ -446,7 +475,12 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         if let Some(name) = attr(el, "name") {
             let content = attr(el, "content").unwrap_or_default();
             match name.to_ascii_lowercase().as_str() {
-                "description" => st.facts.descriptions.push(collapse_ws(&content)),
+                "description" => {
+                    st.facts.descriptions.push(collapse_ws(&content));
+                    if st.body_started {
+                        st.facts.description_in_body = true;
+                    }
+                }
                 "robots" => st.facts.meta_robots.push(content.to_ascii_lowercase()),
                 _ => {}
             }
@@ -461,6 +495,9 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             let mut st = lock(&s);
             if st.svg_depth > 0 {
                 return Ok(());
+            }
+            if st.body_started {
+                st.facts.title_in_body = true;
             }
             st.open_title = Some(String::new());
         }
@@ -503,10 +540,46 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     });
 
     let s = state.clone();
-    let h1 = element!("h1", move |_| {
-        lock(&s).facts.h1_count += 1;
+    let heading = element!("h1, h2, h3, h4, h5, h6", move |el| {
+        let level = el.tag_name().as_bytes().get(1).map_or(1, |b| b - b'0');
+        {
+            let mut st = lock(&s);
+            st.close_heading();
+            if level == 1 {
+                st.facts.h1_count += 1;
+            }
+            st.open_heading = Some((level, String::new(), String::new()));
+        }
+        if el.can_have_content() {
+            let s2 = s.clone();
+            let close: EndTagHandler<'static> = Box::new(move |_| {
+                lock(&s2).close_heading();
+                Ok(())
+            });
+            el.on_end_tag(close)?;
+        }
         Ok(())
     });
+
+    let s = state.clone();
+    let heading_text = text!("h1, h2, h3, h4, h5, h6", move |t| {
+        let mut st = lock(&s);
+        if let Some((_, buf, _)) = st.open_heading.as_mut() {
+            push_capped(buf, t.as_str());
+        }
+        Ok(())
+    });
+
+    // Elements that only belong in <body>: a <title> or description after one of them
+    // ends up outside <head> once the document is parsed.
+    let s = state.clone();
+    let body = element!(
+        "body, div, p, h1, h2, h3, h4, h5, h6, ul, ol, table, section, article, main, header, footer, nav, form, img, a, span",
+        move |_| {
+            lock(&s).body_started = true;
+            Ok(())
+        }
+    );
 
     let s = state.clone();
     let html = element!("html[lang]", move |el| {
@@ -534,7 +607,9 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         .append_element_content_handler(svg)
         .append_element_content_handler(title)
         .append_element_content_handler(title_text)
-        .append_element_content_handler(h1)
+        .append_element_content_handler(body)
+        .append_element_content_handler(heading)
+        .append_element_content_handler(heading_text)
         .append_element_content_handler(html)
 }
 
@@ -677,7 +752,7 @@ mod tests {
         let page = Url::parse("http://example.com/").unwrap();
         let e = extract_html(
             &page,
-            br#"<a href="/t">Shop &amp; more</a><a href="/i"><img src="/x.png" alt="Logo"></a>
+            br#"<a href="/t">Shop &amp; <span>more</span></a><a href="/i"><img src="/x.png" alt="Logo"></a>
                 <a href="/l" aria-label="Close"><svg></svg></a><a href="/ti" title="Help"></a><a href="/n"></a>"#,
             None,
         );
@@ -694,6 +769,30 @@ mod tests {
         assert_eq!(text("/l").as_deref(), Some("Close"));
         assert_eq!(text("/ti").as_deref(), Some("Help"));
         assert_eq!(text("/n"), None);
+    }
+
+    #[test]
+    fn headings_outline_and_head_placement() {
+        let e = ex(
+            r#"<html><head><title>T</title><meta name="description" content="in head"></head>
+            <body><h1>Main <em>title</em></h1><h3><img src="/l.png" alt="Logo"></h3><h2></h2>
+            <meta name="description" content="late"></body></html>"#,
+        );
+        let h: Vec<(u8, &str, bool)> = e
+            .facts
+            .headings
+            .iter()
+            .map(|h| (h.level, h.text.as_str(), h.alt_only))
+            .collect();
+        assert_eq!(
+            h,
+            vec![(1, "Main title", false), (3, "Logo", true), (2, "", false)]
+        );
+        assert_eq!(e.facts.h1_count, 1);
+        assert!(!e.facts.title_in_body);
+        assert!(e.facts.description_in_body);
+        let late = ex("<p>intro</p><title>Late</title>");
+        assert!(late.facts.title_in_body);
     }
 
     #[test]

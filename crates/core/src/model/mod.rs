@@ -10,4 +10,4 @@ pub use event::CrawlEvent;
 pub use failure::FailureKind;
 pub use finding::{Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
-pub use page::{Link, LinkKind, PageFacts};
+pub use page::{Heading, Link, LinkKind, MAX_HEADINGS, PageFacts};

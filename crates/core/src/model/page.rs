@@ -148,4 +148,28 @@ pub struct PageFacts {
     pub h1_count: u32,
     /// The `<base href>` in force, if any.
     pub base: Option<String>,
+    /// Headings in document order (at most [`MAX_HEADINGS`]).
+    #[serde(default)]
+    pub headings: Vec<Heading>,
+    /// A `<title>` appears after the body started (the parser moves it out of `<head>`).
+    #[serde(default)]
+    pub title_in_body: bool,
+    /// A description `<meta>` appears after the body started.
+    #[serde(default)]
+    pub description_in_body: bool,
+}
+
+/// The most headings kept per page; hostile pages can have millions.
+pub const MAX_HEADINGS: usize = 500;
+
+/// One `<h1>`…`<h6>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heading {
+    /// 1 to 6.
+    pub level: u8,
+    /// Its text, with the `alt` of images inside it (whitespace collapsed).
+    pub text: String,
+    /// It has no text of its own: the text is only image `alt`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alt_only: bool,
 }
