@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::crawl::FOUND_START;
-use crate::model::{Attempt, LinkKind, RedirectHop};
+use crate::model::{Attempt, LinkKind, PageFacts, RedirectHop};
 use crate::store::{CrawlId, CrawlInfo, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
 
 /// A stored crawl, indexed for the checks and the reports.
@@ -23,6 +23,22 @@ pub struct SiteData {
     pub inlinks: HashMap<UrlId, Vec<LinkRow>>,
     /// Position in `urls` by URL string.
     by_url: HashMap<String, usize>,
+    /// Page facts of HTML pages, parsed once.
+    facts: HashMap<UrlId, PageFacts>,
+}
+
+/// Parses the stored facts of every HTML page.
+fn parse_facts(urls: &[UrlRecord]) -> HashMap<UrlId, PageFacts> {
+    urls.iter()
+        .filter_map(|u| {
+            let f = u.facts.as_ref()?;
+            // Sitemaps store their own facts; only page facts parse as PageFacts.
+            if f.get("sitemap").is_some() {
+                return None;
+            }
+            serde_json::from_value(f.clone()).ok().map(|f| (u.id, f))
+        })
+        .collect()
 }
 
 impl SiteData {
@@ -48,7 +64,14 @@ impl SiteData {
             hops: store.hops(id)?.into_iter().collect(),
             inlinks,
             by_url,
-        })
+            facts: HashMap::new(),
+        }
+        .with_facts())
+    }
+
+    fn with_facts(mut self) -> Self {
+        self.facts = parse_facts(&self.urls);
+        self
     }
 
     /// Assembles a crawl from parts (tests, other stores).
@@ -67,7 +90,9 @@ impl SiteData {
             hops: HashMap::new(),
             inlinks: HashMap::new(),
             by_url,
+            facts: HashMap::new(),
         }
+        .with_facts()
     }
 
     /// The record of a URL, by its normalized spelling.
@@ -132,6 +157,7 @@ impl SiteData {
             record,
             attempts: self.attempts.get(&record.id).map_or(&[], Vec::as_slice),
             inlinks: self.inlinks.get(&record.id).map_or(&[], Vec::as_slice),
+            facts: self.facts.get(&record.id),
         }
     }
 }
@@ -145,6 +171,8 @@ pub struct PageView<'a> {
     pub attempts: &'a [Attempt],
     /// The links pointing at it.
     pub inlinks: &'a [LinkRow],
+    /// Its facts, when it is an HTML page that was parsed.
+    pub facts: Option<&'a PageFacts>,
 }
 
 impl PageView<'_> {
@@ -160,6 +188,14 @@ impl PageView<'_> {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The facts of an internal HTML page that answered 2xx (what content checks look at).
+    pub fn html(&self) -> Option<&PageFacts> {
+        let ok = self.internal()
+            && self.record.status.is_some_and(|s| (200..300).contains(&s))
+            && crate::extract::is_html(self.record.content_type.as_deref());
+        self.facts.filter(|_| ok)
     }
 
     /// Whether the URL is internal.

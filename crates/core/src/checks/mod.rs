@@ -22,11 +22,14 @@ macro_rules! page_check {
 }
 
 mod data;
+mod descriptions;
 mod fetch;
+mod headings;
 mod links;
 mod redirects;
 mod score;
 mod status;
+mod titles;
 
 use std::collections::HashSet;
 
@@ -35,7 +38,7 @@ use serde::Serialize;
 pub use data::{PageView, SiteData};
 pub use score::{CategoryScore, Score, score};
 
-use crate::model::{Finding, Severity};
+use crate::model::{self, Finding, Severity};
 
 /// A check's catalogue entry.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -129,12 +132,60 @@ impl Check for PageCheck {
     }
 }
 
+/// Trims, collapses inner whitespace and case-folds text for comparisons.
+pub(crate) fn normalize_text(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Reports every indexable HTML page whose `key` (normalized, non-empty) is shared with
+/// another indexable page, naming the others as evidence (up to 10).
+pub(crate) struct DuplicateCheck {
+    pub(crate) info: CheckInfo,
+    pub(crate) key: fn(&model::PageFacts) -> Option<&str>,
+}
+
+impl Check for DuplicateCheck {
+    fn info(&self) -> &CheckInfo {
+        &self.info
+    }
+
+    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+        let mut groups: std::collections::HashMap<String, Vec<&str>> = Default::default();
+        for p in site.pages() {
+            let Some(f) = p.html() else { continue };
+            if p.non_indexable_reason().is_some() {
+                continue;
+            }
+            if let Some(k) = (self.key)(f).map(normalize_text).filter(|k| !k.is_empty()) {
+                groups.entry(k).or_default().push(p.record.url.as_str());
+            }
+        }
+        for (value, urls) in groups.into_iter().filter(|(_, u)| u.len() > 1) {
+            for u in &urls {
+                let others: Vec<&&str> = urls.iter().filter(|o| *o != u).take(10).collect();
+                out.push(Finding {
+                    check_id: self.info.id,
+                    severity: self.info.severity,
+                    url: Some((*u).to_string()),
+                    details: serde_json::json!({ "value": value, "shared_with": others, "pages": urls.len() }),
+                });
+            }
+        }
+    }
+}
+
 /// Every implemented check, in catalogue order.
 pub fn registry() -> Vec<Box<dyn Check>> {
     let mut all: Vec<Box<dyn Check>> = Vec::new();
     all.extend(fetch::checks());
     all.extend(status::checks());
     all.extend(redirects::checks());
+    all.extend(titles::checks());
+    all.extend(descriptions::checks());
+    all.extend(headings::checks());
     all.extend(links::checks());
     all
 }
@@ -273,6 +324,30 @@ mod tests {
         "redirect-unlinked",
         "meta-refresh-redirect",
         "refresh-header-redirect",
+        "title-missing",
+        "title-multiple",
+        "title-outside-head",
+        "title-too-long",
+        "title-too-short",
+        "title-duplicate",
+        "title-same-as-h1",
+        "title-same-as-description",
+        "title-placeholder",
+        "title-keyword-repetition",
+        "title-markup-noise",
+        "description-missing",
+        "description-multiple",
+        "description-outside-head",
+        "description-too-long",
+        "description-too-short",
+        "description-duplicate",
+        "h1-missing",
+        "h1-multiple",
+        "h1-duplicate",
+        "h1-too-long",
+        "h1-image-alt-only",
+        "heading-level-skipped",
+        "heading-empty",
         "link-internal-broken",
         "link-internal-error",
         "link-internal-redirect",

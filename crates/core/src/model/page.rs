@@ -133,6 +133,7 @@ pub struct Link {
 
 /// Facts extracted from one HTML page in the same streaming pass as its links.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PageFacts {
     /// Every `<title>` text.
     pub titles: Vec<String>,

@@ -1,0 +1,286 @@
+//! Category 12: page titles. Lengths are counted in characters (60 / 30, the
+//! catalogue's character mode); pixel widths need a font-metric table we do not ship yet.
+
+use serde_json::json;
+
+use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView, normalize_text};
+use crate::model::{PageFacts, Severity};
+
+/// Titles longer than this many characters are likely truncated in results.
+pub(crate) const TITLE_MAX_CHARS: usize = 60;
+/// Titles shorter than this say too little.
+pub(crate) const TITLE_MIN_CHARS: usize = 30;
+
+/// Generic titles that describe no page.
+const PLACEHOLDERS: &[&str] = &[
+    "home",
+    "untitled",
+    "untitled document",
+    "new page",
+    "page",
+    "document",
+    "index",
+    "welcome",
+    "default",
+    "title",
+];
+
+fn title(f: &PageFacts) -> Option<&str> {
+    f.titles
+        .first()
+        .map(String::as_str)
+        .filter(|t| !t.trim().is_empty())
+}
+
+/// Runs `eval` on the facts of internal HTML pages.
+fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Value>) -> Evidence {
+    p.html().and_then(eval).map(|v| (None, v))
+}
+
+fn with_title(p: &PageView<'_>, pred: impl FnOnce(&str) -> bool) -> Evidence {
+    html(p, |f| {
+        let t = title(f)?;
+        pred(t).then(|| json!({ "title": t, "chars": t.chars().count() }))
+    })
+}
+
+pub(super) fn checks() -> Vec<Box<dyn Check>> {
+    vec![
+        page_check!(
+            "title-missing",
+            12,
+            Error,
+            "Page without a title",
+            "The title is the headline of the search result; without one, search engines make one up.",
+            "Add a unique, descriptive <title> to the page's <head>.",
+            |p| html(p, |f| title(f)
+                .is_none()
+                .then(|| json!({ "titles": f.titles.len() }))),
+        ),
+        page_check!(
+            "title-multiple",
+            12,
+            Warning,
+            "More than one title element",
+            "Search engines and browsers pick one; it may not be the one you meant.",
+            "Keep one <title> in <head>.",
+            |p| html(p, |f| (f.titles.len() > 1)
+                .then(|| json!({ "titles": f.titles }))),
+        ),
+        page_check!(
+            "title-outside-head",
+            12,
+            Error,
+            "Title outside <head>",
+            "A <title> in the body is ignored by browsers and may be by search engines.",
+            "Move the <title> into <head>, before any body content.",
+            |p| html(p, |f| f
+                .title_in_body
+                .then(|| json!({ "titles": f.titles }))),
+        ),
+        page_check!(
+            "title-too-long",
+            12,
+            Notice,
+            "Title longer than 60 characters",
+            "Long titles are cut off in search results.",
+            "Put the important words first and shorten the title.",
+            |p| with_title(p, |t| t.chars().count() > TITLE_MAX_CHARS),
+        ),
+        page_check!(
+            "title-too-short",
+            12,
+            Notice,
+            "Title shorter than 30 characters",
+            "A short title misses the chance to describe the page.",
+            "Describe the page's content in the title.",
+            |p| with_title(p, |t| t.chars().count() < TITLE_MIN_CHARS),
+        ),
+        Box::new(DuplicateCheck {
+            info: CheckInfo {
+                id: "title-duplicate",
+                category: 12,
+                severity: Severity::Warning,
+                title: "Title shared with other pages",
+                why: "Search engines cannot tell the pages apart by their titles.",
+                fix: "Give each indexable page its own title.",
+            },
+            key: title,
+        }),
+        page_check!(
+            "title-same-as-h1",
+            12,
+            Notice,
+            "Title identical to the H1",
+            "Title and H1 can each say something different about the page.",
+            "Consider varying the title and the main heading.",
+            |p| html(p, |f| {
+                let t = normalize_text(title(f)?);
+                let h1 = f.headings.iter().find(|h| h.level == 1)?;
+                (t == normalize_text(&h1.text)).then(|| json!({ "title": title(f) }))
+            }),
+        ),
+        page_check!(
+            "title-same-as-description",
+            12,
+            Notice,
+            "Title identical to the meta description",
+            "The description adds nothing to the search result.",
+            "Write a description that summarises the page.",
+            |p| html(p, |f| {
+                let t = normalize_text(title(f)?);
+                let d = f.descriptions.first()?;
+                (t == normalize_text(d)).then(|| json!({ "title": title(f) }))
+            }),
+        ),
+        page_check!(
+            "title-placeholder",
+            12,
+            Warning,
+            "Placeholder title",
+            "\"Home\" or \"Untitled\" describes no page.",
+            "Write a title that names the page's content.",
+            |p| with_title(p, |t| PLACEHOLDERS.contains(&normalize_text(t).as_str())),
+        ),
+        page_check!(
+            "title-keyword-repetition",
+            12,
+            Notice,
+            "A word repeated three or more times in the title",
+            "Repetition looks like keyword stuffing.",
+            "Say it once.",
+            |p| html(p, |f| {
+                let t = title(f)?;
+                let mut counts = std::collections::HashMap::<String, u32>::new();
+                for w in t
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.chars().count() >= 3)
+                {
+                    *counts.entry(w.to_lowercase()).or_default() += 1;
+                }
+                let (word, n) = counts
+                    .into_iter()
+                    .filter(|(_, n)| *n >= 3)
+                    .max_by_key(|(_, n)| *n)?;
+                Some(json!({ "title": t, "word": word, "count": n }))
+            }),
+        ),
+        page_check!(
+            "title-markup-noise",
+            12,
+            Notice,
+            "Markup or template leftovers in the title",
+            "Tags, escaped entities or template markers show up as-is in search results.",
+            "Fix the template that builds the title.",
+            |p| with_title(p, |t| {
+                let tag = t.char_indices().any(|(i, c)| {
+                    c == '<'
+                        && t[i + 1..].starts_with(|n: char| n.is_ascii_alphabetic() || n == '/')
+                });
+                tag || ["&amp;", "&lt;", "&gt;", "&quot;", "&#", "{{", "${", "%s"]
+                    .iter()
+                    .any(|m| t.contains(m))
+            }),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::checks::test_support::TestSite;
+
+    fn page(t: TestSite, path: &str, facts: serde_json::Value) -> TestSite {
+        t.page(path, Some(200), None, |r| r.facts = Some(facts))
+    }
+
+    #[test]
+    fn title_checks() {
+        let good = "A perfectly reasonable page title, well sized";
+        let mut t = TestSite::new();
+        t = page(
+            t,
+            "/good",
+            json!({ "titles": [good], "descriptions": ["Other words entirely"], "headings": [{ "level": 1, "text": "Welcome aboard" }] }),
+        );
+        t = page(t, "/none", json!({ "titles": [] }));
+        t = page(t, "/blank", json!({ "titles": ["   "] }));
+        t = page(
+            t,
+            "/two",
+            json!({ "titles": ["First title of a page, long enough", "Second"] }),
+        );
+        t = page(
+            t,
+            "/body",
+            json!({ "titles": ["Title that sits in the body of page"], "title_in_body": true }),
+        );
+        t = page(t, "/long", json!({ "titles": ["x".repeat(61)] }));
+        t = page(t, "/short", json!({ "titles": ["Short"] }));
+        t = page(
+            t,
+            "/dup1",
+            json!({ "titles": ["Shared title between two pages here"] }),
+        );
+        t = page(
+            t,
+            "/dup2",
+            json!({ "titles": ["shared  title between two pages HERE"] }),
+        );
+        t = page(
+            t,
+            "/h1",
+            json!({ "titles": ["Same as the heading of this page"], "headings": [{ "level": 1, "text": "same as the heading of this page" }] }),
+        );
+        t = page(
+            t,
+            "/desc",
+            json!({ "titles": ["Same as the description of the page"], "descriptions": ["Same as the description of the page"] }),
+        );
+        t = page(t, "/home", json!({ "titles": ["Home"] }));
+        t = page(
+            t,
+            "/rep",
+            json!({ "titles": ["Shoes shoes SHOES for everyone to wear"] }),
+        );
+        t = page(
+            t,
+            "/tpl",
+            json!({ "titles": ["Product {{ name }} at the best price"] }),
+        );
+        // Not an HTML page: no title checks.
+        t = t.page("/file.pdf", Some(200), None, |r| {
+            r.content_type = Some("application/pdf".into())
+        });
+        assert_eq!(t.fired("title-missing"), ["/none", "/blank"]);
+        assert_eq!(t.fired("title-multiple"), ["/two"]);
+        assert_eq!(t.fired("title-outside-head"), ["/body"]);
+        assert_eq!(t.fired("title-too-long"), ["/long"]);
+        assert_eq!(t.fired("title-too-short"), ["/short", "/home"]);
+        let mut dup = t.fired("title-duplicate");
+        dup.sort();
+        assert_eq!(dup, ["/dup1", "/dup2"]);
+        assert_eq!(t.fired("title-same-as-h1"), ["/h1"]);
+        assert_eq!(t.fired("title-same-as-description"), ["/desc"]);
+        assert_eq!(t.fired("title-placeholder"), ["/home"]);
+        assert_eq!(t.fired("title-keyword-repetition"), ["/rep"]);
+        assert_eq!(t.fired("title-markup-noise"), ["/tpl"]);
+    }
+
+    #[test]
+    fn duplicates_ignore_non_indexable_pages() {
+        let mut t = TestSite::new();
+        t = page(
+            t,
+            "/a",
+            json!({ "titles": ["Shared title between two pages here"] }),
+        );
+        t = page(
+            t,
+            "/b",
+            json!({ "titles": ["Shared title between two pages here"], "meta_robots": ["noindex"] }),
+        );
+        assert!(t.fired("title-duplicate").is_empty());
+    }
+}
