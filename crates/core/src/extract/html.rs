@@ -14,6 +14,18 @@ use crate::model::{Link, LinkKind, PageFacts};
 
 /// The longest anchor text or title kept, in bytes; pages can be hostile.
 const MAX_TEXT: usize = 1024;
+/// The most canonical tags and robots metas kept per page.
+const MAX_TAGS: usize = 50;
+/// Meta names that carry robots directives.
+const ROBOT_NAMES: &[&str] = &[
+    "robots",
+    "googlebot",
+    "googlebot-news",
+    "bingbot",
+    "slurp",
+    "yandex",
+    "baiduspider",
+];
 /// The most memory the HTML parser may buffer for one page (huge tags, unclosed attributes).
 const MAX_PARSER_MEMORY: usize = 8 * 1024 * 1024;
 
@@ -390,6 +402,19 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             return Ok(());
         };
         let mut st = lock(&s);
+        if kind == LinkKind::Canonical && st.facts.canonical_tags.len() < MAX_TAGS {
+            let extra_attributes = ["hreflang", "lang", "media", "type"]
+                .iter()
+                .filter(|a| el.has_attribute(a))
+                .map(|a| (*a).to_string())
+                .collect();
+            let tag = crate::model::CanonicalTag {
+                href: href.clone(),
+                in_body: st.body_started,
+                extra_attributes,
+            };
+            st.facts.canonical_tags.push(tag);
+        }
         let idx = st.push(href, kind);
         st.links[idx].rel = Some(rel.clone()).filter(|r| !r.is_empty());
         st.links[idx].hreflang = hreflang;
@@ -474,7 +499,16 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         }
         if let Some(name) = attr(el, "name") {
             let content = attr(el, "content").unwrap_or_default();
-            match name.to_ascii_lowercase().as_str() {
+            let lower = name.to_ascii_lowercase();
+            if ROBOT_NAMES.contains(&lower.as_str()) && st.facts.directives.len() < MAX_TAGS {
+                let d = crate::model::Directive {
+                    name: lower.clone(),
+                    value: content.clone(),
+                    in_body: st.body_started,
+                };
+                st.facts.directives.push(d);
+            }
+            match lower.as_str() {
                 "description" => {
                     st.facts.descriptions.push(collapse_ws(&content));
                     if st.body_started {
@@ -793,6 +827,37 @@ mod tests {
         assert!(e.facts.description_in_body);
         let late = ex("<p>intro</p><title>Late</title>");
         assert!(late.facts.title_in_body);
+    }
+
+    #[test]
+    fn canonical_tags_and_robots_directives_as_written() {
+        let e = ex(
+            r#"<head><link rel="canonical" href="/c" hreflang="en"><meta name="GoogleBot" content="noindex">
+            <meta name="robots" content="index, follow"></head><body><p>x</p><link rel="canonical" href=""></body>"#,
+        );
+        let c: Vec<(&str, bool, Vec<String>)> = e
+            .facts
+            .canonical_tags
+            .iter()
+            .map(|c| (c.href.as_str(), c.in_body, c.extra_attributes.clone()))
+            .collect();
+        assert_eq!(
+            c,
+            vec![
+                ("/c", false, vec!["hreflang".to_string()]),
+                ("", true, vec![])
+            ]
+        );
+        let d: Vec<(&str, &str)> = e
+            .facts
+            .directives
+            .iter()
+            .map(|d| (d.name.as_str(), d.value.as_str()))
+            .collect();
+        assert_eq!(
+            d,
+            vec![("googlebot", "noindex"), ("robots", "index, follow")]
+        );
     }
 
     #[test]

@@ -10,4 +10,4 @@ pub use event::CrawlEvent;
 pub use failure::FailureKind;
 pub use finding::{Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
-pub use page::{Heading, Link, LinkKind, MAX_HEADINGS, PageFacts};
+pub use page::{CanonicalTag, Directive, Heading, Link, LinkKind, MAX_HEADINGS, PageFacts};

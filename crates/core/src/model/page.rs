@@ -158,6 +158,34 @@ pub struct PageFacts {
     /// A description `<meta>` appears after the body started.
     #[serde(default)]
     pub description_in_body: bool,
+    /// Every `<link rel=canonical>` as written.
+    pub canonical_tags: Vec<CanonicalTag>,
+    /// Every robots directive meta (`robots`, `googlebot`, …) as written.
+    pub directives: Vec<Directive>,
+}
+
+/// A `<link rel="canonical">` element.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CanonicalTag {
+    /// The href as written (entities decoded, trimmed).
+    pub href: String,
+    /// It appears after the body started.
+    pub in_body: bool,
+    /// Attributes that can make it read as an alternate: hreflang, lang, media, type.
+    pub extra_attributes: Vec<String>,
+}
+
+/// A robots directive from a meta element.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Directive {
+    /// The crawler it addresses: `robots`, `googlebot`, `bingbot`, …
+    pub name: String,
+    /// The content as written.
+    pub value: String,
+    /// It appears after the body started.
+    pub in_body: bool,
 }
 
 /// The most headings kept per page; hostile pages can have millions.
