@@ -25,6 +25,7 @@ mod data;
 mod descriptions;
 mod fetch;
 mod headings;
+mod indexability;
 mod links;
 mod redirects;
 mod score;
@@ -183,6 +184,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(fetch::checks());
     all.extend(status::checks());
     all.extend(redirects::checks());
+    all.extend(indexability::checks());
     all.extend(titles::checks());
     all.extend(descriptions::checks());
     all.extend(headings::checks());
@@ -324,6 +326,16 @@ mod tests {
         "redirect-unlinked",
         "meta-refresh-redirect",
         "refresh-header-redirect",
+        "noindex-page",
+        "nofollow-page",
+        "directives-conflict",
+        "directives-duplicated",
+        "robots-meta-outside-head",
+        "robots-meta-invalid-token",
+        "snippet-restricted",
+        "image-indexing-restricted",
+        "googlebot-directives-differ",
+        "noindex-linked-heavily",
         "title-missing",
         "title-multiple",
         "title-outside-head",
