@@ -21,6 +21,7 @@ macro_rules! page_check {
     };
 }
 
+mod canonicals;
 mod data;
 mod descriptions;
 mod fetch;
@@ -185,6 +186,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(status::checks());
     all.extend(redirects::checks());
     all.extend(indexability::checks());
+    all.extend(canonicals::checks());
     all.extend(titles::checks());
     all.extend(descriptions::checks());
     all.extend(headings::checks());
@@ -336,6 +338,26 @@ mod tests {
         "image-indexing-restricted",
         "googlebot-directives-differ",
         "noindex-linked-heavily",
+        "canonical-missing",
+        "canonical-conflicting",
+        "canonical-duplicated",
+        "canonical-relative",
+        "canonical-invalid",
+        "canonical-has-fragment",
+        "canonical-outside-head",
+        "canonical-extra-attributes",
+        "canonical-target-not-200",
+        "canonical-to-noindex",
+        "canonical-to-blocked",
+        "canonical-chain",
+        "canonical-loop",
+        "canonical-cross-domain",
+        "canonical-https-to-http",
+        "canonical-to-root",
+        "canonicalised-page",
+        "canonical-target-unlinked",
+        "canonical-with-tracking-params",
+        "canonical-with-noindex",
         "title-missing",
         "title-multiple",
         "title-outside-head",
