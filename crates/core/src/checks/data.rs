@@ -25,6 +25,8 @@ pub struct SiteData {
     by_url: HashMap<String, usize>,
     /// Page facts of HTML pages, parsed once.
     facts: HashMap<UrlId, PageFacts>,
+    /// Links by source, in discovery order.
+    pub outlinks: HashMap<UrlId, Vec<LinkRow>>,
 }
 
 /// Parses the stored facts of every HTML page.
@@ -65,13 +67,27 @@ impl SiteData {
             inlinks,
             by_url,
             facts: HashMap::new(),
+            outlinks: HashMap::new(),
         }
         .with_facts())
     }
 
+    /// Derives what is computed once per crawl: parsed facts, links by source.
     fn with_facts(mut self) -> Self {
         self.facts = parse_facts(&self.urls);
+        self.index_outlinks();
         self
+    }
+
+    /// Rebuilds `outlinks` from `inlinks`.
+    pub(crate) fn index_outlinks(&mut self) {
+        let mut out: HashMap<UrlId, Vec<LinkRow>> = HashMap::new();
+        let mut all: Vec<&LinkRow> = self.inlinks.values().flatten().collect();
+        all.sort_by_key(|l| (l.from, l.to));
+        for l in all {
+            out.entry(l.from).or_default().push(l.clone());
+        }
+        self.outlinks = out;
     }
 
     /// Assembles a crawl from parts (tests, other stores).
@@ -91,6 +107,7 @@ impl SiteData {
             inlinks: HashMap::new(),
             by_url,
             facts: HashMap::new(),
+            outlinks: HashMap::new(),
         }
         .with_facts()
     }

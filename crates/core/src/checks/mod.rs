@@ -21,6 +21,7 @@ macro_rules! page_check {
     };
 }
 
+mod architecture;
 mod canonicals;
 mod data;
 mod descriptions;
@@ -32,6 +33,7 @@ mod redirects;
 mod score;
 mod status;
 mod titles;
+mod urls;
 
 use std::collections::HashSet;
 
@@ -190,6 +192,8 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(titles::checks());
     all.extend(descriptions::checks());
     all.extend(headings::checks());
+    all.extend(urls::checks());
+    all.extend(architecture::checks());
     all.extend(links::checks());
     all
 }
@@ -382,6 +386,29 @@ mod tests {
         "h1-image-alt-only",
         "heading-level-skipped",
         "heading-empty",
+        "url-too-long",
+        "url-uppercase",
+        "url-underscore",
+        "url-space",
+        "url-non-ascii",
+        "url-multiple-slashes",
+        "url-repetitive-path",
+        "url-many-parameters",
+        "url-repeated-parameter",
+        "url-session-id",
+        "url-internal-search",
+        "url-default-port-or-index",
+        "orphan-page",
+        "crawl-depth-high",
+        "single-inlink",
+        "nofollow-inlinks-only",
+        "mixed-follow-inlinks",
+        "inlinks-only-from-non-indexable",
+        "no-outlinks",
+        "no-internal-outlinks",
+        "too-many-links",
+        "many-external-links",
+        "links-to-canonicalised",
         "link-internal-broken",
         "link-internal-error",
         "link-internal-redirect",

@@ -164,6 +164,14 @@ impl TestSite {
         &self.site
     }
 
+    fn refreshed(&self) -> SiteData {
+        let mut s = SiteData::from_parts(self.site.info.clone(), self.site.urls.clone());
+        s.attempts = self.site.attempts.clone();
+        s.inlinks = self.site.inlinks.clone();
+        s.index_outlinks();
+        s
+    }
+
     /// Runs one check and returns the URLs (path part) it fired on.
     pub(crate) fn fired(&self, id: &str) -> Vec<String> {
         let check = super::registry()
@@ -171,7 +179,7 @@ impl TestSite {
             .find(|c| c.info().id == id)
             .unwrap_or_else(|| panic!("no check {id}"));
         let mut out: Vec<Finding> = Vec::new();
-        check.run(&self.site, &mut out);
+        check.run(&self.refreshed(), &mut out);
         out.into_iter()
             .map(|f| f.url.unwrap_or_default().replace("http://site.example", ""))
             .collect()

@@ -1,0 +1,443 @@
+//! Category 17: internal linking and site architecture, from the link graph. Edges are
+//! followed `<a>`/`<area>` links (no `nofollow`); depth is the shortest number of such
+//! clicks from a start URL.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde_json::json;
+
+use super::{Check, CheckInfo, SiteData};
+use crate::model::{Finding, Severity};
+use crate::store::{LinkRow, UrlId, UrlScope};
+
+/// Pages deeper than this many clicks get a notice.
+pub(crate) const MAX_DEPTH: u32 = 3;
+/// More `<a>` links than this on one page.
+pub(crate) const MAX_LINKS: usize = 3000;
+/// More distinct external link targets than this on one page.
+pub(crate) const MAX_EXTERNAL: usize = 100;
+
+fn nofollow(l: &LinkRow) -> bool {
+    l.rel.as_deref().is_some_and(|r| {
+        r.split_ascii_whitespace()
+            .any(|t| t.eq_ignore_ascii_case("nofollow"))
+    })
+}
+
+/// Whether the page asks crawlers not to follow any of its links.
+fn page_nofollow(site: &SiteData, id: UrlId) -> bool {
+    site.get(id).is_some_and(|r| {
+        site.view(r).facts.is_some_and(|f| {
+            f.meta_robots
+                .iter()
+                .chain(f.directives.iter().map(|d| &d.value))
+                .any(|v| {
+                    v.split(',').any(|t| {
+                        matches!(t.trim().to_ascii_lowercase().as_str(), "nofollow" | "none")
+                    })
+                })
+        })
+    })
+}
+
+fn followed(site: &SiteData, l: &LinkRow) -> bool {
+    l.kind == "a" && !nofollow(l) && !page_nofollow(site, l.from)
+}
+
+/// Shortest click depth of every URL reachable by followed links from a start URL.
+fn click_depths(site: &SiteData) -> HashMap<UrlId, u32> {
+    let mut depth = HashMap::new();
+    let mut queue = VecDeque::new();
+    for u in site
+        .urls
+        .iter()
+        .filter(|u| u.found_by == crate::crawl::FOUND_START)
+    {
+        depth.insert(u.id, 0);
+        queue.push_back(u.id);
+    }
+    while let Some(id) = queue.pop_front() {
+        let d = depth[&id];
+        for l in site.outlinks.get(&id).map_or(&[][..], Vec::as_slice) {
+            // Redirects do not add a click.
+            let step = if l.kind == "redirect" { 0 } else { 1 };
+            if (l.kind == "redirect" || followed(site, l)) && !depth.contains_key(&l.to) {
+                depth.insert(l.to, d + step);
+                if step == 0 {
+                    queue.push_front(l.to);
+                } else {
+                    queue.push_back(l.to);
+                }
+            }
+        }
+    }
+    depth
+}
+
+const fn info(
+    id: &'static str,
+    severity: Severity,
+    title: &'static str,
+    why: &'static str,
+    fix: &'static str,
+) -> CheckInfo {
+    CheckInfo {
+        id,
+        category: 17,
+        severity,
+        title,
+        why,
+        fix,
+    }
+}
+
+/// A check that evaluates each indexable-or-not internal HTML page with graph context.
+struct GraphCheck {
+    info: CheckInfo,
+    eval: fn(&SiteData, &Graph, UrlId) -> Option<serde_json::Value>,
+}
+
+/// What graph checks share, computed once per run.
+struct Graph {
+    depth: HashMap<UrlId, u32>,
+}
+
+impl Check for GraphCheck {
+    fn info(&self) -> &CheckInfo {
+        &self.info
+    }
+
+    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+        let graph = Graph {
+            depth: if self.info.id == "crawl-depth-high" {
+                click_depths(site)
+            } else {
+                HashMap::new()
+            },
+        };
+        for p in site.pages().filter(|p| p.html().is_some()) {
+            if let Some(details) = (self.eval)(site, &graph, p.record.id) {
+                out.push(Finding {
+                    check_id: self.info.id,
+                    severity: self.info.severity,
+                    url: Some(p.record.url.clone()),
+                    details,
+                });
+            }
+        }
+    }
+}
+
+/// Internal links to `id` from other pages.
+fn inlinks(site: &SiteData, id: UrlId) -> impl Iterator<Item = &LinkRow> {
+    site.inlinks
+        .get(&id)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter(move |l| {
+            l.from != id
+                && matches!(l.kind, "a")
+                && site
+                    .get(l.from)
+                    .is_some_and(|f| f.scope == UrlScope::Internal)
+        })
+}
+
+fn indexable(site: &SiteData, id: UrlId) -> bool {
+    site.get(id)
+        .is_some_and(|r| site.view(r).non_indexable_reason().is_none())
+}
+
+pub(super) fn checks() -> Vec<Box<dyn Check>> {
+    let graph = |info: CheckInfo,
+                 eval: fn(&SiteData, &Graph, UrlId) -> Option<serde_json::Value>|
+     -> Box<dyn Check> { Box::new(GraphCheck { info, eval }) };
+    vec![
+        graph(
+            info(
+                "orphan-page",
+                Severity::Warning,
+                "Indexable page no crawled page links to",
+                "Known only from a sitemap: search engines see it as unimportant and visitors never find it.",
+                "Link to it from relevant pages, or drop it from the sitemap if it is obsolete.",
+            ),
+            |site, _, id| {
+                let r = site.get(id)?;
+                let known_elsewhere = r.in_sitemap && r.found_by != crate::crawl::FOUND_START;
+                (known_elsewhere && indexable(site, id) && inlinks(site, id).next().is_none())
+                    .then(|| json!({ "found_by": r.found_by }))
+            },
+        ),
+        graph(
+            info(
+                "crawl-depth-high",
+                Severity::Notice,
+                "Page more than 3 clicks from the start",
+                "Deep pages are crawled less often and seen as less important.",
+                "Link to it from higher up (navigation, hubs, related links).",
+            ),
+            |_, g, id| {
+                let d = *g.depth.get(&id)?;
+                (d > MAX_DEPTH).then(|| json!({ "depth": d }))
+            },
+        ),
+        graph(
+            info(
+                "single-inlink",
+                Severity::Notice,
+                "Indexable page linked from only one page",
+                "One link is a thin path for crawlers and visitors.",
+                "Add links from related pages.",
+            ),
+            |site, _, id| {
+                let from: HashSet<UrlId> = inlinks(site, id)
+                    .filter(|l| followed(site, l))
+                    .map(|l| l.from)
+                    .collect();
+                if from.len() != 1 || !indexable(site, id) {
+                    return None;
+                }
+                let source = site.get(*from.iter().next()?)?;
+                Some(json!({ "from": source.url }))
+            },
+        ),
+        graph(
+            info(
+                "nofollow-inlinks-only",
+                Severity::Warning,
+                "Every internal link to the page is nofollow",
+                "Crawlers are told not to follow any path to this page.",
+                "Remove nofollow from internal links to it.",
+            ),
+            |site, _, id| {
+                let all: Vec<&LinkRow> = inlinks(site, id).collect();
+                (!all.is_empty() && all.iter().all(|l| !followed(site, l)))
+                    .then(|| json!({ "inlinks": all.len() }))
+            },
+        ),
+        graph(
+            info(
+                "mixed-follow-inlinks",
+                Severity::Notice,
+                "Page linked both with and without nofollow",
+                "Inconsistent signals about whether the page matters.",
+                "Use one policy for links to this page.",
+            ),
+            |site, _, id| {
+                let (f, n): (Vec<&LinkRow>, Vec<&LinkRow>) =
+                    inlinks(site, id).partition(|l| followed(site, l));
+                (!f.is_empty() && !n.is_empty())
+                    .then(|| json!({ "followed": f.len(), "nofollow": n.len() }))
+            },
+        ),
+        graph(
+            info(
+                "inlinks-only-from-non-indexable",
+                Severity::Notice,
+                "Linked only from non-indexable pages",
+                "Links from noindex or canonicalised pages count for little.",
+                "Link to it from indexable pages.",
+            ),
+            |site, _, id| {
+                let from: HashSet<UrlId> = inlinks(site, id).map(|l| l.from).collect();
+                (!from.is_empty() && from.iter().all(|f| !indexable(site, *f)))
+                    .then(|| json!({ "linking_pages": from.len() }))
+            },
+        ),
+        graph(
+            info(
+                "no-outlinks",
+                Severity::Warning,
+                "Page without any links",
+                "A dead end for visitors and crawlers.",
+                "Add navigation and related links.",
+            ),
+            |site, _, id| {
+                let any = site
+                    .outlinks
+                    .get(&id)
+                    .is_some_and(|l| l.iter().any(|l| l.kind == "a"));
+                (!any).then(|| json!({}))
+            },
+        ),
+        graph(
+            info(
+                "no-internal-outlinks",
+                Severity::Warning,
+                "Page links only to other sites",
+                "Visitors and crawlers leave the site from here.",
+                "Link to related pages of your own site.",
+            ),
+            |site, _, id| {
+                let links = site.outlinks.get(&id)?;
+                let anchors: Vec<&LinkRow> = links.iter().filter(|l| l.kind == "a").collect();
+                let internal = anchors.iter().any(|l| {
+                    !nofollow(l)
+                        && site
+                            .get(l.to)
+                            .is_some_and(|t| t.scope == UrlScope::Internal)
+                });
+                (!anchors.is_empty() && !internal).then(|| json!({ "links": anchors.len() }))
+            },
+        ),
+        graph(
+            info(
+                "too-many-links",
+                Severity::Warning,
+                "More than 3,000 links on the page",
+                "Crawlers may not follow them all, and each passes little weight.",
+                "Split the page or trim the navigation.",
+            ),
+            |site, _, id| {
+                let n = site
+                    .outlinks
+                    .get(&id)?
+                    .iter()
+                    .filter(|l| l.kind == "a")
+                    .count();
+                (n > MAX_LINKS).then(|| json!({ "links": n }))
+            },
+        ),
+        graph(
+            info(
+                "many-external-links",
+                Severity::Notice,
+                "More than 100 external links on the page",
+                "Often link spam or an unmaintained link list.",
+                "Review the outbound links.",
+            ),
+            |site, _, id| {
+                let ext: HashSet<UrlId> = site
+                    .outlinks
+                    .get(&id)?
+                    .iter()
+                    .filter(|l| {
+                        l.kind == "a"
+                            && site
+                                .get(l.to)
+                                .is_some_and(|t| t.scope == UrlScope::External)
+                    })
+                    .map(|l| l.to)
+                    .collect();
+                (ext.len() > MAX_EXTERNAL).then(|| json!({ "external": ext.len() }))
+            },
+        ),
+        Box::new(LinksToCanonicalised),
+    ]
+}
+
+/// `links-to-canonicalised`: followed internal links to URLs that name another canonical.
+struct LinksToCanonicalised;
+
+const TO_CANON: CheckInfo = info(
+    "links-to-canonicalised",
+    Severity::Notice,
+    "Link to a URL that names another canonical",
+    "Linking the canonical URL directly is clearer for crawlers.",
+    "Point the link at the canonical URL.",
+);
+
+impl Check for LinksToCanonicalised {
+    fn info(&self) -> &CheckInfo {
+        &TO_CANON
+    }
+
+    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+        for p in site.pages() {
+            if p.non_indexable_reason() != Some("canonicalised to another URL") {
+                continue;
+            }
+            for l in p
+                .inlinks
+                .iter()
+                .filter(|l| followed(site, l) && l.from != l.to)
+            {
+                let Some(from) = site.get(l.from).filter(|f| f.scope == UrlScope::Internal) else {
+                    continue;
+                };
+                out.push(Finding {
+                    check_id: TO_CANON.id,
+                    severity: TO_CANON.severity,
+                    url: Some(from.url.clone()),
+                    details: json!({ "target": p.record.url, "canonical": p.facts.and_then(|f| f.canonicals.first()) }),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::checks::test_support::TestSite;
+
+    fn html(t: TestSite, path: &str) -> TestSite {
+        t.page(path, Some(200), None, |r| r.facts = Some(json!({})))
+    }
+
+    #[test]
+    fn depth_orphans_and_inlinks() {
+        let mut t = TestSite::new().start(|r| r.facts = Some(json!({})));
+        for p in ["/d1", "/d2", "/d3", "/d4"] {
+            t = html(t, p);
+        }
+        // "/" links to all of them (fixture); make /d4 reachable only through the chain.
+        t = t
+            .linked_as("/d2", "img")
+            .linked_as("/d3", "img")
+            .linked_as("/d4", "img")
+            .link("/d1", "/d2", "a")
+            .link("/d2", "/d3", "a")
+            .link("/d3", "/d4", "a");
+        t = t.unlinked("/orphan", Some(200), |r| {
+            r.facts = Some(json!({}));
+            r.in_sitemap = true;
+        });
+        assert_eq!(t.fired("crawl-depth-high"), ["/d4"]);
+        assert_eq!(t.fired("orphan-page"), ["/orphan"]);
+        assert!(t.fired("single-inlink").contains(&"/d4".to_string()));
+        assert!(!t.fired("single-inlink").contains(&"/".to_string()));
+        assert_eq!(t.fired("no-outlinks"), ["/d4", "/orphan"]);
+    }
+
+    #[test]
+    fn follow_flags_and_outlinks() {
+        let mut t = TestSite::new().start(|r| r.facts = Some(json!({})));
+        t = html(t, "/nf");
+        t = html(t, "/mixed");
+        t = html(t, "/other");
+        t = t.rel("/nf", "nofollow").rel("/mixed", "nofollow");
+        t = t.link("/other", "/mixed", "a");
+        // /other links /mixed with follow; / links it nofollow.
+        assert_eq!(t.fired("nofollow-inlinks-only"), ["/nf"]);
+        assert_eq!(t.fired("mixed-follow-inlinks"), ["/mixed"]);
+        let mut ext = TestSite::new().start(|r| r.facts = Some(json!({})));
+        ext = ext.page("/x", Some(200), None, |r| {
+            r.url = "http://elsewhere.example/x".into();
+            r.scope = crate::store::UrlScope::External;
+        });
+        assert_eq!(ext.fired("no-internal-outlinks"), ["/"]);
+    }
+
+    #[test]
+    fn non_indexable_sources_and_canonicalised_targets() {
+        let mut t =
+            TestSite::new().start(|r| r.facts = Some(json!({ "meta_robots": ["noindex"] })));
+        t = t.page("/dup", Some(200), None, |r| {
+            r.facts = Some(json!({ "canonicals": ["http://site.example/main"] }))
+        });
+        t = html(t, "/main");
+        assert!(
+            t.fired("inlinks-only-from-non-indexable")
+                .contains(&"/main".to_string())
+        );
+        let t2 = TestSite::new().start(|r| r.facts = Some(json!({}))).page(
+            "/dup",
+            Some(200),
+            None,
+            |r| r.facts = Some(json!({ "canonicals": ["http://site.example/main"] })),
+        );
+        assert_eq!(t2.fired("links-to-canonicalised"), ["/"]);
+    }
+}
