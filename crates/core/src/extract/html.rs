@@ -79,6 +79,8 @@ struct State {
     body_started: bool,
     /// The open heading: level, text, image alts.
     open_heading: Option<(u8, String, String)>,
+    /// Open `<picture>` elements: whether each has an `<img>` yet.
+    pictures: Vec<bool>,
 }
 
 impl State {
@@ -402,6 +404,17 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             return Ok(());
         };
         let mut st = lock(&s);
+        let media_all = attr(el, "media").is_none_or(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m.is_empty() || m == "all" || m == "screen"
+        });
+        if kind == LinkKind::Stylesheet
+            && media_all
+            && !st.body_started
+            && st.facts.render_blocking.len() < MAX_TAGS
+        {
+            st.facts.render_blocking.push(href.clone());
+        }
         if kind == LinkKind::Canonical && st.facts.canonical_tags.len() < MAX_TAGS {
             let extra_attributes = ["hreflang", "lang", "media", "type"]
                 .iter()
@@ -423,8 +436,27 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
 
     let s = state.clone();
     let img = element!("img", move |el| {
-        let alt = attr(el, "alt").filter(|a| !a.is_empty());
+        let raw_alt = attr(el, "alt");
+        let alt = raw_alt.clone().filter(|a| !a.is_empty());
         let mut st = lock(&s);
+        if let Some(p) = st.pictures.last_mut() {
+            *p = true;
+        }
+        if st.facts.images.len() < crate::model::MAX_IMAGES {
+            let is =
+                |name: &str, v: &str| attr(el, name).is_some_and(|a| a.eq_ignore_ascii_case(v));
+            let tag = crate::model::ImageTag {
+                src: attr(el, "src"),
+                alt: raw_alt,
+                srcset: el.has_attribute("srcset"),
+                sized: el.has_attribute("width") && el.has_attribute("height"),
+                hidden: is("aria-hidden", "true")
+                    || is("role", "presentation")
+                    || is("role", "none"),
+                pixel: is("width", "1") && is("height", "1"),
+            };
+            st.facts.images.push(tag);
+        }
         if let (Some((_, buf)), Some(a)) = (st.open_anchor.as_mut(), &alt) {
             // An image inside a link names the link by its alt text.
             buf.push(' ');
@@ -470,7 +502,44 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             Ok(())
         })
     };
-    let script = simple("script[src]", "src", LinkKind::Script);
+    let s = state.clone();
+    let script = element!("script[src]", move |el| {
+        let Some(src) = attr(el, "src") else {
+            return Ok(());
+        };
+        let mut st = lock(&s);
+        let deferred = el.has_attribute("async")
+            || el.has_attribute("defer")
+            || attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("module"));
+        if !st.body_started && !deferred && st.facts.render_blocking.len() < MAX_TAGS {
+            st.facts.render_blocking.push(src.clone());
+        }
+        st.push(src, LinkKind::Script);
+        Ok(())
+    });
+
+    let s = state.clone();
+    let picture = element!("picture", move |el| {
+        if el.can_have_content() && !el.is_self_closing() {
+            lock(&s).pictures.push(false);
+            let s2 = s.clone();
+            let close: EndTagHandler<'static> = Box::new(move |_| {
+                let mut st = lock(&s2);
+                if st.pictures.pop() == Some(false) {
+                    st.facts.pictures_without_img += 1;
+                }
+                Ok(())
+            });
+            el.on_end_tag(close)?;
+        }
+        Ok(())
+    });
+
+    let s = state.clone();
+    let map = element!("map", move |_| {
+        lock(&s).facts.image_maps += 1;
+        Ok(())
+    });
     let iframe = simple("iframe[src], frame[src]", "src", LinkKind::Iframe);
     let media_src = simple("video[src], audio[src], track[src]", "src", LinkKind::Media);
     let poster = simple("video[poster]", "poster", LinkKind::Media);
@@ -642,6 +711,8 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         .append_element_content_handler(title)
         .append_element_content_handler(title_text)
         .append_element_content_handler(body)
+        .append_element_content_handler(picture)
+        .append_element_content_handler(map)
         .append_element_content_handler(heading)
         .append_element_content_handler(heading_text)
         .append_element_content_handler(html)
@@ -858,6 +929,35 @@ mod tests {
             d,
             vec![("googlebot", "noindex"), ("robots", "index, follow")]
         );
+    }
+
+    #[test]
+    fn images_pictures_maps_and_render_blocking() {
+        let e = ex(
+            r#"<head><script src="/a.js"></script><script src="/b.js" defer></script>
+            <link rel="stylesheet" href="/s.css"><link rel="stylesheet" href="/p.css" media="print"></head>
+            <body><img src="/x.png" alt="X" width="10" height="10"><img src="/y.png" alt="">
+            <img src="/t.gif" width="1" height="1"><picture><source srcset="/z.webp"></picture>
+            <picture><img src="/w.png" alt="w"></picture><map name="m"></map><script src="/late.js"></script></body>"#,
+        );
+        assert_eq!(e.facts.render_blocking, vec!["/a.js", "/s.css"]);
+        let imgs: Vec<(Option<&str>, Option<&str>, bool, bool)> = e
+            .facts
+            .images
+            .iter()
+            .map(|i| (i.src.as_deref(), i.alt.as_deref(), i.sized, i.pixel))
+            .collect();
+        assert_eq!(
+            imgs,
+            vec![
+                (Some("/x.png"), Some("X"), true, false),
+                (Some("/y.png"), Some(""), false, false),
+                (Some("/t.gif"), None, true, true),
+                (Some("/w.png"), Some("w"), false, false),
+            ]
+        );
+        assert_eq!(e.facts.pictures_without_img, 1);
+        assert_eq!(e.facts.image_maps, 1);
     }
 
     #[test]

@@ -10,4 +10,6 @@ pub use event::CrawlEvent;
 pub use failure::FailureKind;
 pub use finding::{Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
-pub use page::{CanonicalTag, Directive, Heading, Link, LinkKind, MAX_HEADINGS, PageFacts};
+pub use page::{
+    CanonicalTag, Directive, Heading, ImageTag, Link, LinkKind, MAX_HEADINGS, MAX_IMAGES, PageFacts,
+};

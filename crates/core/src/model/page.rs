@@ -162,6 +162,35 @@ pub struct PageFacts {
     pub canonical_tags: Vec<CanonicalTag>,
     /// Every robots directive meta (`robots`, `googlebot`, …) as written.
     pub directives: Vec<Directive>,
+    /// Every `<img>` (at most [`MAX_IMAGES`]).
+    pub images: Vec<ImageTag>,
+    /// `<picture>` elements without an `<img>` inside.
+    pub pictures_without_img: u32,
+    /// `<map>` elements (image maps).
+    pub image_maps: u32,
+    /// Scripts and stylesheets in `<head>` that block the first render.
+    pub render_blocking: Vec<String>,
+}
+
+/// The most `<img>` elements kept per page.
+pub const MAX_IMAGES: usize = 1000;
+
+/// An `<img>` element's attributes that the image checks read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageTag {
+    /// `src` as written (`None`: absent).
+    pub src: Option<String>,
+    /// `alt` as written (`None`: absent; `Some("")`: decorative).
+    pub alt: Option<String>,
+    /// It has a `srcset`.
+    pub srcset: bool,
+    /// It has both `width` and `height`.
+    pub sized: bool,
+    /// `aria-hidden="true"` or `role="presentation"`/`"none"`: hidden from assistive tech.
+    pub hidden: bool,
+    /// It is a 1×1 pixel (tracking).
+    pub pixel: bool,
 }
 
 /// A `<link rel="canonical">` element.
