@@ -30,6 +30,7 @@ mod headings;
 mod indexability;
 mod links;
 mod redirects;
+mod resources;
 mod score;
 mod status;
 mod titles;
@@ -195,6 +196,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(urls::checks());
     all.extend(architecture::checks());
     all.extend(links::checks());
+    all.extend(resources::checks());
     all
 }
 
@@ -422,5 +424,24 @@ mod tests {
         "link-no-anchor-text",
         "link-generic-anchor",
         "link-to-resource-file",
+        "image-broken",
+        "image-alt-missing",
+        "image-alt-empty",
+        "image-alt-too-long",
+        "image-alt-filename",
+        "image-file-large",
+        "image-dimensions-missing",
+        "image-empty-src",
+        "picture-without-img",
+        "image-map-used",
+        "resource-broken",
+        "subresource-redirect",
+        "text-not-compressed",
+        "resource-cache-short",
+        "resource-too-large",
+        "resources-total-heavy",
+        "resources-too-many",
+        "duplicate-resource-include",
+        "render-blocking-resource",
     ];
 }

@@ -145,6 +145,7 @@ impl TestSite {
     /// Edits the start page.
     pub(crate) fn start(mut self, edit: impl FnOnce(&mut UrlRecord)) -> Self {
         edit(&mut self.site.urls[0]);
+        self.site = self.refreshed();
         self
     }
 
