@@ -536,6 +536,23 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     });
 
     let s = state.clone();
+    let form = element!("form", move |el| {
+        let mut st = lock(&s);
+        if st.facts.form_actions.len() < MAX_TAGS {
+            st.facts
+                .form_actions
+                .push(attr(el, "action").unwrap_or_default());
+        }
+        Ok(())
+    });
+
+    let s = state.clone();
+    let password = element!("input[type=password i]", move |_| {
+        lock(&s).facts.password_inputs += 1;
+        Ok(())
+    });
+
+    let s = state.clone();
     let map = element!("map", move |_| {
         lock(&s).facts.image_maps += 1;
         Ok(())
@@ -554,6 +571,12 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
             && let Some(target) = attr(el, "content").as_deref().and_then(refresh_target)
         {
             st.push(target, LinkKind::MetaRefresh);
+        }
+        if st.facts.csp_meta.is_none()
+            && attr(el, "http-equiv")
+                .is_some_and(|e| e.eq_ignore_ascii_case("content-security-policy"))
+        {
+            st.facts.csp_meta = attr(el, "content");
         }
         // The first charset declaration is the one the parser switches to.
         if st.meta_charset.is_none() {
@@ -713,6 +736,8 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         .append_element_content_handler(body)
         .append_element_content_handler(picture)
         .append_element_content_handler(map)
+        .append_element_content_handler(form)
+        .append_element_content_handler(password)
         .append_element_content_handler(heading)
         .append_element_content_handler(heading_text)
         .append_element_content_handler(html)
@@ -958,6 +983,17 @@ mod tests {
         );
         assert_eq!(e.facts.pictures_without_img, 1);
         assert_eq!(e.facts.image_maps, 1);
+    }
+
+    #[test]
+    fn forms_passwords_and_csp_meta() {
+        let e = ex(
+            r#"<meta http-equiv="Content-Security-Policy" content="default-src 'self'">
+            <form action="http://example.com/login"><input type="PASSWORD"></form><form></form>"#,
+        );
+        assert_eq!(e.facts.csp_meta.as_deref(), Some("default-src 'self'"));
+        assert_eq!(e.facts.form_actions, vec!["http://example.com/login", ""]);
+        assert_eq!(e.facts.password_inputs, 1);
     }
 
     #[test]

@@ -67,6 +67,14 @@ const KEPT_HEADERS: &[&str] = &[
     "last-modified",
     "x-robots-tag",
     "strict-transport-security",
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "permissions-policy",
+    "set-cookie",
+    "x-aspnet-version",
+    "x-generator",
 ];
 
 /// A response whose headers have arrived; the body is still on the wire.
@@ -374,15 +382,17 @@ fn response_meta(url: &Url, response: &reqwest::Response) -> ResponseMeta {
         None
     };
     let retry_after_s = text(header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+    // Repeated headers (Set-Cookie, a second Strict-Transport-Security) are kept, one
+    // value per line.
     let headers = KEPT_HEADERS
         .iter()
         .filter_map(|name| {
-            h.get(*name).map(|v| {
-                (
-                    (*name).to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            let values: Vec<String> = h
+                .get_all(*name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (!values.is_empty()).then(|| ((*name).to_string(), values.join("\n")))
         })
         .collect();
     ResponseMeta {

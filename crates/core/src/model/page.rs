@@ -170,6 +170,12 @@ pub struct PageFacts {
     pub image_maps: u32,
     /// Scripts and stylesheets in `<head>` that block the first render.
     pub render_blocking: Vec<String>,
+    /// A `<meta http-equiv="Content-Security-Policy">` value.
+    pub csp_meta: Option<String>,
+    /// Every `<form>`'s action as written (`""` when absent: the page itself).
+    pub form_actions: Vec<String>,
+    /// `<input type="password">` elements.
+    pub password_inputs: u32,
 }
 
 /// The most `<img>` elements kept per page.
