@@ -32,6 +32,7 @@ mod links;
 mod redirects;
 mod resources;
 mod score;
+mod security;
 mod status;
 mod titles;
 mod urls;
@@ -187,6 +188,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     let mut all: Vec<Box<dyn Check>> = Vec::new();
     all.extend(fetch::checks());
     all.extend(status::checks());
+    all.extend(security::checks());
     all.extend(redirects::checks());
     all.extend(indexability::checks());
     all.extend(canonicals::checks());
@@ -321,6 +323,30 @@ mod tests {
         "http-401",
         "http-4xx-other",
         "http-status-nonstandard",
+        "http-not-redirected",
+        "https-to-http-redirect",
+        "internal-http-url",
+        "mixed-content-blockable",
+        "mixed-content-upgradable",
+        "form-action-insecure",
+        "form-on-http-page",
+        "password-on-http-page",
+        "https-links-to-http",
+        "insecure-download-link",
+        "external-links-http",
+        "hsts-missing",
+        "hsts-invalid",
+        "hsts-max-age-short",
+        "hsts-no-subdomains",
+        "hsts-on-http",
+        "csp-missing",
+        "csp-weak",
+        "nosniff-missing",
+        "clickjacking-unprotected",
+        "referrer-policy-unsafe",
+        "permissions-policy-missing",
+        "server-version-disclosed",
+        "cookie-flags-insecure",
         "redirect-permanent",
         "redirect-temporary",
         "redirect-chain",
