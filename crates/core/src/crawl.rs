@@ -927,9 +927,13 @@ impl Engine {
         let parsed = match sitemap::parse(body) {
             Ok(p) => p,
             Err(e) => {
-                return Some(
-                    serde_json::json!({ "sitemap": { "error": e.to_string() } }).to_string(),
-                );
+                let kind = match e {
+                    sitemap::SitemapError::TooLarge => "too-large",
+                    sitemap::SitemapError::NotASitemap(_) => "format",
+                    _ => "parse",
+                };
+                let facts = serde_json::json!({ "sitemap": { "error": e.to_string(), "error_kind": kind } });
+                return Some(facts.to_string());
             }
         };
         let (found_by, link_kind) = match parsed.kind {

@@ -27,6 +27,8 @@ pub struct SiteData {
     facts: HashMap<UrlId, PageFacts>,
     /// Links by source, in discovery order.
     pub outlinks: HashMap<UrlId, Vec<LinkRow>>,
+    /// robots.txt bodies by host key, as fetched.
+    pub robots: Vec<crate::store::StoredRobots>,
 }
 
 /// Parses the stored facts of every HTML page.
@@ -64,6 +66,7 @@ impl SiteData {
             index,
             attempts: store.retried_attempts(id)?.into_iter().collect(),
             hops: store.hops(id)?.into_iter().collect(),
+            robots: store.robots(id)?,
             inlinks,
             by_url,
             facts: HashMap::new(),
@@ -108,6 +111,7 @@ impl SiteData {
             by_url,
             facts: HashMap::new(),
             outlinks: HashMap::new(),
+            robots: Vec::new(),
         }
         .with_facts()
     }

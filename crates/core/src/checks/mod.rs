@@ -31,6 +31,7 @@ mod indexability;
 mod links;
 mod redirects;
 mod resources;
+mod robots_txt;
 mod score;
 mod security;
 mod status;
@@ -190,6 +191,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(status::checks());
     all.extend(security::checks());
     all.extend(redirects::checks());
+    all.extend(robots_txt::checks());
     all.extend(indexability::checks());
     all.extend(canonicals::checks());
     all.extend(titles::checks());
@@ -360,6 +362,22 @@ mod tests {
         "redirect-unlinked",
         "meta-refresh-redirect",
         "refresh-header-redirect",
+        "robots-txt-missing",
+        "robots-txt-unavailable",
+        "robots-txt-redirect-problem",
+        "robots-txt-too-large",
+        "robots-txt-syntax-error",
+        "robots-txt-rule-before-group",
+        "robots-txt-invalid-pattern",
+        "robots-txt-blocks-all",
+        "robots-txt-specific-group-drops-rules",
+        "robots-txt-no-sitemap",
+        "robots-txt-sitemap-invalid",
+        "robots-txt-unsupported-rules",
+        "robots-txt-not-plain-text",
+        "url-blocked-by-robots",
+        "blocked-url-linked",
+        "robots-txt-blocks-resources",
         "noindex-page",
         "nofollow-page",
         "directives-conflict",

@@ -40,6 +40,8 @@ impl TestSite {
         let mut fresh = SiteData::from_parts(self.site.info.clone(), urls);
         fresh.attempts = std::mem::take(&mut self.site.attempts);
         fresh.inlinks = std::mem::take(&mut self.site.inlinks);
+        fresh.hops = std::mem::take(&mut self.site.hops);
+        fresh.robots = std::mem::take(&mut self.site.robots);
         self.site = fresh;
         id
     }
@@ -169,8 +171,35 @@ impl TestSite {
         let mut s = SiteData::from_parts(self.site.info.clone(), self.site.urls.clone());
         s.attempts = self.site.attempts.clone();
         s.inlinks = self.site.inlinks.clone();
+        s.hops = self.site.hops.clone();
+        s.robots = self.site.robots.clone();
         s.index_outlinks();
         s
+    }
+
+    /// Adds the host's robots.txt with this status and body.
+    pub(crate) fn robots_txt(
+        mut self,
+        status: Option<u16>,
+        body: &str,
+        edit: impl FnOnce(&mut UrlRecord),
+    ) -> Self {
+        let mut r = record("http://site.example/robots.txt", status, None, "robots");
+        r.content_type = Some("text/plain".into());
+        r.body_bytes = Some(body.len() as u64);
+        edit(&mut r);
+        self.push(r);
+        let ok = status.is_some_and(|s| (200..300).contains(&s));
+        self.site.robots.push((
+            "http://site.example".into(),
+            status,
+            if ok {
+                body.as_bytes().to_vec()
+            } else {
+                Vec::new()
+            },
+        ));
+        self
     }
 
     /// Runs one check and returns the URLs (path part) it fired on.
