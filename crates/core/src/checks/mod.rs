@@ -34,6 +34,7 @@ mod resources;
 mod robots_txt;
 mod score;
 mod security;
+mod sitemaps;
 mod status;
 mod titles;
 mod urls;
@@ -192,6 +193,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(security::checks());
     all.extend(redirects::checks());
     all.extend(robots_txt::checks());
+    all.extend(sitemaps::checks());
     all.extend(indexability::checks());
     all.extend(canonicals::checks());
     all.extend(titles::checks());
@@ -378,6 +380,26 @@ mod tests {
         "url-blocked-by-robots",
         "blocked-url-linked",
         "robots-txt-blocks-resources",
+        "sitemap-not-found",
+        "sitemap-fetch-failed",
+        "sitemap-redirected",
+        "sitemap-parse-error",
+        "sitemap-format-invalid",
+        "sitemap-too-many-urls",
+        "sitemap-too-large",
+        "sitemap-index-too-many",
+        "sitemap-index-nested",
+        "sitemap-empty",
+        "sitemap-entry-out-of-scope",
+        "sitemap-entry-invalid-url",
+        "sitemap-duplicate-entry",
+        "sitemap-http-on-https",
+        "sitemap-url-not-200",
+        "sitemap-url-noindex",
+        "sitemap-url-canonicalised",
+        "sitemap-url-blocked",
+        "sitemap-url-in-multiple",
+        "indexable-not-in-sitemap",
         "noindex-page",
         "nofollow-page",
         "directives-conflict",
