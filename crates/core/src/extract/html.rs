@@ -81,6 +81,12 @@ struct State {
     open_heading: Option<(u8, String, String)>,
     /// Open `<picture>` elements: whether each has an `<img>` yet.
     pictures: Vec<bool>,
+    /// Open elements whose text is not main content (nav, header, footer, …).
+    skip_depth: u32,
+    /// Main text statistics.
+    text: super::text::TextStats,
+    /// The start of an entity cut off at the end of the last text chunk.
+    text_carry: String,
 }
 
 impl State {
@@ -254,6 +260,7 @@ impl HtmlExtractor {
             self.error = Some(e.to_string());
         }
         let mut state = std::mem::take(&mut *lock(&self.state));
+        state.facts.text = std::mem::take(&mut state.text).finish();
         if self.charset_from_meta
             && self.transcoder.is_none()
             && let Some(enc) = state
@@ -552,6 +559,25 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         Ok(())
     });
 
+    // Text inside these is not main content.
+    let s = state.clone();
+    let boilerplate = element!(
+        "head, nav, header, footer, aside, script, style, noscript, template, svg, select, textarea",
+        move |el| {
+            if el.can_have_content() && !el.is_self_closing() {
+                lock(&s).skip_depth += 1;
+                let s2 = s.clone();
+                let close: EndTagHandler<'static> = Box::new(move |_| {
+                    let mut st = lock(&s2);
+                    st.skip_depth = st.skip_depth.saturating_sub(1);
+                    Ok(())
+                });
+                el.on_end_tag(close)?;
+            }
+            Ok(())
+        }
+    );
+
     let s = state.clone();
     let map = element!("map", move |_| {
         lock(&s).facts.image_maps += 1;
@@ -716,7 +742,32 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         Ok(())
     });
 
+    let s = state.clone();
+    let main_text = lol_html::doc_text!(move |t| {
+        let mut st = lock(&s);
+        if st.skip_depth == 0 {
+            // An entity split across chunks is completed by the next chunk.
+            let mut raw = std::mem::take(&mut st.text_carry);
+            raw.push_str(t.as_str());
+            if let Some(i) = raw.rfind('&')
+                && !raw[i..].contains(';')
+                && raw.len() - i < 12
+                && !t.last_in_text_node()
+            {
+                st.text_carry = raw.split_off(i);
+            }
+            let chunk = htmlize::unescape(raw);
+            st.text.feed(&chunk);
+            if t.last_in_text_node() {
+                st.text.boundary();
+            }
+        }
+        Ok(())
+    });
+
     Settings::new_send()
+        .append_document_content_handler(main_text)
+        .append_element_content_handler(boilerplate)
         .append_element_content_handler(base)
         .append_element_content_handler(anchor)
         .append_element_content_handler(anchor_text)
@@ -994,6 +1045,20 @@ mod tests {
         assert_eq!(e.facts.csp_meta.as_deref(), Some("default-src 'self'"));
         assert_eq!(e.facts.form_actions, vec!["http://example.com/login", ""]);
         assert_eq!(e.facts.password_inputs, 1);
+    }
+
+    #[test]
+    fn main_text_leaves_out_boilerplate() {
+        let e = ex(
+            r#"<html><head><title>Title words</title><style>p { color: red }</style></head><body>
+            <nav>Home About Contact</nav><header>Site header</header>
+            <main><h1>Main</h1><p>One two <b>three</b> caf&eacute; &amp; more</p><script>var x = 1;</script></main>
+            <footer>Copyright</footer></body></html>"#,
+        );
+        let t = &e.facts.text;
+        assert_eq!(t.words, 6, "{t:?}");
+        assert_eq!(t.excerpt, "Main One two three café & more");
+        assert!(!t.text_hash.is_empty());
     }
 
     #[test]

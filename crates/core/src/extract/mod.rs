@@ -6,10 +6,12 @@
 mod charset;
 mod html;
 mod srcset;
+mod text;
 
 pub use charset::charset_from_content_type;
 pub use html::{Extracted, HtmlExtractor, InvalidLink, extract_html};
 pub use srcset::parse_srcset;
+pub use text::simhash_distance;
 
 /// Whether a `Content-Type` says HTML (or says nothing, in which case we look).
 pub fn is_html(content_type: Option<&str>) -> bool {

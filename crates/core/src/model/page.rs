@@ -176,6 +176,28 @@ pub struct PageFacts {
     pub form_actions: Vec<String>,
     /// `<input type="password">` elements.
     pub password_inputs: u32,
+    /// Main text statistics (nav, header, footer, aside, scripts and styles left out).
+    pub text: TextFacts,
+}
+
+/// Statistics of a page's main text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TextFacts {
+    /// Words of main text.
+    pub words: u32,
+    /// Bytes of visible text (whitespace collapsed).
+    pub text_bytes: u64,
+    /// XXH3 of the normalized words (exact duplicates), as hex.
+    pub text_hash: String,
+    /// 64-bit SimHash over word 5-shingles (near duplicates), as hex; empty for < 5 words.
+    pub simhash: String,
+    /// "lorem ipsum" appears.
+    pub lorem_ipsum: bool,
+    /// Unrendered template markers (`{{`, `{%`, `${`, `[[`, `%%`) appear.
+    pub template_markers: bool,
+    /// The first characters of main text.
+    pub excerpt: String,
 }
 
 /// The most `<img>` elements kept per page.

@@ -1,0 +1,208 @@
+//! Main text statistics, computed while the page streams: word count, text bytes, an
+//! exact hash of the normalized words and a 64-bit SimHash over word 5-shingles, so no
+//! page text is kept beyond a short excerpt.
+
+use std::collections::VecDeque;
+
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+use crate::model::TextFacts;
+
+/// Words per shingle for the SimHash.
+const SHINGLE: usize = 5;
+/// Characters of main text kept for phrase checks (soft 404s).
+const EXCERPT_CHARS: usize = 600;
+
+/// Accumulates text chunks.
+pub(crate) struct TextStats {
+    partial: String,
+    words: u32,
+    text_bytes: u64,
+    hasher: Xxh3,
+    window: VecDeque<u64>,
+    bits: [i32; 64],
+    shingles: u32,
+    previous_lorem: bool,
+    lorem: bool,
+    template: bool,
+    excerpt: String,
+    last_was_space: bool,
+    /// A text node ended: the excerpt separates it from the next one.
+    pending_space: bool,
+}
+
+impl std::fmt::Debug for TextStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextStats")
+            .field("words", &self.words)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TextStats {
+    fn default() -> Self {
+        Self {
+            partial: String::new(),
+            words: 0,
+            text_bytes: 0,
+            hasher: Xxh3::new(),
+            window: VecDeque::with_capacity(SHINGLE),
+            bits: [0; 64],
+            shingles: 0,
+            previous_lorem: false,
+            lorem: false,
+            template: false,
+            excerpt: String::new(),
+            last_was_space: true,
+            pending_space: false,
+        }
+    }
+}
+
+impl TextStats {
+    /// Feeds decoded text (entities still encoded, which does not change words much).
+    pub(crate) fn feed(&mut self, chunk: &str) {
+        if ["{{", "{%", "${", "[[", "%%"]
+            .iter()
+            .any(|m| chunk.contains(m))
+        {
+            self.template = true;
+        }
+        for c in chunk.chars() {
+            let space = c.is_whitespace();
+            if !(space && self.last_was_space) {
+                self.text_bytes += c.len_utf8() as u64;
+                if self.excerpt.chars().count() < EXCERPT_CHARS {
+                    if self.pending_space
+                        && !space
+                        && !self.excerpt.ends_with(' ')
+                        && !self.excerpt.is_empty()
+                    {
+                        self.excerpt.push(' ');
+                    }
+                    self.excerpt.push(if space { ' ' } else { c });
+                }
+            }
+            self.pending_space = false;
+            self.last_was_space = space;
+            if c.is_alphanumeric() {
+                self.partial.extend(c.to_lowercase());
+            } else {
+                self.end_word();
+            }
+        }
+    }
+
+    /// The end of a text node: a word cannot continue into the next one.
+    pub(crate) fn boundary(&mut self) {
+        self.end_word();
+        self.pending_space = true;
+    }
+
+    fn end_word(&mut self) {
+        if self.partial.is_empty() {
+            return;
+        }
+        let w = std::mem::take(&mut self.partial);
+        self.words += 1;
+        self.hasher.update(w.as_bytes());
+        self.hasher.update(b" ");
+        self.lorem |= self.previous_lorem && w == "ipsum";
+        self.previous_lorem = w == "lorem";
+        if self.window.len() == SHINGLE {
+            self.window.pop_front();
+        }
+        self.window.push_back(xxh3_64(w.as_bytes()));
+        if self.window.len() == SHINGLE {
+            let mut bytes = [0u8; SHINGLE * 8];
+            for (i, h) in self.window.iter().enumerate() {
+                bytes[i * 8..i * 8 + 8].copy_from_slice(&h.to_le_bytes());
+            }
+            let h = xxh3_64(&bytes);
+            for (i, b) in self.bits.iter_mut().enumerate() {
+                *b += if h >> i & 1 == 1 { 1 } else { -1 };
+            }
+            self.shingles += 1;
+        }
+    }
+
+    /// The totals.
+    pub(crate) fn finish(mut self) -> TextFacts {
+        self.end_word();
+        let simhash = self
+            .bits
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (i, b)| if *b > 0 { acc | 1 << i } else { acc });
+        TextFacts {
+            words: self.words,
+            text_bytes: self.text_bytes,
+            text_hash: format!("{:016x}", self.hasher.digest()),
+            simhash: if self.shingles > 0 {
+                format!("{simhash:016x}")
+            } else {
+                String::new()
+            },
+            lorem_ipsum: self.lorem,
+            template_markers: self.template,
+            excerpt: self.excerpt.trim().to_string(),
+        }
+    }
+}
+
+/// Hamming distance of two hex SimHashes.
+pub fn simhash_distance(a: &str, b: &str) -> Option<u32> {
+    let a = u64::from_str_radix(a, 16).ok()?;
+    let b = u64::from_str_radix(b, 16).ok()?;
+    Some((a ^ b).count_ones())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(chunks: &[&str]) -> TextFacts {
+        let mut s = TextStats::default();
+        for c in chunks {
+            s.feed(c);
+        }
+        s.finish()
+    }
+
+    #[test]
+    fn words_hashes_and_markers() {
+        let a = stats(&["The quick bro", "wn fox jumps over the lazy dog"]);
+        let b = stats(&["the  QUICK brown fox, jumps over the lazy dog!"]);
+        assert_eq!(a.words, 9);
+        assert_eq!(
+            a.text_hash, b.text_hash,
+            "case, spacing and punctuation do not matter"
+        );
+        assert_eq!(simhash_distance(&a.simhash, &b.simhash), Some(0));
+        let long: Vec<String> = (0..300).map(|i| format!("word{i}")).collect();
+        let base = long.join(" ");
+        let edited = base.replacen("word150", "changed", 1);
+        let other: Vec<String> = (0..300).map(|i| format!("other{i}")).collect();
+        let (x, y, z) = (
+            stats(&[&base]),
+            stats(&[&edited]),
+            stats(&[&other.join(" ")]),
+        );
+        assert!(
+            simhash_distance(&x.simhash, &y.simhash).unwrap() <= 3,
+            "one word changed"
+        );
+        assert!(
+            simhash_distance(&x.simhash, &z.simhash).unwrap() > 10,
+            "different text"
+        );
+        assert!(stats(&["Lorem ipsum dolor"]).lorem_ipsum);
+        assert!(!stats(&["lorem is not ipsum"]).lorem_ipsum);
+        assert!(stats(&["Price: {{ price }}"]).template_markers);
+        assert_eq!(
+            stats(&["  a \n\n b  "]).text_bytes,
+            4,
+            "runs of whitespace count once"
+        );
+    }
+}
