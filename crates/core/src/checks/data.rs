@@ -196,7 +196,7 @@ pub struct PageView<'a> {
     pub facts: Option<&'a PageFacts>,
 }
 
-impl PageView<'_> {
+impl<'a> PageView<'a> {
     /// The final status.
     pub fn status(&self) -> Option<u16> {
         self.record.status
@@ -212,7 +212,7 @@ impl PageView<'_> {
     }
 
     /// The facts of an internal HTML page that answered 2xx (what content checks look at).
-    pub fn html(&self) -> Option<&PageFacts> {
+    pub fn html(&self) -> Option<&'a PageFacts> {
         let ok = self.internal()
             && self.record.status.is_some_and(|s| (200..300).contains(&s))
             && crate::extract::is_html(self.record.content_type.as_deref());

@@ -23,6 +23,7 @@ macro_rules! page_check {
 
 mod architecture;
 mod canonicals;
+mod content;
 mod data;
 mod descriptions;
 mod fetch;
@@ -199,6 +200,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(titles::checks());
     all.extend(descriptions::checks());
     all.extend(headings::checks());
+    all.extend(content::checks());
     all.extend(urls::checks());
     all.extend(architecture::checks());
     all.extend(links::checks());
@@ -454,6 +456,14 @@ mod tests {
         "h1-image-alt-only",
         "heading-level-skipped",
         "heading-empty",
+        "h2-missing",
+        "duplicate-exact",
+        "duplicate-near",
+        "thin-content",
+        "low-text-ratio",
+        "soft-404",
+        "lorem-ipsum",
+        "template-placeholder-text",
         "url-too-long",
         "url-uppercase",
         "url-underscore",
