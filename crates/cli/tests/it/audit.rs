@@ -103,3 +103,39 @@ fn checks_lists_the_catalogue_and_config_disables() {
     let (_, r) = d.crawl(&s.url("/"), &["--no-audit"]);
     assert!(r.0.get("audit").is_none());
 }
+
+#[test]
+fn extracted_facts_drive_the_checks_end_to_end() {
+    let body: String = (0..250).map(|i| format!("word{i} ")).collect();
+    let page = |title: &str, extra: &str| {
+        format!(
+            "<html lang=\"en\"><head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p>{extra}</body></html>"
+        )
+    };
+    let s = Site::new()
+        .page("/", &page("Home page of the end to end test site", r#"<a href="/a">A</a> <a href="/b">B</a> <a href="/hidden">H</a> <img src="/logo.png">"#))
+        .page("/a", &page("The same article published twice", ""))
+        .page("/b", &page("The same article published twice", ""))
+        .page("/hidden", r#"<html><head><meta name="robots" content="noindex"><title>Hidden page of the test site, long enough</title></head><body><h1>x</h1></body></html>"#)
+        .reply("/logo.png", Reply::status(404))
+        .start();
+    let d = Dir::new();
+    let (_, r) = d.crawl(&s.url("/"), &["--no-sitemaps"]);
+    let urls = |check: &str| -> Vec<String> {
+        findings(&r, check)
+            .iter()
+            .filter_map(|f| f["url"].as_str().map(|u| u.replace(&s.url(""), "")))
+            .collect()
+    };
+    let mut dup = urls("duplicate-exact");
+    dup.sort();
+    assert_eq!(dup, ["/a", "/b"]);
+    let mut titles = urls("title-duplicate");
+    titles.sort();
+    assert_eq!(titles, ["/a", "/b"]);
+    assert_eq!(urls("noindex-page"), ["/hidden"]);
+    assert_eq!(urls("image-broken"), ["/logo.png"]);
+    assert_eq!(urls("image-alt-missing"), ["/"]);
+    // 250 words are not thin; the short /hidden page is noindex, so not judged.
+    assert!(urls("thin-content").is_empty());
+}
