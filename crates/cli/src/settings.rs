@@ -101,6 +101,9 @@ pub(crate) struct Settings {
     #[arg(long = "disable-check", value_name = "ID")]
     #[serde(default)]
     pub(crate) disable_checks: Vec<String>,
+    /// Check thresholds (`[thresholds]` in siteaudit.toml only).
+    #[arg(skip)]
+    pub(crate) thresholds: Option<siteaudit::checks::Thresholds>,
 }
 
 impl Settings {
@@ -144,6 +147,7 @@ impl Settings {
             user_agent: over.user_agent.or(self.user_agent),
             headers: cat(self.headers, over.headers),
             disable_checks: cat(self.disable_checks, over.disable_checks),
+            thresholds: over.thresholds.or(self.thresholds),
         }
     }
 
@@ -151,6 +155,7 @@ impl Settings {
     pub(crate) fn audit_config(&self) -> anyhow::Result<siteaudit::checks::AuditConfig> {
         let cfg = siteaudit::checks::AuditConfig {
             disabled: self.disable_checks.iter().cloned().collect(),
+            thresholds: self.thresholds.clone().unwrap_or_default(),
         };
         cfg.validate()?;
         Ok(cfg)

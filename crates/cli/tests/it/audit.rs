@@ -102,6 +102,26 @@ fn checks_lists_the_catalogue_and_config_disables() {
     assert!(findings(&r, "http-404").is_empty());
     let (_, r) = d.crawl(&s.url("/"), &["--no-audit"]);
     assert!(r.0.get("audit").is_none());
+
+    // Thresholds come from [thresholds]; unknown names are rejected.
+    let titled = Site::new().page("/", "<title>Short</title>").start();
+    let (_, r) = d.crawl(&titled.url("/"), &[]);
+    assert_eq!(findings(&r, "title-too-short").len(), 1);
+    std::fs::write(
+        d.path().join("siteaudit.toml"),
+        "[thresholds]\ntitle_min_chars = 3\n",
+    )
+    .unwrap();
+    let (_, r) = d.crawl(&titled.url("/"), &[]);
+    assert!(findings(&r, "title-too-short").is_empty());
+    std::fs::write(
+        d.path().join("siteaudit.toml"),
+        "[thresholds]\ntitle_minimum = 3\n",
+    )
+    .unwrap();
+    let o = d.run(&["crawl", &titled.url("/")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("title_minimum"));
 }
 
 #[test]

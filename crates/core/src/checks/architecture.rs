@@ -10,13 +10,6 @@ use super::{Check, CheckInfo, SiteData};
 use crate::model::{Finding, Severity};
 use crate::store::{LinkRow, UrlId, UrlScope};
 
-/// Pages deeper than this many clicks get a notice.
-pub(crate) const MAX_DEPTH: u32 = 3;
-/// More `<a>` links than this on one page.
-pub(crate) const MAX_LINKS: usize = 3000;
-/// More distinct external link targets than this on one page.
-pub(crate) const MAX_EXTERNAL: usize = 100;
-
 fn nofollow(l: &LinkRow) -> bool {
     l.rel.as_deref().is_some_and(|r| {
         r.split_ascii_whitespace()
@@ -176,9 +169,9 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Deep pages are crawled less often and seen as less important.",
                 "Link to it from higher up (navigation, hubs, related links).",
             ),
-            |_, g, id| {
+            |site, g, id| {
                 let d = *g.depth.get(&id)?;
-                (d > MAX_DEPTH).then(|| json!({ "depth": d }))
+                (d > site.thresholds.max_click_depth).then(|| json!({ "depth": d }))
             },
         ),
         graph(
@@ -295,7 +288,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     .iter()
                     .filter(|l| l.kind == "a")
                     .count();
-                (n > MAX_LINKS).then(|| json!({ "links": n }))
+                (n > site.thresholds.max_links).then(|| json!({ "links": n }))
             },
         ),
         graph(
@@ -319,7 +312,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     })
                     .map(|l| l.to)
                     .collect();
-                (ext.len() > MAX_EXTERNAL).then(|| json!({ "external": ext.len() }))
+                (ext.len() > site.thresholds.max_external_links)
+                    .then(|| json!({ "external": ext.len() }))
             },
         ),
         Box::new(LinksToCanonicalised),

@@ -9,12 +9,6 @@ use serde_json::json;
 use super::{Check, CheckInfo, SiteData};
 use crate::model::{Finding, PageFacts, Severity};
 
-/// Fewer main-text words than this is thin content.
-pub(crate) const THIN_WORDS: u32 = 200;
-/// Visible text at or below this share of the HTML bytes.
-pub(crate) const TEXT_RATIO: f64 = 0.10;
-/// SimHash Hamming distance at or below which two pages are near duplicates.
-pub(crate) const NEAR_DISTANCE: u32 = 3;
 /// Pages with fewer words are not compared for duplication.
 const MIN_WORDS_COMPARED: u32 = 20;
 
@@ -133,7 +127,7 @@ impl Check for Near {
                         continue;
                     }
                     let d = (pages[i].1 ^ pages[j].1).count_ones();
-                    if d <= NEAR_DISTANCE && pages[i].2 != pages[j].2 {
+                    if d <= site.thresholds.near_distance && pages[i].2 != pages[j].2 {
                         similar.entry(i).or_default().push((j, d));
                         similar.entry(j).or_default().push((i, d));
                     }
@@ -166,7 +160,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Add useful content, or merge the page into a related one.",
             |p| {
                 let f = p.html()?;
-                (p.non_indexable_reason().is_none() && f.text.words < THIN_WORDS)
+                (p.non_indexable_reason().is_none() && f.text.words < p.limits.thin_words)
                     .then(|| (None, json!({ "words": f.text.words })))
             },
         ),
@@ -181,7 +175,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let f = p.html()?;
                 let html = p.record.body_bytes.filter(|b| *b > 0)?;
                 let ratio = f.text.text_bytes as f64 / html as f64;
-                (ratio <= TEXT_RATIO).then(|| (None, json!({ "ratio": format!("{:.1}%", ratio * 100.0), "text_bytes": f.text.text_bytes, "html_bytes": html })))
+                (ratio <= p.limits.text_ratio).then(|| (None, json!({ "ratio": format!("{:.1}%", ratio * 100.0), "text_bytes": f.text.text_bytes, "html_bytes": html })))
             },
         ),
         page_check!(

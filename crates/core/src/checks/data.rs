@@ -29,6 +29,8 @@ pub struct SiteData {
     pub outlinks: HashMap<UrlId, Vec<LinkRow>>,
     /// robots.txt bodies by host key, as fetched.
     pub robots: Vec<crate::store::StoredRobots>,
+    /// What the checks compare against.
+    pub thresholds: super::Thresholds,
 }
 
 /// Parses the stored facts of every HTML page.
@@ -67,6 +69,7 @@ impl SiteData {
             attempts: store.retried_attempts(id)?.into_iter().collect(),
             hops: store.hops(id)?.into_iter().collect(),
             robots: store.robots(id)?,
+            thresholds: super::Thresholds::default(),
             inlinks,
             by_url,
             facts: HashMap::new(),
@@ -112,6 +115,7 @@ impl SiteData {
             facts: HashMap::new(),
             outlinks: HashMap::new(),
             robots: Vec::new(),
+            thresholds: super::Thresholds::default(),
         }
         .with_facts()
     }
@@ -179,6 +183,7 @@ impl SiteData {
             attempts: self.attempts.get(&record.id).map_or(&[], Vec::as_slice),
             inlinks: self.inlinks.get(&record.id).map_or(&[], Vec::as_slice),
             facts: self.facts.get(&record.id),
+            limits: &self.thresholds,
         }
     }
 }
@@ -194,6 +199,8 @@ pub struct PageView<'a> {
     pub inlinks: &'a [LinkRow],
     /// Its facts, when it is an HTML page that was parsed.
     pub facts: Option<&'a PageFacts>,
+    /// The crawl's check thresholds.
+    pub limits: &'a super::Thresholds,
 }
 
 impl<'a> PageView<'a> {

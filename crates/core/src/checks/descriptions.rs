@@ -5,11 +5,6 @@ use serde_json::json;
 use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView};
 use crate::model::{PageFacts, Severity};
 
-/// Descriptions longer than this are likely cut off.
-pub(crate) const DESCRIPTION_MAX_CHARS: usize = 155;
-/// Descriptions shorter than this say too little.
-pub(crate) const DESCRIPTION_MIN_CHARS: usize = 70;
-
 fn description(f: &PageFacts) -> Option<&str> {
     f.descriptions
         .first()
@@ -21,7 +16,7 @@ fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Va
     p.html().and_then(eval).map(|v| (None, v))
 }
 
-fn length(p: &PageView<'_>, pred: fn(usize) -> bool) -> Evidence {
+fn length(p: &PageView<'_>, pred: impl Fn(usize) -> bool) -> Evidence {
     html(p, |f| {
         let d = description(f)?;
         let n = d.chars().count();
@@ -77,7 +72,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Meta description longer than 155 characters",
             "The end is cut off in search results.",
             "Shorten it, with the key message first.",
-            |p| length(p, |n| n > DESCRIPTION_MAX_CHARS),
+            |p| length(p, |n| n > p.limits.description_max_chars),
         ),
         page_check!(
             "description-too-short",
@@ -86,7 +81,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Meta description shorter than 70 characters",
             "A short description wastes room in the search result.",
             "Summarise the page in one or two sentences.",
-            |p| length(p, |n| n < DESCRIPTION_MIN_CHARS),
+            |p| length(p, |n| n < p.limits.description_min_chars),
         ),
         Box::new(DuplicateCheck {
             info: CheckInfo {

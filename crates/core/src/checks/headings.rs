@@ -5,9 +5,6 @@ use serde_json::json;
 use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView};
 use crate::model::{PageFacts, Severity};
 
-/// H1s longer than this many characters.
-pub(crate) const H1_MAX_CHARS: usize = 70;
-
 fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Value>) -> Evidence {
     p.html().and_then(eval).map(|v| (None, v))
 }
@@ -70,7 +67,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |p| html(p, |f| {
                 let h = first_h1(f)?;
                 let n = h.chars().count();
-                (n > H1_MAX_CHARS).then(|| json!({ "h1": h, "chars": n }))
+                (n > p.limits.h1_max_chars).then(|| json!({ "h1": h, "chars": n }))
             }),
         ),
         page_check!(

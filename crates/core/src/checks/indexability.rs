@@ -284,9 +284,6 @@ fn valid_token(t: &str) -> bool {
     }
 }
 
-/// More than this many distinct indexable pages linking to a noindex page fire the check.
-const HEAVY_LINKS: usize = 20;
-
 /// `noindex-linked-heavily`: a noindex page many indexable pages link to.
 struct NoindexLinkedHeavily;
 
@@ -324,7 +321,7 @@ impl Check for NoindexLinkedHeavily {
                 })
                 .map(|l| l.from)
                 .collect();
-            if sources.len() > HEAVY_LINKS {
+            if sources.len() > site.thresholds.noindex_linking_pages {
                 let mut details = BTreeMap::new();
                 details.insert("linking_pages", sources.len());
                 out.push(Finding {

@@ -37,6 +37,7 @@ mod score;
 mod security;
 mod sitemaps;
 mod status;
+mod thresholds;
 mod titles;
 mod urls;
 
@@ -46,6 +47,7 @@ use serde::Serialize;
 
 pub use data::{PageView, SiteData};
 pub use score::{CategoryScore, Score, score};
+pub use thresholds::Thresholds;
 
 use crate::model::{self, Finding, Severity};
 
@@ -208,11 +210,13 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all
 }
 
-/// Which checks run.
+/// Which checks run, and what they compare against.
 #[derive(Debug, Clone, Default)]
 pub struct AuditConfig {
     /// Check ids not to run.
     pub disabled: HashSet<String>,
+    /// Thresholds (siteaudit.toml `[thresholds]`).
+    pub thresholds: Thresholds,
 }
 
 /// Why an audit setting is wrong.
@@ -231,8 +235,9 @@ impl AuditConfig {
     }
 }
 
-/// Runs every enabled check over the crawl. Findings are ordered by severity (errors
-/// first), then check id, then URL.
+/// Runs every enabled check over the crawl, comparing against `site.thresholds` (set
+/// them from [`AuditConfig::thresholds`] when loading). Findings are ordered by severity
+/// (errors first), then check id, then URL.
 pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<Finding> {
     let mut out = Vec::new();
     for check in registry() {

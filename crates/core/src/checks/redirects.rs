@@ -276,8 +276,6 @@ const BULK: CheckInfo = info(
     "Google treats irrelevant redirects to the homepage as soft 404s.",
     "Redirect each old URL to its closest replacement, or answer 404/410.",
 );
-/// More than this many redirecting URLs ending at the homepage fire the check.
-const BULK_LIMIT: usize = 10;
 
 impl Check for HomepageBulk {
     fn info(&self) -> &CheckInfo {
@@ -305,12 +303,12 @@ impl Check for HomepageBulk {
                 sources.push(p.record.url.clone());
             }
         }
-        if sources.len() > BULK_LIMIT {
+        if sources.len() > site.thresholds.homepage_redirects {
             out.push(Finding {
                 check_id: BULK.id,
                 severity: BULK.severity,
                 url: None,
-                details: json!({ "count": sources.len(), "examples": &sources[..BULK_LIMIT] }),
+                details: json!({ "count": sources.len(), "examples": &sources[..site.thresholds.homepage_redirects] }),
             });
         }
     }

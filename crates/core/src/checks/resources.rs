@@ -9,19 +9,6 @@ use super::{Check, CheckInfo, Evidence, PageView, SiteData};
 use crate::model::{Finding, ImageTag, Severity};
 use crate::store::UrlScope;
 
-/// Images over this many bytes on the wire.
-pub(crate) const IMAGE_MAX_BYTES: u64 = 100 * 1024;
-/// Alt texts over this many characters.
-pub(crate) const ALT_MAX_CHARS: usize = 100;
-/// Scripts or stylesheets over this many decoded bytes.
-pub(crate) const RESOURCE_MAX_BYTES: u64 = 500 * 1024;
-/// A page's scripts and stylesheets together over this many bytes on the wire.
-pub(crate) const PAGE_RESOURCES_MAX_BYTES: u64 = 2 * 1024 * 1024;
-/// A page loading more scripts and stylesheets than this.
-pub(crate) const PAGE_RESOURCES_MAX: usize = 100;
-/// Static resources cached for less than this many seconds.
-pub(crate) const MIN_CACHE_SECONDS: u64 = 7 * 24 * 3600;
-
 const IMAGE_KINDS: &[&str] = &["img"];
 const RESOURCE_KINDS: &[&str] = &["script", "css", "media", "object", "preload", "icon"];
 
@@ -132,11 +119,11 @@ fn cache_seconds(p: &PageView<'_>) -> Option<u64> {
     };
     age("s-maxage=")
         .or_else(|| age("max-age="))
-        .or_else(|| p.header("expires").map(|_| MIN_CACHE_SECONDS))
+        .or_else(|| p.header("expires").map(|_| p.limits.min_cache_seconds))
 }
 
 /// Image checks on one page's `<img>` elements.
-fn images(p: &PageView<'_>, pick: fn(&ImageTag) -> bool) -> Evidence {
+fn images(p: &PageView<'_>, pick: impl Fn(&ImageTag) -> bool) -> Evidence {
     let f = p.html()?;
     let hits: Vec<&str> = f
         .images
@@ -215,7 +202,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |p| images(p, |i| i
                 .alt
                 .as_deref()
-                .is_some_and(|a| a.chars().count() > ALT_MAX_CHARS)),
+                .is_some_and(|a| a.chars().count() > p.limits.alt_max_chars)),
         ),
         page_check!(
             "image-alt-filename",
@@ -238,8 +225,9 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |p| {
                 let b = p.record.wire_bytes?;
-                (b > IMAGE_MAX_BYTES && p.record.status.is_some_and(|s| (200..300).contains(&s)))
-                    .then(|| (None, json!({ "bytes": b })))
+                (b > p.limits.image_max_bytes
+                    && p.record.status.is_some_and(|s| (200..300).contains(&s)))
+                .then(|| (None, json!({ "bytes": b })))
             },
         ),
         page_check!(
@@ -362,12 +350,13 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     return None;
                 }
                 let secs = cache_seconds(p);
-                secs.is_none_or(|s| s < MIN_CACHE_SECONDS).then(|| {
-                    (
-                        None,
-                        json!({ "cache_control": p.header("cache-control"), "seconds": secs }),
-                    )
-                })
+                secs.is_none_or(|s| s < p.limits.min_cache_seconds)
+                    .then(|| {
+                        (
+                            None,
+                            json!({ "cache_control": p.header("cache-control"), "seconds": secs }),
+                        )
+                    })
             },
         ),
         resource(
@@ -382,7 +371,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |p| {
                 let b = p.record.body_bytes?;
-                (b > RESOURCE_MAX_BYTES).then(|| (None, json!({ "bytes": b })))
+                (b > p.limits.resource_max_bytes).then(|| (None, json!({ "bytes": b })))
             },
         ),
         Box::new(PageResourceCheck(&HEAVY)),
@@ -457,12 +446,11 @@ impl Check for PageResourceCheck {
                         .keys()
                         .filter_map(|id| site.get(*id)?.wire_bytes)
                         .sum();
-                    (bytes > PAGE_RESOURCES_MAX_BYTES)
+                    (bytes > site.thresholds.page_resources_max_bytes)
                         .then(|| json!({ "bytes": bytes, "files": count.len() }))
                 }
-                "resources-too-many" => {
-                    (count.len() > PAGE_RESOURCES_MAX).then(|| json!({ "files": count.len() }))
-                }
+                "resources-too-many" => (count.len() > site.thresholds.page_resources_max)
+                    .then(|| json!({ "files": count.len() })),
                 _ => {
                     let dup: Vec<&str> = count
                         .iter()

@@ -10,9 +10,6 @@ use crate::crawl::FOUND_ROBOTS;
 use crate::model::{FailureKind, Finding, Severity};
 use crate::store::UrlRecord;
 
-/// Google reads this many bytes of robots.txt.
-pub(crate) const ROBOTS_MAX_BYTES: u64 = 512_000;
-
 /// Field names robots.txt parsers know.
 const FIELDS: &[&str] = &[
     "user-agent",
@@ -241,10 +238,10 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Google ignores the rules after the first 500 KiB.",
                 "Shorten the file: merge rules, use wildcards.",
             ],
-            |_, f| {
+            |site, f| {
                 f.record
                     .body_bytes
-                    .filter(|b| *b > ROBOTS_MAX_BYTES)
+                    .filter(|b| *b > site.thresholds.robots_max_bytes)
                     .map(|b| json!({ "bytes": b }))
             },
         ),

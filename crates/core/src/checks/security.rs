@@ -7,9 +7,6 @@ use super::{Check, CheckInfo, Evidence, PageView, SiteData};
 use crate::model::{Finding, Severity};
 use crate::store::{LinkRow, UrlRecord, UrlScope};
 
-/// HSTS max-age below one year.
-pub(crate) const HSTS_MIN_AGE: u64 = 31_536_000;
-
 const BLOCKABLE: &[&str] = &["script", "css", "iframe", "object", "preload"];
 const UPGRADABLE: &[&str] = &["img", "media"];
 const DOWNLOADS: &[&str] = &[
@@ -402,7 +399,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |p| html_page(p, |p| {
                 let v = p.header("strict-transport-security")?;
                 let age = hsts(v).0?;
-                (age < HSTS_MIN_AGE).then(|| json!({ "max_age": age }))
+                (age < p.limits.hsts_min_age).then(|| json!({ "max_age": age }))
             }),
         ),
         Box::new(HstsNoSubdomains),

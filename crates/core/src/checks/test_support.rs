@@ -173,6 +173,7 @@ impl TestSite {
         s.inlinks = self.site.inlinks.clone();
         s.hops = self.site.hops.clone();
         s.robots = self.site.robots.clone();
+        s.thresholds = self.site.thresholds.clone();
         s.index_outlinks();
         s
     }

@@ -6,11 +6,6 @@ use serde_json::json;
 use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView, normalize_text};
 use crate::model::{PageFacts, Severity};
 
-/// Titles longer than this many characters are likely truncated in results.
-pub(crate) const TITLE_MAX_CHARS: usize = 60;
-/// Titles shorter than this say too little.
-pub(crate) const TITLE_MIN_CHARS: usize = 30;
-
 /// Generic titles that describe no page.
 const PLACEHOLDERS: &[&str] = &[
     "home",
@@ -85,7 +80,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Title longer than 60 characters",
             "Long titles are cut off in search results.",
             "Put the important words first and shorten the title.",
-            |p| with_title(p, |t| t.chars().count() > TITLE_MAX_CHARS),
+            |p| with_title(p, |t| t.chars().count() > p.limits.title_max_chars),
         ),
         page_check!(
             "title-too-short",
@@ -94,7 +89,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Title shorter than 30 characters",
             "A short title misses the chance to describe the page.",
             "Describe the page's content in the title.",
-            |p| with_title(p, |t| t.chars().count() < TITLE_MIN_CHARS),
+            |p| with_title(p, |t| t.chars().count() < p.limits.title_min_chars),
         ),
         Box::new(DuplicateCheck {
             info: CheckInfo {

@@ -7,12 +7,8 @@ use serde_json::json;
 use super::{Check, Evidence, PageView};
 use crate::model::Severity;
 
-/// URLs longer than this many characters get a notice.
-pub(crate) const URL_MAX_CHARS: usize = 115;
 /// …and a warning above this (sitemaps and many clients refuse them).
 pub(crate) const URL_HARD_MAX: usize = 2048;
-/// More query parameters than this get a notice.
-pub(crate) const MAX_PARAMETERS: usize = 3;
 
 const SESSION: &[&str] = &[
     "sid",
@@ -58,7 +54,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |p| {
                 let n = p.record.url.chars().count();
                 let (_, v) = url_of(p, |u| {
-                    fire(n > URL_MAX_CHARS, u).map(|mut v| {
+                    fire(n > p.limits.url_max_chars, u).map(|mut v| {
                         v["chars"] = json!(n);
                         v
                     })
@@ -146,7 +142,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Keep filters out of crawlable URLs, or canonicalise them.",
             |p| url_of(p, |u| {
                 let n = u.query_pairs().count();
-                fire(n > MAX_PARAMETERS, u).map(|mut v| {
+                fire(n > p.limits.max_parameters, u).map(|mut v| {
                     v["parameters"] = json!(n);
                     v
                 })

@@ -322,7 +322,10 @@ impl CrawlReport {
         id: CrawlId,
         audit: Option<&AuditConfig>,
     ) -> Result<Self, ReportError> {
-        let site = SiteData::load(store, id)?;
+        let mut site = SiteData::load(store, id)?;
+        if let Some(cfg) = audit {
+            site.thresholds = cfg.thresholds.clone();
+        }
         Ok(Self::from_site(&site, audit))
     }
 
