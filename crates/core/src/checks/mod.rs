@@ -28,6 +28,7 @@ mod data;
 mod descriptions;
 mod fetch;
 mod headings;
+mod hreflang;
 mod indexability;
 mod links;
 mod redirects;
@@ -199,6 +200,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(sitemaps::checks());
     all.extend(indexability::checks());
     all.extend(canonicals::checks());
+    all.extend(hreflang::checks());
     all.extend(titles::checks());
     all.extend(descriptions::checks());
     all.extend(headings::checks());
@@ -437,6 +439,28 @@ mod tests {
         "canonical-target-unlinked",
         "canonical-with-tracking-params",
         "canonical-with-noindex",
+        "hreflang-invalid-code",
+        "hreflang-relative-url",
+        "hreflang-target-not-200",
+        "hreflang-to-noindex",
+        "hreflang-to-non-canonical",
+        "hreflang-to-blocked",
+        "hreflang-no-return-link",
+        "hreflang-return-code-mismatch",
+        "hreflang-no-self-reference",
+        "hreflang-duplicate-code",
+        "hreflang-url-multiple-codes",
+        "hreflang-no-x-default",
+        "hreflang-on-non-canonical",
+        "hreflang-outside-head",
+        "hreflang-unlinked",
+        "hreflang-cluster-incomplete",
+        "hreflang-html-lang-mismatch",
+        "hreflang-without-html-lang",
+        "html-lang-missing",
+        "html-lang-invalid",
+        "html-xml-lang-mismatch",
+        "content-language-header-conflict",
         "title-missing",
         "title-multiple",
         "title-outside-head",

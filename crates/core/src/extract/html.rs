@@ -16,6 +16,8 @@ use crate::model::{Link, LinkKind, PageFacts};
 const MAX_TEXT: usize = 1024;
 /// The most canonical tags and robots metas kept per page.
 const MAX_TAGS: usize = 50;
+/// The most hreflang alternates kept per page.
+const MAX_HREFLANG: usize = 500;
 /// Meta names that carry robots directives.
 const ROBOT_NAMES: &[&str] = &[
     "robots",
@@ -422,6 +424,14 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         {
             st.facts.render_blocking.push(href.clone());
         }
+        if kind == LinkKind::Hreflang && st.facts.hreflang.len() < MAX_HREFLANG {
+            let tag = crate::model::HreflangTag {
+                value: hreflang.clone().unwrap_or_default(),
+                href: href.clone(),
+                in_body: st.body_started,
+            };
+            st.facts.hreflang.push(tag);
+        }
         if kind == LinkKind::Canonical && st.facts.canonical_tags.len() < MAX_TAGS {
             let extra_attributes = ["hreflang", "lang", "media", "type"]
                 .iter()
@@ -734,10 +744,13 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     );
 
     let s = state.clone();
-    let html = element!("html[lang]", move |el| {
+    let html = element!("html", move |el| {
         let mut st = lock(&s);
         if st.facts.lang.is_none() {
             st.facts.lang = attr(el, "lang");
+        }
+        if st.facts.xml_lang.is_none() {
+            st.facts.xml_lang = attr(el, "xml:lang");
         }
         Ok(())
     });

@@ -51,6 +51,7 @@ pub enum Method {
 const KEPT_HEADERS: &[&str] = &[
     "refresh",
     "link",
+    "content-language",
     "expires",
     "server",
     "via",

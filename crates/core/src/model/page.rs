@@ -178,6 +178,22 @@ pub struct PageFacts {
     pub password_inputs: u32,
     /// Main text statistics (nav, header, footer, aside, scripts and styles left out).
     pub text: TextFacts,
+    /// `<link rel="alternate" hreflang>` elements as written.
+    pub hreflang: Vec<HreflangTag>,
+    /// `<html xml:lang>`.
+    pub xml_lang: Option<String>,
+}
+
+/// A `<link rel="alternate" hreflang="…" href="…">`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HreflangTag {
+    /// The hreflang value as written.
+    pub value: String,
+    /// The href as written.
+    pub href: String,
+    /// It appears after the body started.
+    pub in_body: bool,
 }
 
 /// Statistics of a page's main text.
