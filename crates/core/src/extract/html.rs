@@ -589,6 +589,34 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     );
 
     let s = state.clone();
+    let plugin = element!("object, embed, applet", move |el| {
+        let clues: Vec<String> = ["type", "classid", "src", "data", "code"]
+            .iter()
+            .filter_map(|a| attr(el, a))
+            .filter(|v| {
+                let v = v.to_ascii_lowercase();
+                [
+                    "shockwave",
+                    "flash",
+                    "java",
+                    "silverlight",
+                    ".swf",
+                    ".xap",
+                    ".class",
+                ]
+                .iter()
+                .any(|m| v.contains(m))
+            })
+            .collect();
+        let mut st = lock(&s);
+        if (el.tag_name() == "applet" || !clues.is_empty()) && st.facts.plugins.len() < MAX_TAGS {
+            let clue = clues.first().cloned().unwrap_or_else(|| "applet".into());
+            st.facts.plugins.push(clue);
+        }
+        Ok(())
+    });
+
+    let s = state.clone();
     let map = element!("map", move |_| {
         lock(&s).facts.image_maps += 1;
         Ok(())
@@ -614,6 +642,14 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         {
             st.facts.csp_meta = attr(el, "content");
         }
+        if let Some(prop) = attr(el, "property").map(|p| p.to_ascii_lowercase())
+            && prop.starts_with("og:")
+            && st.facts.open_graph.len() < MAX_TAGS
+            && !st.facts.open_graph.contains_key(&prop)
+        {
+            let content = attr(el, "content").unwrap_or_default();
+            st.facts.open_graph.insert(prop, content);
+        }
         // The first charset declaration is the one the parser switches to.
         if st.meta_charset.is_none() {
             st.meta_charset = attr(el, "charset").or_else(|| {
@@ -635,6 +671,12 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
                     in_body: st.body_started,
                 };
                 st.facts.directives.push(d);
+            }
+            if lower == "viewport" && st.facts.viewports.len() < MAX_TAGS {
+                st.facts.viewports.push(content.clone());
+            }
+            if lower == "twitter:card" && st.facts.twitter_card.is_none() {
+                st.facts.twitter_card = Some(content.clone());
             }
             match lower.as_str() {
                 "description" => {
@@ -800,6 +842,7 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         .append_element_content_handler(body)
         .append_element_content_handler(picture)
         .append_element_content_handler(map)
+        .append_element_content_handler(plugin)
         .append_element_content_handler(form)
         .append_element_content_handler(password)
         .append_element_content_handler(heading)
@@ -1072,6 +1115,25 @@ mod tests {
         assert_eq!(t.words, 6, "{t:?}");
         assert_eq!(t.excerpt, "Main One two three café & more");
         assert!(!t.text_hash.is_empty());
+    }
+
+    #[test]
+    fn viewport_social_and_plugins() {
+        let e = ex(
+            r#"<meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta property="og:title" content="T"><meta property="OG:image" content="/i.png">
+            <meta name="twitter:card" content="summary"><object data="movie.swf"></object><embed src="a.pdf">"#,
+        );
+        assert_eq!(
+            e.facts.viewports,
+            vec!["width=device-width, initial-scale=1"]
+        );
+        assert_eq!(
+            e.facts.open_graph.get("og:image").map(String::as_str),
+            Some("/i.png")
+        );
+        assert_eq!(e.facts.twitter_card.as_deref(), Some("summary"));
+        assert_eq!(e.facts.plugins, vec!["movie.swf"]);
     }
 
     #[test]

@@ -182,6 +182,15 @@ pub struct PageFacts {
     pub hreflang: Vec<HreflangTag>,
     /// `<html xml:lang>`.
     pub xml_lang: Option<String>,
+    /// Every `<meta name="viewport">` content.
+    pub viewports: Vec<String>,
+    /// Open Graph properties (`og:title`, …), first value of each.
+    pub open_graph: std::collections::BTreeMap<String, String>,
+    /// `<meta name="twitter:card">`.
+    pub twitter_card: Option<String>,
+    /// `<object>`, `<embed>` or `<applet>` elements for browser plugins (Flash, Java,
+    /// Silverlight), described by what gave them away.
+    pub plugins: Vec<String>,
 }
 
 /// A `<link rel="alternate" hreflang="…" href="…">`.
