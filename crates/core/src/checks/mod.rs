@@ -31,6 +31,7 @@ mod headings;
 mod hreflang;
 mod indexability;
 mod links;
+mod mobile_social;
 mod redirects;
 mod resources;
 mod robots_txt;
@@ -209,6 +210,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(architecture::checks());
     all.extend(links::checks());
     all.extend(resources::checks());
+    all.extend(mobile_social::checks());
     all
 }
 
@@ -548,5 +550,17 @@ mod tests {
         "resources-too-many",
         "duplicate-resource-include",
         "render-blocking-resource",
+        "viewport-missing",
+        "viewport-not-device-width",
+        "viewport-initial-scale",
+        "viewport-zoom-disabled",
+        "viewport-multiple",
+        "plugins-used",
+        "og-missing",
+        "og-incomplete",
+        "og-invalid-url",
+        "og-url-not-canonical",
+        "twitter-card-missing",
+        "twitter-card-invalid",
     ];
 }
