@@ -37,6 +37,7 @@ mod resources;
 mod robots_txt;
 mod score;
 mod security;
+mod site_structure;
 mod sitemaps;
 mod status;
 mod thresholds;
@@ -211,6 +212,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(links::checks());
     all.extend(resources::checks());
     all.extend(mobile_social::checks());
+    all.extend(site_structure::checks());
     all
 }
 
@@ -562,5 +564,18 @@ mod tests {
         "og-url-not-canonical",
         "twitter-card-missing",
         "twitter-card-invalid",
+        "pagination-target-error",
+        "pagination-target-non-indexable",
+        "pagination-not-in-anchor",
+        "pagination-unlinked",
+        "pagination-multiple",
+        "pagination-loop",
+        "pagination-sequence-error",
+        "ttfb-slow",
+        "html-no-validators",
+        "page-weight-heavy",
+        "html-size-over-2mb",
+        "crawl-trap-suspected",
+        "parameter-explosion",
     ];
 }

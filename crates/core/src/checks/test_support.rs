@@ -109,6 +109,22 @@ impl TestSite {
         self
     }
 
+    /// Sets the rel attribute of the links from `from` to `to`.
+    pub(crate) fn rel_of(mut self, from: &str, to: &str, rel: &str) -> Self {
+        let (from, to) = (self.id(from), self.id(to));
+        for l in self
+            .site
+            .inlinks
+            .entry(to)
+            .or_default()
+            .iter_mut()
+            .filter(|l| l.from == from)
+        {
+            l.rel = Some(rel.to_string());
+        }
+        self
+    }
+
     /// Sets the rel attribute of the start page's link to `path`.
     pub(crate) fn rel(mut self, path: &str, rel: &str) -> Self {
         let id = self.id(path);

@@ -55,6 +55,18 @@ pub struct Thresholds {
     pub noindex_linking_pages: usize,
     /// `robots-txt-too-large`: bytes.
     pub robots_max_bytes: u64,
+    /// `ttfb-slow`: milliseconds (an error above `ttfb_error_ms`).
+    pub ttfb_slow_ms: f64,
+    /// `ttfb-slow` as an error: milliseconds.
+    pub ttfb_error_ms: f64,
+    /// `page-weight-heavy`: bytes of HTML plus subresources.
+    pub page_weight_max_bytes: u64,
+    /// `html-size-over-2mb`: decoded HTML bytes.
+    pub html_max_bytes: u64,
+    /// `crawl-trap-suspected`: URLs sharing one numbered path template.
+    pub trap_urls: usize,
+    /// `parameter-explosion`: query variants of one path.
+    pub parameter_variants: usize,
 }
 
 impl Default for Thresholds {
@@ -84,6 +96,12 @@ impl Default for Thresholds {
             homepage_redirects: 10,
             noindex_linking_pages: 20,
             robots_max_bytes: 512_000,
+            ttfb_slow_ms: 800.0,
+            ttfb_error_ms: 5000.0,
+            page_weight_max_bytes: 4 * 1024 * 1024,
+            html_max_bytes: 2 * 1024 * 1024,
+            trap_urls: 500,
+            parameter_variants: 100,
         }
     }
 }

@@ -50,6 +50,7 @@ pub enum Method {
 /// Response headers kept with every URL: they identify servers, caches and gateways.
 const KEPT_HEADERS: &[&str] = &[
     "refresh",
+    "etag",
     "link",
     "content-language",
     "expires",
