@@ -89,6 +89,12 @@ struct State {
     text: super::text::TextStats,
     /// The start of an entity cut off at the end of the last text chunk.
     text_carry: String,
+    /// Bytes written before the current chunk.
+    bytes_before_chunk: u64,
+    /// Inside `<html>`, no element seen yet.
+    awaiting_first_in_html: bool,
+    /// `<head>` is open (its end tag not seen).
+    head_open: bool,
 }
 
 impl State {
@@ -202,13 +208,18 @@ impl HtmlExtractor {
 
     fn start(&mut self, first: &[u8]) {
         self.started = true;
-        let (encoding, from_meta) = match sniff_bom(first) {
-            Some(bom) => (bom, false),
+        let (encoding, from_meta, source) = match sniff_bom(first) {
+            Some(bom) => (bom, false, "bom"),
             None => match self.header_charset {
-                Some(h) => (h, false),
-                None => (encoding_rs::UTF_8, true),
+                Some(h) => (h, false, "header"),
+                None => (encoding_rs::UTF_8, true, "none"),
             },
         };
+        {
+            let mut st = lock(&self.state);
+            st.facts.structure.charset_source = source.to_string();
+            st.facts.structure.header_charset = self.header_charset.map(|h| h.name().to_string());
+        }
         self.charset = encoding;
         self.charset_from_meta = from_meta;
         let ascii = match AsciiCompatibleEncoding::new(encoding) {
@@ -234,6 +245,7 @@ impl HtmlExtractor {
         if !self.started {
             self.start(chunk);
         }
+
         if self.error.is_some() {
             return;
         }
@@ -251,6 +263,7 @@ impl HtmlExtractor {
         if let Err(e) = result {
             self.error = Some(e.to_string());
         }
+        lock(&self.state).bytes_before_chunk += chunk.len() as u64;
     }
 
     /// Ends the document and resolves every reference.
@@ -263,6 +276,10 @@ impl HtmlExtractor {
         }
         let mut state = std::mem::take(&mut *lock(&self.state));
         state.facts.text = std::mem::take(&mut state.text).finish();
+        state.facts.structure.meta_charset = state.meta_charset.clone();
+        if state.facts.structure.charset_source == "none" && state.meta_charset.is_some() {
+            state.facts.structure.charset_source = "meta".into();
+        }
         if self.charset_from_meta
             && self.transcoder.is_none()
             && let Some(enc) = state
@@ -343,6 +360,10 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     let s = state.clone();
     let base = element!("base[href]", move |el| {
         let mut st = lock(&s);
+        if st.facts.structure.bases.len() < MAX_TAGS {
+            let href = attr(el, "href").unwrap_or_default();
+            st.facts.structure.bases.push(href);
+        }
         if st.base.is_none() {
             st.base = attr(el, "href");
         }
@@ -355,6 +376,9 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         let is_a = el.tag_name() == "a";
         {
             let mut st = lock(&s);
+            if is_a && st.open_anchor.is_some() {
+                st.facts.structure.nested_anchors += 1;
+            }
             st.close_anchor();
             let idx = st.push(href, LinkKind::Anchor);
             st.links[idx].rel = attr(el, "rel").filter(|r| !r.is_empty());
@@ -616,6 +640,61 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         Ok(())
     });
 
+    // The skeleton as written: html/head/body tags, what comes first, what does not
+    // belong in <head>.
+    let s = state.clone();
+    let skeleton = element!("*", move |el| {
+        let tag = el.tag_name().to_ascii_lowercase();
+        let mut st = lock(&s);
+        if st.awaiting_first_in_html && tag != "html" {
+            st.facts.structure.first_in_html = Some(tag.clone());
+            st.awaiting_first_in_html = false;
+        }
+        match tag.as_str() {
+            "html" => {
+                st.facts.structure.html_tags += 1;
+                if st.facts.structure.html_tags == 1 {
+                    st.awaiting_first_in_html = true;
+                }
+            }
+            "head" => {
+                st.facts.structure.head_tags += 1;
+                st.head_open = true;
+                drop(st);
+                if el.can_have_content() {
+                    let s2 = s.clone();
+                    let close: EndTagHandler<'static> = Box::new(move |_| {
+                        lock(&s2).head_open = false;
+                        Ok(())
+                    });
+                    el.on_end_tag(close)?;
+                }
+                return Ok(());
+            }
+            "body" => {
+                st.facts.structure.body_tags += 1;
+                st.head_open = false;
+                if st.facts.structure.html_tags == 0 {
+                    st.facts.structure.body_before_html = true;
+                }
+            }
+            "frameset" | "frame" => st.facts.structure.frames += 1,
+            _ => {}
+        }
+        let allowed_in_head = matches!(
+            tag.as_str(),
+            "title" | "meta" | "link" | "script" | "style" | "base" | "noscript" | "template"
+        );
+        if st.head_open
+            && !allowed_in_head
+            && st.svg_depth == 0
+            && st.facts.structure.head_invalid_element.is_none()
+        {
+            st.facts.structure.head_invalid_element = Some(tag);
+        }
+        Ok(())
+    });
+
     let s = state.clone();
     let map = element!("map", move |_| {
         lock(&s).facts.image_maps += 1;
@@ -652,6 +731,7 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         }
         // The first charset declaration is the one the parser switches to.
         if st.meta_charset.is_none() {
+            st.facts.structure.meta_charset_offset = Some(st.bytes_before_chunk);
             st.meta_charset = attr(el, "charset").or_else(|| {
                 attr(el, "http-equiv")
                     .filter(|eq| eq.eq_ignore_ascii_case("content-type"))
@@ -820,8 +900,18 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         Ok(())
     });
 
+    let s = state.clone();
+    let doctype = lol_html::doctype!(move |d| {
+        if d.name().is_some_and(|n| n.eq_ignore_ascii_case("html")) {
+            lock(&s).facts.structure.doctype = true;
+        }
+        Ok(())
+    });
+
     Settings::new_send()
         .append_document_content_handler(main_text)
+        .append_document_content_handler(doctype)
+        .append_element_content_handler(skeleton)
         .append_element_content_handler(boilerplate)
         .append_element_content_handler(base)
         .append_element_content_handler(anchor)
@@ -1134,6 +1224,34 @@ mod tests {
         );
         assert_eq!(e.facts.twitter_card.as_deref(), Some("summary"));
         assert_eq!(e.facts.plugins, vec!["movie.swf"]);
+    }
+
+    #[test]
+    fn document_structure_as_written() {
+        let good = ex(
+            "<!DOCTYPE html><html><head><meta charset=utf-8><title>t</title></head><body><a href=/a>a</a></body></html>",
+        );
+        let s = &good.facts.structure;
+        assert!(s.doctype);
+        assert_eq!((s.html_tags, s.head_tags, s.body_tags), (1, 1, 1));
+        assert_eq!(s.first_in_html.as_deref(), Some("head"));
+        assert_eq!(s.head_invalid_element, None);
+        assert_eq!(s.charset_source, "meta");
+        assert_eq!(s.meta_charset_offset, Some(0));
+        let bad = ex(
+            r#"<body><html><head><noscript><img src="/px"></noscript><div>tag manager</div><link rel=canonical href=/c></head>
+            <body><a href="/x">x <a href="/y">y</a></a><base href=""><frameset></frameset></body></html>"#,
+        );
+        let s = &bad.facts.structure;
+        assert!(!s.doctype);
+        assert!(s.body_before_html);
+        assert_eq!(s.body_tags, 2);
+        // <noscript> is raw text for a scripting parser; the <div> is what ends the head.
+        assert_eq!(s.head_invalid_element.as_deref(), Some("div"));
+        assert_eq!(s.nested_anchors, 1);
+        assert_eq!(s.bases, vec![""]);
+        assert_eq!(s.frames, 1);
+        assert_eq!(s.charset_source, "none");
     }
 
     #[test]

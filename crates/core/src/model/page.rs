@@ -191,6 +191,42 @@ pub struct PageFacts {
     /// `<object>`, `<embed>` or `<applet>` elements for browser plugins (Flash, Java,
     /// Silverlight), described by what gave them away.
     pub plugins: Vec<String>,
+    /// How the document is put together, as written (not as parsed).
+    pub structure: Structure,
+}
+
+/// Document structure facts read from the token stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Structure {
+    /// A `<!DOCTYPE html>` was seen.
+    pub doctype: bool,
+    /// Start tags of `html`, `head` and `body`.
+    pub html_tags: u32,
+    /// `<head>` start tags.
+    pub head_tags: u32,
+    /// `<body>` start tags.
+    pub body_tags: u32,
+    /// A `<body>` start tag came before `<html>`.
+    pub body_before_html: bool,
+    /// The first element inside `<html>`.
+    pub first_in_html: Option<String>,
+    /// The first element not allowed in `<head>` that appeared inside it.
+    pub head_invalid_element: Option<String>,
+    /// Every `<base href>` as written.
+    pub bases: Vec<String>,
+    /// `<frameset>` or `<frame>` elements.
+    pub frames: u32,
+    /// `<a>` start tags inside another open `<a>`.
+    pub nested_anchors: u32,
+    /// Where the charset came from: `bom`, `header`, `meta` or `none`.
+    pub charset_source: String,
+    /// The charset a `<meta>` declared, if any.
+    pub meta_charset: Option<String>,
+    /// Bytes of the document before the chunk holding the `<meta charset>`.
+    pub meta_charset_offset: Option<u64>,
+    /// The charset the `Content-Type` header named, if any.
+    pub header_charset: Option<String>,
 }
 
 /// A `<link rel="alternate" hreflang="…" href="…">`.
