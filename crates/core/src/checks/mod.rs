@@ -26,6 +26,7 @@ mod canonicals;
 mod content;
 mod data;
 mod descriptions;
+mod document;
 mod fetch;
 mod headings;
 mod hreflang;
@@ -213,6 +214,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(resources::checks());
     all.extend(mobile_social::checks());
     all.extend(site_structure::checks());
+    all.extend(document::checks());
     all
 }
 
@@ -577,5 +579,17 @@ mod tests {
         "html-size-over-2mb",
         "crawl-trap-suspected",
         "parameter-explosion",
+        "doctype-missing",
+        "charset-missing",
+        "charset-late",
+        "charset-conflict",
+        "head-invalid-element",
+        "head-not-first",
+        "html-skeleton-missing",
+        "html-skeleton-duplicated",
+        "body-before-html",
+        "base-href-invalid",
+        "frames-used",
+        "nested-anchor",
     ];
 }

@@ -12,5 +12,5 @@ pub use finding::{Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
 pub use page::{
     CanonicalTag, Directive, Heading, HreflangTag, ImageTag, Link, LinkKind, MAX_HEADINGS,
-    MAX_IMAGES, PageFacts, TextFacts,
+    MAX_IMAGES, PageFacts, Structure, TextFacts,
 };
