@@ -16,6 +16,8 @@ use crate::model::{Link, LinkKind, PageFacts};
 const MAX_TEXT: usize = 1024;
 /// The most canonical tags and robots metas kept per page.
 const MAX_TAGS: usize = 50;
+/// The most bytes of one JSON-LD block kept.
+const MAX_JSON_LD: usize = 256 * 1024;
 /// The most hreflang alternates kept per page.
 const MAX_HREFLANG: usize = 500;
 /// Meta names that carry robots directives.
@@ -95,6 +97,20 @@ struct State {
     awaiting_first_in_html: bool,
     /// `<head>` is open (its end tag not seen).
     head_open: bool,
+    /// Every `id` seen (for duplicates).
+    ids: std::collections::HashSet<String>,
+    /// `<label for>` targets.
+    label_for: std::collections::HashSet<String>,
+    /// Open `<label>` elements.
+    label_depth: u32,
+    /// Controls without their own name: (id, description).
+    controls: Vec<(Option<String>, String)>,
+    /// Open `<video>` elements: whether each has a captions track yet.
+    videos: Vec<bool>,
+    /// The open `<script>` is inline (no src).
+    inline_script: bool,
+    /// The open JSON-LD block.
+    json_ld: Option<String>,
 }
 
 impl State {
@@ -277,6 +293,12 @@ impl HtmlExtractor {
         let mut state = std::mem::take(&mut *lock(&self.state));
         state.facts.text = std::mem::take(&mut state.text).finish();
         state.facts.structure.meta_charset = state.meta_charset.clone();
+        state.facts.a11y.unlabelled_controls = state
+            .controls
+            .iter()
+            .filter(|(id, _)| id.as_ref().is_none_or(|i| !state.label_for.contains(i)))
+            .map(|(_, d)| d.clone())
+            .collect();
         if state.facts.structure.charset_source == "none" && state.meta_charset.is_some() {
             state.facts.structure.charset_source = "meta".into();
         }
@@ -695,6 +717,148 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         Ok(())
     });
 
+    // Accessibility and structured data facts, one pass over every element.
+    let s = state.clone();
+    let a11y = element!("*", move |el| {
+        let tag = el.tag_name().to_ascii_lowercase();
+        let has = |a: &str| el.get_attribute(a).is_some_and(|v| !v.trim().is_empty());
+        let mut st = lock(&s);
+        st.facts.elements += 1;
+        if let Some(id) = attr(el, "id").filter(|i| !i.is_empty())
+            && !st.ids.insert(id.clone())
+            && !st.facts.a11y.duplicate_ids.contains(&id)
+            && st.facts.a11y.duplicate_ids.len() < MAX_TAGS
+        {
+            st.facts.a11y.duplicate_ids.push(id);
+        }
+        if attr(el, "tabindex")
+            .and_then(|t| t.parse::<i32>().ok())
+            .is_some_and(|t| t > 0)
+        {
+            st.facts.a11y.positive_tabindex += 1;
+        }
+        if tag == "main" || attr(el, "role").is_some_and(|r| r.eq_ignore_ascii_case("main")) {
+            st.facts.a11y.main_landmark = true;
+        }
+        if el.has_attribute("itemscope") {
+            st.facts.microdata[0] += 1;
+            match attr(el, "itemtype") {
+                None => st.facts.microdata[1] += 1,
+                Some(t)
+                    if !t
+                        .split_whitespace()
+                        .all(|u| u.starts_with("http://") || u.starts_with("https://")) =>
+                {
+                    st.facts.microdata[2] += 1;
+                }
+                Some(_) => {}
+            }
+        }
+        if el.has_attribute("typeof") || el.has_attribute("vocab") {
+            st.facts.rdfa += 1;
+        }
+        let named = has("aria-label") || has("aria-labelledby") || has("title");
+        match tag.as_str() {
+            "body" if attr(el, "aria-hidden").is_some_and(|v| v.eq_ignore_ascii_case("true")) => {
+                st.facts.a11y.aria_hidden_body = true;
+            }
+            "iframe" | "frame" if !named => st.facts.a11y.frames_no_title += 1,
+            "label" => {
+                if let Some(f) = attr(el, "for") {
+                    st.label_for.insert(f);
+                }
+                st.label_depth += 1;
+                drop(st);
+                if el.can_have_content() {
+                    let s2 = s.clone();
+                    let close: EndTagHandler<'static> = Box::new(move |_| {
+                        let mut st = lock(&s2);
+                        st.label_depth = st.label_depth.saturating_sub(1);
+                        Ok(())
+                    });
+                    el.on_end_tag(close)?;
+                }
+                return Ok(());
+            }
+            "input" | "select" | "textarea" => {
+                let kind = attr(el, "type").unwrap_or_default().to_ascii_lowercase();
+                if tag == "input" && kind == "image" && !el.has_attribute("alt") {
+                    st.facts.a11y.input_images_no_alt += 1;
+                }
+                let labelled_elsewhere = tag == "input"
+                    && matches!(
+                        kind.as_str(),
+                        "hidden" | "submit" | "button" | "reset" | "image"
+                    );
+                if !named && !labelled_elsewhere && st.label_depth == 0 && st.controls.len() < 1000
+                {
+                    let desc = attr(el, "name").unwrap_or_else(|| tag.clone());
+                    st.controls.push((attr(el, "id"), desc));
+                }
+            }
+            "video" => {
+                st.videos.push(false);
+                drop(st);
+                if el.can_have_content() && !el.is_self_closing() {
+                    let s2 = s.clone();
+                    let close: EndTagHandler<'static> = Box::new(move |_| {
+                        let mut st = lock(&s2);
+                        if st.videos.pop() == Some(false) {
+                            st.facts.a11y.videos_no_captions += 1;
+                        }
+                        Ok(())
+                    });
+                    el.on_end_tag(close)?;
+                }
+                return Ok(());
+            }
+            "track" => {
+                let captions = attr(el, "kind").is_some_and(|k| {
+                    matches!(k.to_ascii_lowercase().as_str(), "captions" | "subtitles")
+                });
+                if captions && let Some(v) = st.videos.last_mut() {
+                    *v = true;
+                }
+            }
+            "script" => {
+                st.inline_script = !el.has_attribute("src");
+                let ld =
+                    attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("application/ld+json"));
+                if ld && st.facts.json_ld.len() < MAX_TAGS {
+                    st.json_ld = Some(String::new());
+                    drop(st);
+                    if el.can_have_content() {
+                        let s2 = s.clone();
+                        let close: EndTagHandler<'static> = Box::new(move |_| {
+                            let mut st = lock(&s2);
+                            if let Some(block) = st.json_ld.take() {
+                                st.facts.json_ld.push(block);
+                            }
+                            Ok(())
+                        });
+                        el.on_end_tag(close)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+
+    let s = state.clone();
+    let script_text = text!("script", move |t| {
+        let mut st = lock(&s);
+        if st.inline_script {
+            st.facts.inline_script_bytes += t.as_str().len() as u64;
+        }
+        if let Some(block) = st.json_ld.as_mut()
+            && block.len() < MAX_JSON_LD
+        {
+            block.push_str(t.as_str());
+        }
+        Ok(())
+    });
+
     let s = state.clone();
     let map = element!("map", move |_| {
         lock(&s).facts.image_maps += 1;
@@ -912,6 +1076,8 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
         .append_document_content_handler(main_text)
         .append_document_content_handler(doctype)
         .append_element_content_handler(skeleton)
+        .append_element_content_handler(a11y)
+        .append_element_content_handler(script_text)
         .append_element_content_handler(boilerplate)
         .append_element_content_handler(base)
         .append_element_content_handler(anchor)
@@ -1252,6 +1418,35 @@ mod tests {
         assert_eq!(s.bases, vec![""]);
         assert_eq!(s.frames, 1);
         assert_eq!(s.charset_source, "none");
+    }
+
+    #[test]
+    fn accessibility_and_structured_data_facts() {
+        let e = ex(r#"<body aria-hidden="true"><main id="m"><p id="m">x</p>
+            <label for="email">Email</label><input id="email" name="email"><input name="phone">
+            <label>Name <input name="name"></label><input type="hidden" name="t"><input type="image" src="/go.png">
+            <iframe src="/f"></iframe><iframe src="/g" title="Map"></iframe><div tabindex="3"></div>
+            <video src="/v.mp4"></video><video src="/w.mp4"><track kind="captions" src="/c.vtt"></video>
+            <script>var state = 1;</script><script type="application/ld+json">{"@context":"https://schema.org","@type":"Thing"}</script>
+            <div itemscope></div><div itemscope itemtype="Product"></div></main></body>"#);
+        let a = &e.facts.a11y;
+        assert!(a.aria_hidden_body && a.main_landmark);
+        assert_eq!(a.duplicate_ids, vec!["m"]);
+        assert_eq!(a.unlabelled_controls, vec!["phone"]);
+        assert_eq!(
+            (
+                a.input_images_no_alt,
+                a.frames_no_title,
+                a.positive_tabindex,
+                a.videos_no_captions
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(e.facts.json_ld.len(), 1);
+        assert!(e.facts.json_ld[0].contains("schema.org"));
+        assert_eq!(e.facts.microdata, [2, 1, 1]);
+        assert!(e.facts.inline_script_bytes >= 14);
+        assert_eq!(e.facts.elements, 20);
     }
 
     #[test]

@@ -11,6 +11,6 @@ pub use failure::FailureKind;
 pub use finding::{Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
 pub use page::{
-    CanonicalTag, Directive, Heading, HreflangTag, ImageTag, Link, LinkKind, MAX_HEADINGS,
-    MAX_IMAGES, PageFacts, Structure, TextFacts,
+    Accessibility, CanonicalTag, Directive, Heading, HreflangTag, ImageTag, Link, LinkKind,
+    MAX_HEADINGS, MAX_IMAGES, PageFacts, Structure, TextFacts,
 };

@@ -193,6 +193,41 @@ pub struct PageFacts {
     pub plugins: Vec<String>,
     /// How the document is put together, as written (not as parsed).
     pub structure: Structure,
+    /// Element count.
+    pub elements: u32,
+    /// Bytes of inline `<script>` content.
+    pub inline_script_bytes: u64,
+    /// Accessibility facts.
+    pub a11y: Accessibility,
+    /// `<script type="application/ld+json">` blocks as written (each capped).
+    pub json_ld: Vec<String>,
+    /// Microdata: `itemscope` elements, those without `itemtype`, and `itemtype`s that
+    /// are not absolute URLs.
+    pub microdata: [u32; 3],
+    /// RDFa `typeof` or `property` attributes.
+    pub rdfa: u32,
+}
+
+/// Accessibility facts a static pass can see.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Accessibility {
+    /// `<input type="image">` without `alt`.
+    pub input_images_no_alt: u32,
+    /// `<iframe>`/`<frame>` without a title.
+    pub frames_no_title: u32,
+    /// `id` values used more than once.
+    pub duplicate_ids: Vec<String>,
+    /// `aria-hidden="true"` on `<body>`.
+    pub aria_hidden_body: bool,
+    /// Elements with a tabindex above 0.
+    pub positive_tabindex: u32,
+    /// A `<main>` or `role="main"` exists.
+    pub main_landmark: bool,
+    /// `<video>` elements without a captions or subtitles track.
+    pub videos_no_captions: u32,
+    /// Form controls without a label, aria-label, aria-labelledby or title (their names or ids).
+    pub unlabelled_controls: Vec<String>,
 }
 
 /// Document structure facts read from the token stream.
