@@ -21,6 +21,7 @@ macro_rules! page_check {
     };
 }
 
+mod a11y_data;
 mod architecture;
 mod canonicals;
 mod content;
@@ -215,6 +216,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(mobile_social::checks());
     all.extend(site_structure::checks());
     all.extend(document::checks());
+    all.extend(a11y_data::checks());
     all
 }
 
@@ -591,5 +593,19 @@ mod tests {
         "base-href-invalid",
         "frames-used",
         "nested-anchor",
+        "dom-too-large",
+        "inline-script-heavy",
+        "form-field-no-label",
+        "input-image-no-alt",
+        "iframe-no-title",
+        "duplicate-id",
+        "aria-hidden-body",
+        "tabindex-positive",
+        "main-landmark-missing",
+        "video-no-captions",
+        "jsonld-parse-error",
+        "jsonld-context-missing",
+        "microdata-invalid",
+        "structured-data-missing",
     ];
 }

@@ -67,6 +67,10 @@ pub struct Thresholds {
     pub trap_urls: usize,
     /// `parameter-explosion`: query variants of one path.
     pub parameter_variants: usize,
+    /// `dom-too-large`: elements.
+    pub max_elements: u32,
+    /// `inline-script-heavy`: bytes of inline script.
+    pub inline_script_max_bytes: u64,
 }
 
 impl Default for Thresholds {
@@ -102,6 +106,8 @@ impl Default for Thresholds {
             html_max_bytes: 2 * 1024 * 1024,
             trap_urls: 500,
             parameter_variants: 100,
+            max_elements: 1500,
+            inline_script_max_bytes: 100 * 1024,
         }
     }
 }
