@@ -159,3 +159,27 @@ fn extracted_facts_drive_the_checks_end_to_end() {
     // 250 words are not thin; the short /hidden page is noindex, so not judged.
     assert!(urls("thin-content").is_empty());
 }
+
+#[test]
+fn a_second_crawl_reports_what_changed() {
+    let s = Site::new()
+        .page("/", &links(&["/product"]))
+        .route(
+            "/product",
+            siteaudit_testkit::Route::Sequence(vec![
+                Reply::html("<title>Product</title>"),
+                Reply::status(500),
+            ]),
+        )
+        .start();
+    let d = Dir::new();
+    let (_, first) = d.crawl(&s.url("/"), &["--retries", "0"]);
+    assert!(
+        findings(&first, "became-broken").is_empty(),
+        "nothing to compare with yet"
+    );
+    let (_, second) = d.crawl(&s.url("/"), &["--retries", "0"]);
+    let broke = findings(&second, "became-broken");
+    assert_eq!(broke.len(), 1);
+    assert_eq!(broke[0]["url"], s.url("/product"));
+}

@@ -7,7 +7,7 @@ use crate::model::{Attempt, LinkKind, PageFacts, RedirectHop};
 use crate::store::{CrawlId, CrawlInfo, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
 
 /// A stored crawl, indexed for the checks and the reports.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SiteData {
     /// The crawl.
     pub info: CrawlInfo,
@@ -31,6 +31,8 @@ pub struct SiteData {
     pub robots: Vec<crate::store::StoredRobots>,
     /// What the checks compare against.
     pub thresholds: super::Thresholds,
+    /// The previous finished crawl of the same start URL, for change detection.
+    pub previous: Option<Box<SiteData>>,
 }
 
 /// Parses the stored facts of every HTML page.
@@ -70,12 +72,27 @@ impl SiteData {
             hops: store.hops(id)?.into_iter().collect(),
             robots: store.robots(id)?,
             thresholds: super::Thresholds::default(),
+            previous: None,
             inlinks,
             by_url,
             facts: HashMap::new(),
             outlinks: HashMap::new(),
         }
         .with_facts())
+    }
+
+    /// Loads crawl `id` and, for change detection, the newest finished crawl before it
+    /// with the same start URL.
+    pub fn load_with_previous(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
+        let mut site = Self::load(store, id)?;
+        let earlier = store
+            .crawls()?
+            .into_iter()
+            .find(|c| c.id < id && c.state == "finished" && c.start_url == site.info.start_url);
+        if let Some(c) = earlier {
+            site.previous = Some(Box::new(Self::load(store, c.id)?));
+        }
+        Ok(site)
     }
 
     /// Derives what is computed once per crawl: parsed facts, links by source.
@@ -116,6 +133,7 @@ impl SiteData {
             outlinks: HashMap::new(),
             robots: Vec::new(),
             thresholds: super::Thresholds::default(),
+            previous: None,
         }
         .with_facts()
     }

@@ -24,6 +24,7 @@ macro_rules! page_check {
 mod a11y_data;
 mod architecture;
 mod canonicals;
+mod changes;
 mod content;
 mod data;
 mod descriptions;
@@ -217,6 +218,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(site_structure::checks());
     all.extend(document::checks());
     all.extend(a11y_data::checks());
+    all.extend(changes::checks());
     all
 }
 
@@ -607,5 +609,14 @@ mod tests {
         "jsonld-context-missing",
         "microdata-invalid",
         "structured-data-missing",
+        "became-non-indexable",
+        "became-indexable",
+        "became-broken",
+        "metadata-changed",
+        "canonical-changed",
+        "redirect-target-changed",
+        "word-count-dropped",
+        "robots-txt-changed",
+        "sitemap-urls-dropped",
     ];
 }

@@ -42,6 +42,7 @@ impl TestSite {
         fresh.inlinks = std::mem::take(&mut self.site.inlinks);
         fresh.hops = std::mem::take(&mut self.site.hops);
         fresh.robots = std::mem::take(&mut self.site.robots);
+        fresh.previous = self.site.previous.take();
         self.site = fresh;
         id
     }
@@ -190,8 +191,15 @@ impl TestSite {
         s.hops = self.site.hops.clone();
         s.robots = self.site.robots.clone();
         s.thresholds = self.site.thresholds.clone();
+        s.previous = self.site.previous.clone();
         s.index_outlinks();
         s
+    }
+
+    /// Makes `before` the previous crawl of this one.
+    pub(crate) fn previous(mut self, before: TestSite) -> Self {
+        self.site.previous = Some(Box::new(before.refreshed()));
+        self
     }
 
     /// Adds the host's robots.txt with this status and body.

@@ -71,6 +71,10 @@ pub struct Thresholds {
     pub max_elements: u32,
     /// `inline-script-heavy`: bytes of inline script.
     pub inline_script_max_bytes: u64,
+    /// `word-count-dropped`: share of words lost since the previous crawl.
+    pub word_drop: f64,
+    /// `sitemap-urls-dropped`: share of sitemap URLs lost since the previous crawl.
+    pub sitemap_drop: f64,
 }
 
 impl Default for Thresholds {
@@ -108,6 +112,8 @@ impl Default for Thresholds {
             parameter_variants: 100,
             max_elements: 1500,
             inline_script_max_bytes: 100 * 1024,
+            word_drop: 0.30,
+            sitemap_drop: 0.10,
         }
     }
 }

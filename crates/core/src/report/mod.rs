@@ -322,7 +322,10 @@ impl CrawlReport {
         id: CrawlId,
         audit: Option<&AuditConfig>,
     ) -> Result<Self, ReportError> {
-        let mut site = SiteData::load(store, id)?;
+        let mut site = match audit {
+            Some(_) => SiteData::load_with_previous(store, id)?,
+            None => SiteData::load(store, id)?,
+        };
         if let Some(cfg) = audit {
             site.thresholds = cfg.thresholds.clone();
         }
