@@ -4,32 +4,10 @@
 
 use serde_json::json;
 
-use super::{Check, CheckInfo, Evidence, PageCheck, PageView};
-use crate::model::{PageFacts, Severity};
-
-fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Value>) -> Evidence {
-    p.html().and_then(eval).map(|v| (None, v))
-}
-
-fn check(
-    id: &'static str,
-    category: u8,
-    severity: Severity,
-    text: [&'static str; 3],
-    eval: fn(&PageView<'_>) -> Evidence,
-) -> Box<dyn Check> {
-    Box::new(PageCheck {
-        info: CheckInfo {
-            id,
-            category,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
-        eval,
-    })
-}
+use super::Check;
+use super::on_html as html;
+use super::page as check;
+use crate::model::Severity;
 
 /// A JSON-LD block parsed: `Ok(value)` or the parser's error. HTML comment wrappers
 /// (`<!-- … -->`) and surrounding whitespace are ignored.

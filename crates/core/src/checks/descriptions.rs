@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::on_html as html;
 use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView};
 use crate::model::{PageFacts, Severity};
 
@@ -10,10 +11,6 @@ fn description(f: &PageFacts) -> Option<&str> {
         .first()
         .map(String::as_str)
         .filter(|d| !d.trim().is_empty())
-}
-
-fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Value>) -> Evidence {
-    p.html().and_then(eval).map(|v| (None, v))
 }
 
 fn length(p: &PageView<'_>, pred: impl Fn(usize) -> bool) -> Evidence {

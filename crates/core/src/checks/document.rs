@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Check, CheckInfo, Evidence, PageCheck, PageView};
+use super::{Check, Evidence, PageView};
 use crate::model::{Severity, Structure};
 
 /// `<meta charset>` later than this many bytes.
@@ -21,17 +21,7 @@ fn check(
     text: [&'static str; 3],
     eval: fn(&PageView<'_>) -> Evidence,
 ) -> Box<dyn Check> {
-    Box::new(PageCheck {
-        info: CheckInfo {
-            id,
-            category: 29,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
-        eval,
-    })
+    super::page(id, 29, severity, text, eval)
 }
 
 fn same_encoding(a: &str, b: &str) -> bool {

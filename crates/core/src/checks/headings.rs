@@ -2,12 +2,9 @@
 
 use serde_json::json;
 
-use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView};
+use super::on_html as html;
+use super::{Check, CheckInfo, DuplicateCheck};
 use crate::model::{PageFacts, Severity};
-
-fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Value>) -> Evidence {
-    p.html().and_then(eval).map(|v| (None, v))
-}
 
 fn first_h1(f: &PageFacts) -> Option<&str> {
     f.headings

@@ -150,17 +150,7 @@ fn page(
     text: [&'static str; 3],
     eval: fn(&PageView<'_>) -> Evidence,
 ) -> Box<dyn Check> {
-    Box::new(super::PageCheck {
-        info: CheckInfo {
-            id,
-            category: 11,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
-        eval,
-    })
+    super::page(id, 11, severity, text, eval)
 }
 
 pub(super) fn checks() -> Vec<Box<dyn Check>> {

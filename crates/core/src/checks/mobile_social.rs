@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use super::{Check, CheckInfo, Evidence, PageCheck, PageView};
+use super::Check;
+use super::on_html as html;
+use super::page as check;
 use crate::model::{PageFacts, Severity};
 
 const OG_REQUIRED: [&str; 4] = ["og:title", "og:type", "og:image", "og:url"];
@@ -20,32 +22,8 @@ fn viewport(content: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Value>) -> Evidence {
-    p.html().and_then(eval).map(|v| (None, v))
-}
-
 fn first_viewport(f: &PageFacts) -> Option<Vec<(String, String)>> {
     f.viewports.first().map(|v| viewport(v))
-}
-
-fn check(
-    id: &'static str,
-    category: u8,
-    severity: Severity,
-    text: [&'static str; 3],
-    eval: fn(&PageView<'_>) -> Evidence,
-) -> Box<dyn Check> {
-    Box::new(PageCheck {
-        info: CheckInfo {
-            id,
-            category,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
-        eval,
-    })
 }
 
 fn absolute_http(v: &str) -> bool {

@@ -194,6 +194,35 @@ impl Check for DuplicateCheck {
     }
 }
 
+/// Runs `eval` on the facts of an internal 2xx HTML page; its evidence is the finding's.
+pub(crate) fn on_html(
+    p: &PageView<'_>,
+    eval: impl FnOnce(&model::PageFacts) -> Option<serde_json::Value>,
+) -> Evidence {
+    p.html().and_then(eval).map(|v| (None, v))
+}
+
+/// A boxed [`PageCheck`] from its catalogue entry (`text`: title, why, fix).
+pub(crate) fn page(
+    id: &'static str,
+    category: u8,
+    severity: Severity,
+    text: [&'static str; 3],
+    eval: fn(&PageView<'_>) -> Evidence,
+) -> Box<dyn Check> {
+    Box::new(PageCheck {
+        info: CheckInfo {
+            id,
+            category,
+            severity,
+            title: text[0],
+            why: text[1],
+            fix: text[2],
+        },
+        eval,
+    })
+}
+
 /// Every implemented check, in catalogue order.
 pub fn registry() -> Vec<Box<dyn Check>> {
     let mut all: Vec<Box<dyn Check>> = Vec::new();

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::on_html as html;
 use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView, normalize_text};
 use crate::model::{PageFacts, Severity};
 
@@ -27,11 +28,7 @@ fn title(f: &PageFacts) -> Option<&str> {
         .filter(|t| !t.trim().is_empty())
 }
 
-/// Runs `eval` on the facts of internal HTML pages.
-fn html(p: &PageView<'_>, eval: impl FnOnce(&PageFacts) -> Option<serde_json::Value>) -> Evidence {
-    p.html().and_then(eval).map(|v| (None, v))
-}
-
+/// Fires with the title's evidence when `pred` holds for it.
 fn with_title(p: &PageView<'_>, pred: impl FnOnce(&str) -> bool) -> Evidence {
     html(p, |f| {
         let t = title(f)?;
