@@ -5,7 +5,6 @@
 use serde_json::json;
 
 use super::{Check, Evidence, PageView, SiteData};
-use crate::model::Finding;
 use crate::store::UrlRecord;
 
 /// One canonical declaration.
@@ -75,34 +74,9 @@ fn other_target<'a>(site: &'a SiteData, p: &PageView<'_>) -> Option<&'a UrlRecor
         .flatten()
 }
 
-/// A check over internal HTML pages with access to the whole crawl.
-struct CanonicalCheck {
-    info: super::CheckInfo,
-    eval: fn(&SiteData, &PageView<'_>) -> Evidence,
-}
-
-impl Check for CanonicalCheck {
-    fn info(&self) -> &super::CheckInfo {
-        &self.info
-    }
-
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
-        for p in site.pages().filter(|p| p.html().is_some()) {
-            if let Some((sev, details)) = (self.eval)(site, &p) {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: sev.unwrap_or(self.info.severity),
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
-            }
-        }
-    }
-}
-
 macro_rules! canonical_check {
     ($id:literal, $sev:ident, $title:literal, $why:literal, $fix:literal, $eval:expr $(,)?) => {
-        Box::new(CanonicalCheck {
+        Box::new(super::HtmlCheck::<Evidence> {
             info: super::CheckInfo {
                 id: $id,
                 category: 10,

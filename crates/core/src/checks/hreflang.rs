@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::{Check, CheckInfo, Evidence, PageView, SiteData};
-use crate::model::{Finding, HreflangTag, Severity};
+use crate::model::{HreflangTag, Severity};
 
 /// ISO 639-1 language codes.
 const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
@@ -82,38 +82,13 @@ fn alternates<'a>(p: &PageView<'a>) -> Vec<(&'a HreflangTag, Option<String>)> {
         .collect()
 }
 
-/// A check over pages with the whole crawl at hand.
-struct HreflangCheck {
-    info: CheckInfo,
-    eval: fn(&SiteData, &PageView<'_>) -> Option<serde_json::Value>,
-}
-
-impl Check for HreflangCheck {
-    fn info(&self) -> &CheckInfo {
-        &self.info
-    }
-
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
-        for p in site.pages().filter(|p| p.html().is_some()) {
-            if let Some(details) = (self.eval)(site, &p) {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: self.info.severity,
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
-            }
-        }
-    }
-}
-
 fn check(
     id: &'static str,
     severity: Severity,
     text: [&'static str; 3],
     eval: fn(&SiteData, &PageView<'_>) -> Option<serde_json::Value>,
 ) -> Box<dyn Check> {
-    Box::new(HreflangCheck {
+    Box::new(super::HtmlCheck {
         info: CheckInfo {
             id,
             category: 11,

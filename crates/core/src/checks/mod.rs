@@ -223,6 +223,50 @@ pub(crate) fn page(
     })
 }
 
+/// What a check over HTML pages may return: [`Evidence`], or just the details.
+pub(crate) trait IntoEvidence {
+    /// As evidence with the check's own severity unless graded.
+    fn into_evidence(self) -> Evidence;
+}
+
+impl IntoEvidence for Evidence {
+    fn into_evidence(self) -> Evidence {
+        self
+    }
+}
+
+impl IntoEvidence for Option<serde_json::Value> {
+    fn into_evidence(self) -> Evidence {
+        self.map(|v| (None, v))
+    }
+}
+
+/// A check over the crawl's internal 2xx HTML pages, each evaluated with the whole
+/// crawl at hand (targets, graph, other pages).
+pub(crate) struct HtmlCheck<E> {
+    pub(crate) info: CheckInfo,
+    pub(crate) eval: fn(&SiteData, &PageView<'_>) -> E,
+}
+
+impl<E: IntoEvidence + 'static> Check for HtmlCheck<E> {
+    fn info(&self) -> &CheckInfo {
+        &self.info
+    }
+
+    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+        for p in site.pages().filter(|p| p.html().is_some()) {
+            if let Some((severity, details)) = (self.eval)(site, &p).into_evidence() {
+                out.push(Finding {
+                    check_id: self.info.id,
+                    severity: severity.unwrap_or(self.info.severity),
+                    url: Some(p.record.url.clone()),
+                    details,
+                });
+            }
+        }
+    }
+}
+
 /// Every implemented check, in catalogue order.
 pub fn registry() -> Vec<Box<dyn Check>> {
     let mut all: Vec<Box<dyn Check>> = Vec::new();
