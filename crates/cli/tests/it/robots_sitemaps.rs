@@ -53,10 +53,12 @@ fn sitemap_index_gzip_and_sitemap_only_pages() {
     assert_eq!(s.server.requests("/only-in-sitemap"), 1);
     assert_eq!(s.server.requests("/sitemap_index.xml"), 1);
     assert_eq!(s.server.requests("/pages.xml.gz"), 1);
-    // A page found by links and listed in the sitemap is marked too.
+    // A page both linked and listed is marked, whichever found it first (the home
+    // page and the sitemap race), and keeps both references.
     let linked = r.url("/linked");
     assert_eq!(linked["in_sitemap"], true);
-    assert_eq!(linked["found_by"], "a");
+    assert_eq!(linked["inlinks"], 2);
+    assert_eq!(s.server.requests("/linked"), 1);
     // The guessed /sitemap.xml is missing: normal, not a problem.
     assert!(!r.has_problem("/sitemap.xml"));
     // --no-sitemaps: the sitemap-only page is never found.
