@@ -2,7 +2,7 @@
 //! computes while streaming (exact hash of the normalized words, 64-bit SimHash).
 //! Duplicates compare indexable pages only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::json;
 
@@ -118,31 +118,39 @@ impl Check for Near {
                     .push(i);
             }
         }
-        let mut similar: HashMap<usize, Vec<(usize, u32)>> = HashMap::new();
-        let mut seen: HashSet<(usize, usize)> = HashSet::new();
-        for members in bands.values().filter(|m| m.len() > 1) {
+        // Per page: how many near duplicates, and the first few as evidence. A pair is
+        // compared in the first band it shares only, so no pair is counted twice.
+        let band = |h: u64, b: u8| (h >> (16 * b)) as u16;
+        let mut similar: Vec<(usize, Vec<(usize, u32)>)> = vec![(0, Vec::new()); pages.len()];
+        for ((b, _), members) in bands.iter().filter(|(_, m)| m.len() > 1) {
             for (x, &i) in members.iter().enumerate() {
                 for &j in &members[x + 1..] {
-                    if !seen.insert((i.min(j), i.max(j))) {
+                    let (hi, hj) = (pages[i].1, pages[j].1);
+                    if (0..*b).any(|earlier| band(hi, earlier) == band(hj, earlier)) {
                         continue;
                     }
-                    let d = (pages[i].1 ^ pages[j].1).count_ones();
+                    let d = (hi ^ hj).count_ones();
                     if d <= site.thresholds.near_distance && pages[i].2 != pages[j].2 {
-                        similar.entry(i).or_default().push((j, d));
-                        similar.entry(j).or_default().push((i, d));
+                        for (a, other) in [(i, j), (j, i)] {
+                            similar[a].0 += 1;
+                            if similar[a].1.len() < 10 {
+                                similar[a].1.push((other, d));
+                            }
+                        }
                     }
                 }
             }
         }
-        let mut ids: Vec<&usize> = similar.keys().collect();
-        ids.sort();
-        for i in ids {
-            let others: Vec<serde_json::Value> = similar[i]
+        for (i, (count, others)) in similar.iter().enumerate().filter(|(_, s)| s.0 > 0) {
+            let shown: Vec<serde_json::Value> = others
                 .iter()
-                .take(10)
                 .map(|(j, d)| json!({ "url": pages[*j].0, "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
                 .collect();
-            out.push(finding(&NEAR, pages[*i].0, json!({ "similar": others })));
+            out.push(finding(
+                &NEAR,
+                pages[i].0,
+                json!({ "similar": shown, "pages": count }),
+            ));
         }
     }
 }

@@ -146,8 +146,15 @@ fn local_host(host: &str) -> bool {
             .any(|s| host.ends_with(s))
 }
 
-fn host_of(u: &str) -> Option<String> {
-    url::Url::parse(u).ok()?.host_str().map(str::to_string)
+/// The host of a normalized absolute URL, read off the string (this runs per link).
+fn host_of(u: &str) -> Option<&str> {
+    let rest = u.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.split(':').next().unwrap_or(host),
+    })
 }
 
 pub(super) fn checks() -> Vec<Box<dyn Check>> {
@@ -275,9 +282,9 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "localhost, private IPs and .local/.test/.internal hosts only work on the author's machine or network.",
             "Replace the development or staging URL with the public one.",
             |site, e| {
-                let site_is_local = host_of(&site.info.start_url).is_some_and(|h| local_host(&h));
-                let target_local = host_of(&e.to.url).is_some_and(|h| local_host(&h));
-                e.fire(!site_is_local && target_local)
+                let target_local = host_of(&e.to.url).is_some_and(local_host);
+                let site_is_local = || host_of(&site.info.start_url).is_some_and(local_host);
+                e.fire(target_local && !site_is_local())
             },
         ),
         check(
@@ -346,6 +353,22 @@ mod tests {
     fn ext(r: &mut crate::store::UrlRecord, url: &str) {
         r.url = url.into();
         r.scope = UrlScope::External;
+    }
+
+    #[test]
+    fn hosts_read_off_urls() {
+        use super::host_of;
+        assert_eq!(
+            host_of("http://user@Example.com:8080/a?b"),
+            Some("Example.com")
+        );
+        assert_eq!(host_of("https://[::1]:443/"), Some("::1"));
+        assert_eq!(host_of("http://10.0.0.1"), Some("10.0.0.1"));
+        assert!(
+            super::local_host("::1")
+                && super::local_host("10.0.0.1")
+                && !super::local_host("example.com")
+        );
     }
 
     #[test]

@@ -341,7 +341,18 @@ pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<Finding> {
 
 /// The catalogue entry of an implemented check.
 pub fn info(id: &str) -> Option<CheckInfo> {
-    registry().iter().map(|c| *c.info()).find(|i| i.id == id)
+    // Built once: reports look up every finding's entry.
+    static CATALOGUE: std::sync::OnceLock<std::collections::HashMap<&'static str, CheckInfo>> =
+        std::sync::OnceLock::new();
+    CATALOGUE
+        .get_or_init(|| {
+            registry()
+                .iter()
+                .map(|c| (c.info().id, *c.info()))
+                .collect()
+        })
+        .get(id)
+        .copied()
 }
 
 #[cfg(test)]

@@ -53,13 +53,13 @@ mod check;
 mod csv;
 mod text;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 pub use check::{CheckReport, CheckResult};
 
-use crate::checks::{self, AuditConfig, CheckInfo, Score, SiteData};
+use crate::checks::{self, AuditConfig, Score, SiteData};
 use crate::crawl::{FOUND_ROBOTS, FOUND_SITEMAP_PROBE};
 use crate::model::{Attempt, FailureKind, RedirectHop, Severity};
 use crate::store::{CrawlId, Store, StoreError, UrlId, UrlRecord, UrlScope};
@@ -232,16 +232,12 @@ impl AuditSection {
     fn run(site: &SiteData, cfg: &AuditConfig) -> Self {
         let findings = checks::audit(site, cfg);
         let score = checks::score(site, &findings);
-        let registry: HashMap<&str, CheckInfo> = checks::registry()
-            .iter()
-            .map(|c| (c.info().id, *c.info()))
-            .collect();
         let mut by_severity = BTreeMap::new();
         let rows = findings
             .into_iter()
             .map(|f| {
                 *by_severity.entry(f.severity.id()).or_default() += 1;
-                let info = registry[f.check_id];
+                let info = checks::info(f.check_id).expect("findings come from registered checks");
                 FindingRow {
                     check: f.check_id,
                     category: info.category,
