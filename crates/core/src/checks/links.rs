@@ -157,8 +157,104 @@ fn host_of(u: &str) -> Option<&str> {
     })
 }
 
+/// The scheme of an href as written, lower-cased (`None`: no scheme).
+fn scheme(href: &str) -> Option<String> {
+    let (s, _) = href.trim().split_once(':')?;
+    (!s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+    .then(|| s.to_ascii_lowercase())
+}
+
+/// The page's anchors whose href as written matches `pred`, as evidence.
+fn odd_hrefs(p: &super::PageView<'_>, pred: fn(&str) -> bool) -> Evidence {
+    super::on_html(p, |f| {
+        let hits: Vec<&String> = f
+            .uncrawlable_hrefs
+            .iter()
+            .filter(|h| pred(h))
+            .take(20)
+            .collect();
+        (!hits.is_empty()).then(|| json!({ "hrefs": hits }))
+    })
+}
+
+fn bad_mailto_or_tel(href: &str) -> bool {
+    match scheme(href).as_deref() {
+        Some("mailto") => {
+            let addr = href.trim()[7..].split('?').next().unwrap_or_default();
+            !addr.split(',').all(|a| {
+                let a = a.trim();
+                a.split_once('@')
+                    .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !a.contains(' '))
+            })
+        }
+        Some("tel") => {
+            let num = &href.trim()[4..];
+            num.is_empty()
+                || !num
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "+ -.()".contains(c))
+        }
+        _ => false,
+    }
+}
+
 pub(super) fn checks() -> Vec<Box<dyn Check>> {
     vec![
+        super::page(
+            "link-empty-href",
+            18,
+            Severity::Warning,
+            [
+                "Link with an empty href",
+                "It points at the page itself: a dead click for visitors.",
+                "Give the link a real target, or make it a button.",
+            ],
+            |p| odd_hrefs(p, |h| h.trim().is_empty()),
+        ),
+        super::page(
+            "link-not-crawlable",
+            18,
+            Severity::Warning,
+            [
+                "javascript: link",
+                "Search engines only follow <a> elements with a real URL.",
+                "Use an href with a URL (and handle the click in script if needed).",
+            ],
+            |p| odd_hrefs(p, |h| scheme(h).as_deref() == Some("javascript")),
+        ),
+        super::page(
+            "link-unsupported-scheme",
+            18,
+            Severity::Notice,
+            [
+                "Link with an unusual scheme",
+                "file:, ftp:, smb: and similar links do not work for most visitors.",
+                "Link to an http(s) page instead.",
+            ],
+            |p| {
+                odd_hrefs(p, |h| {
+                    scheme(h).is_some_and(|s| {
+                        !matches!(
+                            s.as_str(),
+                            "http" | "https" | "mailto" | "tel" | "sms" | "javascript"
+                        )
+                    })
+                })
+            },
+        ),
+        super::page(
+            "link-invalid-mailto-tel",
+            18,
+            Severity::Notice,
+            [
+                "Invalid mailto: or tel: link",
+                "The mail or phone app opens with nothing usable.",
+                "Write a full address (name@example.com) or number (+44 20 7946 0000).",
+            ],
+            |p| odd_hrefs(p, bad_mailto_or_tel),
+        ),
         check(
             "link-internal-broken",
             Severity::Error,
@@ -353,6 +449,50 @@ mod tests {
     fn ext(r: &mut crate::store::UrlRecord, url: &str) {
         r.url = url.into();
         r.scope = UrlScope::External;
+    }
+
+    #[test]
+    fn hrefs_that_are_not_crawled() {
+        let t = TestSite::new().start(|r| {
+            r.facts = Some(serde_json::json!({ "uncrawlable_hrefs": [
+                "", "javascript:void(0)", "ftp://files.example/x", "mailto:", "mailto:team@example.com", "tel:+44 20 7946 0000", "tel:call-us"
+            ] }));
+        });
+        let hrefs = |id: &str| -> serde_json::Value {
+            let check = crate::checks::registry()
+                .into_iter()
+                .find(|c| c.info().id == id)
+                .unwrap();
+            let mut out = Vec::new();
+            check.run(t.site(), &mut out);
+            out.first()
+                .map(|f| f.details["hrefs"].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(hrefs("link-empty-href"), serde_json::json!([""]));
+        assert_eq!(
+            hrefs("link-not-crawlable"),
+            serde_json::json!(["javascript:void(0)"])
+        );
+        assert_eq!(
+            hrefs("link-unsupported-scheme"),
+            serde_json::json!(["ftp://files.example/x"])
+        );
+        assert_eq!(
+            hrefs("link-invalid-mailto-tel"),
+            serde_json::json!(["mailto:", "tel:call-us"])
+        );
+        let clean = TestSite::new().start(|r| {
+            r.facts = Some(serde_json::json!({ "uncrawlable_hrefs": ["mailto:a@b.example"] }))
+        });
+        for id in [
+            "link-empty-href",
+            "link-not-crawlable",
+            "link-unsupported-scheme",
+            "link-invalid-mailto-tel",
+        ] {
+            assert!(clean.fired(id).is_empty(), "{id}");
+        }
     }
 
     #[test]

@@ -325,8 +325,14 @@ impl HtmlExtractor {
         state.facts.base = state.base.as_ref().map(|_| base.to_string());
         let mut links = Vec::with_capacity(state.links.len());
         let mut invalid = Vec::new();
+        let keep_odd = |facts: &mut PageFacts, raw: &RawLink| {
+            if raw.kind == LinkKind::Anchor && facts.uncrawlable_hrefs.len() < 100 {
+                facts.uncrawlable_hrefs.push(raw.href.clone());
+            }
+        };
         for raw in state.links {
-            if raw.href.is_empty() {
+            if raw.href.trim().is_empty() {
+                keep_odd(&mut state.facts, &raw);
                 continue;
             }
             match crate::url::resolve(&base, &raw.href) {
@@ -342,8 +348,9 @@ impl HtmlExtractor {
                         hreflang: raw.hreflang,
                     });
                 }
-                // Other schemes (mailto:, tel:, javascript:, data:) are not ours to check.
-                Err(crate::url::UrlError::Scheme(_)) => {}
+                // Other schemes (mailto:, tel:, javascript:, data:) are not fetched; anchors
+                // using them are kept for the link checks.
+                Err(crate::url::UrlError::Scheme(_)) => keep_odd(&mut state.facts, &raw),
                 Err(e) => invalid.push(InvalidLink {
                     href: raw.href,
                     kind: raw.kind,
@@ -1447,6 +1454,18 @@ mod tests {
         assert_eq!(e.facts.microdata, [2, 1, 1]);
         assert!(e.facts.inline_script_bytes >= 14);
         assert_eq!(e.facts.elements, 20);
+    }
+
+    #[test]
+    fn uncrawlable_anchor_hrefs_are_kept_as_written() {
+        let e = ex(
+            r#"<a href="">e</a><a href="javascript:go()">j</a><a href="mailto:x@y.example">m</a>
+            <a href="/ok">ok</a><img src="data:image/png;base64,AAAA">"#,
+        );
+        assert_eq!(
+            e.facts.uncrawlable_hrefs,
+            vec!["", "javascript:go()", "mailto:x@y.example"]
+        );
     }
 
     #[test]

@@ -206,6 +206,9 @@ pub struct PageFacts {
     pub microdata: [u32; 3],
     /// RDFa `typeof` or `property` attributes.
     pub rdfa: u32,
+    /// `<a href>` values that are not crawlable http(s) links, as written: empty,
+    /// `javascript:`, `mailto:`, `tel:` and other schemes (at most 100).
+    pub uncrawlable_hrefs: Vec<String>,
 }
 
 /// Accessibility facts a static pass can see.
