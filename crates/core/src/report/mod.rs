@@ -26,6 +26,15 @@
 //!     "redirect_chain": [],
 //!     "linked_from": [ { "url": "https://example.com/", "kind": "a", "text": "API" } ]
 //!   } ],
+//!   "audit": {
+//!     "score": { "score": 87, "categories": [ { "category": 2, "name": "HTTP status codes",
+//!                "score": 97, "findings": { "error": 3 } } ] },
+//!     "by_severity": { "error": 3, "warning": 12, "notice": 40 },
+//!     "findings": [ { "check": "http-502", "category": 2, "severity": "error",
+//!                     "title": "502 Bad Gateway", "url": "https://example.com/api",
+//!                     "details": { "status": 502, "server": "nginx/1.22.1", "inlinks": 1 },
+//!                     "fix": "Check that the upstream behind the proxy is running …" } ]
+//!   },
 //!   "urls": [ { "id": 1, "url": "…", "scope": "internal", "depth": 0, "found_by": "start",
 //!               "in_sitemap": false, "state": "done", "status": 200, "failure": null,
 //!               "location": null, "content_type": "text/html", "ttfb_ms": 2.0,
@@ -45,6 +54,9 @@
 //! - For external URLs `status` is that of the end of their redirect chain.
 //! - `summary.by_class.failed` counts URLs with no usable answer; `blocked` those
 //!   robots.txt kept us from fetching.
+//! - `audit` is absent when checks were not run (`--no-audit`). Findings are ordered by
+//!   severity, then check id, then URL; `url` is `null` for site-wide findings;
+//!   `details` is the check's evidence (its keys depend on the check).
 //!
 //! Fields may be added in later versions of schema 1; none will be removed or change
 //! meaning without a new `schema_version`.
