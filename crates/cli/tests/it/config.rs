@@ -32,39 +32,25 @@ fn file_env_and_flags_are_layered() {
         2
     );
     // The environment beats the file; flags beat the environment.
-    let out = d
-        .cmd(&["crawl", &s.url("/"), "--format", "json", "-q"])
-        .env("SITEAUDIT_MAX_PAGES", "3")
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let n = v["urls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["found_by"] != "robots")
-        .count();
-    assert_eq!(n, 3);
-    let out = d
-        .cmd(&[
-            "crawl",
-            &s.url("/"),
-            "--format",
-            "json",
-            "-q",
-            "--max-pages",
-            "0",
-        ])
-        .env("SITEAUDIT_MAX_PAGES", "3")
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let n = v["urls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["found_by"] != "robots")
-        .count();
+    let start = s.url("/");
+    let pages_with_env = |extra: &[&str]| {
+        let mut args = vec!["crawl", start.as_str(), "--format", "json", "-q"];
+        args.extend_from_slice(extra);
+        let out = d
+            .cmd(&args)
+            .env("SITEAUDIT_MAX_PAGES", "3")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["urls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["found_by"] != "robots")
+            .count()
+    };
+    assert_eq!(pages_with_env(&[]), 3);
+    let n = pages_with_env(&["--max-pages", "0"]);
     assert_eq!(n, 3, "/, /b, /c (the file still excludes /a)");
 }
 

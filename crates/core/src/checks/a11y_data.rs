@@ -22,20 +22,16 @@ fn parse_block(raw: &str) -> Result<serde_json::Value, String> {
 }
 
 /// Whether a JSON-LD node (or every node of a graph/array) names a schema.org context.
-fn has_context(v: &serde_json::Value, inherited: bool) -> bool {
+fn has_context(v: &serde_json::Value) -> bool {
     let own = match v.get("@context") {
         Some(serde_json::Value::String(c)) => c.contains("schema.org"),
         Some(serde_json::Value::Object(_) | serde_json::Value::Array(_)) => true,
         _ => false,
     };
-    let ok = own || inherited;
-    match v {
-        serde_json::Value::Array(items) => items.iter().all(|i| has_context(i, inherited)),
-        serde_json::Value::Object(_) => match v.get("@graph") {
-            Some(serde_json::Value::Array(g)) => ok || g.iter().all(|i| has_context(i, false)),
-            _ => ok,
-        },
-        _ => ok,
+    match (v, v.get("@graph")) {
+        (serde_json::Value::Array(items), _) => items.iter().all(has_context),
+        (_, Some(serde_json::Value::Array(g))) => own || g.iter().all(has_context),
+        _ => own,
     }
 }
 
@@ -224,7 +220,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                         .json_ld
                         .iter()
                         .filter_map(|b| parse_block(b).ok())
-                        .filter(|v| !has_context(v, false))
+                        .filter(|v| !has_context(v))
                         .count();
                     (missing > 0).then(|| json!({ "blocks": missing }))
                 })
@@ -281,17 +277,14 @@ mod tests {
         assert!(parse_block("<!-- {\"a\": 1} -->").is_ok());
         assert!(parse_block("{\"a\": }").is_err());
         assert!(has_context(
-            &json!({ "@context": "https://schema.org", "@type": "Thing" }),
-            false
+            &json!({ "@context": "https://schema.org", "@type": "Thing" })
         ));
         assert!(has_context(
-            &json!({ "@context": "http://schema.org", "@graph": [{ "@type": "A" }] }),
-            false
+            &json!({ "@context": "http://schema.org", "@graph": [{ "@type": "A" }] })
         ));
-        assert!(!has_context(&json!({ "@type": "Thing" }), false));
+        assert!(!has_context(&json!({ "@type": "Thing" })));
         assert!(!has_context(
-            &json!([{ "@context": "https://schema.org" }, { "@type": "B" }]),
-            false
+            &json!([{ "@context": "https://schema.org" }, { "@type": "B" }])
         ));
     }
 

@@ -326,15 +326,7 @@ impl<'a> PageView<'a> {
             }
         }
         if self.attempts.len() > 1 {
-            let tries: Vec<String> = self
-                .attempts
-                .iter()
-                .map(|a| match (&a.failure, a.status) {
-                    (Some(f), _) => f.id().to_string(),
-                    (None, Some(s)) => s.to_string(),
-                    _ => "?".into(),
-                })
-                .collect();
+            let tries: Vec<String> = self.attempts.iter().map(Attempt::label).collect();
             obj.insert("attempts".into(), tries.into());
         }
         v

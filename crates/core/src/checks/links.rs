@@ -459,13 +459,8 @@ mod tests {
             ] }));
         });
         let hrefs = |id: &str| -> serde_json::Value {
-            let check = crate::checks::registry()
-                .into_iter()
-                .find(|c| c.info().id == id)
-                .unwrap();
-            let mut out = Vec::new();
-            check.run(t.site(), &mut out);
-            out.first()
+            t.findings(id)
+                .first()
                 .map(|f| f.details["hrefs"].clone())
                 .unwrap_or_default()
         };

@@ -394,12 +394,7 @@ mod tests {
             });
         }
         site = site.page("/h7", Some(200), None, |_| {});
-        let mut out = Vec::new();
-        let check = crate::checks::registry()
-            .into_iter()
-            .find(|c| c.info().id == "redirect-chain")
-            .unwrap();
-        check.run(site.site(), &mut out);
+        let out = site.findings("redirect-chain");
         let first = out
             .iter()
             .find(|f| f.url.as_deref() == Some("http://site.example/h0"))

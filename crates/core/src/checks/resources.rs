@@ -497,13 +497,8 @@ mod tests {
             ], "pictures_without_img": 1, "image_maps": 2 }));
         });
         let hits = |id: &str| -> serde_json::Value {
-            let check = crate::checks::registry()
-                .into_iter()
-                .find(|c| c.info().id == id)
-                .unwrap();
-            let mut out = Vec::new();
-            check.run(t.site(), &mut out);
-            out.first()
+            t.findings(id)
+                .first()
                 .map(|f| f.details["images"].clone())
                 .unwrap_or(json!(null))
         };

@@ -229,15 +229,21 @@ impl TestSite {
 
     /// Runs one check and returns the URLs (path part) it fired on.
     pub(crate) fn fired(&self, id: &str) -> Vec<String> {
+        self.findings(id)
+            .into_iter()
+            .map(|f| f.url.unwrap_or_default().replace("http://site.example", ""))
+            .collect()
+    }
+
+    /// Runs one check and returns its findings.
+    pub(crate) fn findings(&self, id: &str) -> Vec<Finding> {
         let check = super::registry()
             .into_iter()
             .find(|c| c.info().id == id)
             .unwrap_or_else(|| panic!("no check {id}"));
         let mut out: Vec<Finding> = Vec::new();
         check.run(&self.refreshed(), &mut out);
-        out.into_iter()
-            .map(|f| f.url.unwrap_or_default().replace("http://site.example", ""))
-            .collect()
+        out
     }
 }
 

@@ -47,6 +47,17 @@ pub struct Attempt {
     pub timings: Timings,
 }
 
+impl Attempt {
+    /// How the attempt ended, for people: the failure id, else the status code.
+    pub fn label(&self) -> String {
+        match (&self.failure, self.status) {
+            (Some(f), _) => f.id().to_string(),
+            (None, Some(s)) => s.to_string(),
+            (None, None) => "?".into(),
+        }
+    }
+}
+
 /// The outcome of fetching one URL (after retries).
 ///
 /// Unlike a plain `Result`, a response and a failure can coexist: a server can answer

@@ -172,15 +172,7 @@ impl CheckReport {
                         writeln!(out, "    {}", r.description)?;
                     }
                     if r.attempts.len() > 1 {
-                        let tries: Vec<String> = r
-                            .attempts
-                            .iter()
-                            .map(|a| match (&a.failure, a.status) {
-                                (Some(f), _) => f.id().to_string(),
-                                (None, Some(s)) => s.to_string(),
-                                _ => "?".into(),
-                            })
-                            .collect();
+                        let tries: Vec<String> = r.attempts.iter().map(Attempt::label).collect();
                         writeln!(out, "    tries: {}", tries.join(", "))?;
                     }
                     writeln!(

@@ -180,12 +180,11 @@ fn tries(p: &Problem) -> Option<String> {
     if p.attempts.len() < 2 {
         return None;
     }
-    let what = |a: &crate::model::Attempt| match (&a.failure, a.status) {
-        (Some(f), _) => f.id().to_string(),
-        (None, Some(s)) => s.to_string(),
-        _ => "?".into(),
-    };
-    let all: Vec<String> = p.attempts.iter().map(what).collect();
+    let all: Vec<String> = p
+        .attempts
+        .iter()
+        .map(crate::model::Attempt::label)
+        .collect();
     let n = all.len();
     if all.iter().all(|a| *a == all[0]) {
         Some(format!("{} on {n} of {n} tries", all[0]))
