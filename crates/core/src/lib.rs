@@ -24,6 +24,7 @@ pub mod report;
 pub mod robots;
 pub mod sitemap;
 pub mod store;
+pub mod tls;
 pub mod url;
 
 pub use config::{CrawlConfig, RobotsMode};

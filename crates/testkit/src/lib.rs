@@ -7,6 +7,8 @@
 //! `siteaudit` binary synchronously. It counts requests and fully served responses per
 //! path, which is how the tests prove a URL was fetched exactly once.
 
+pub mod tls;
+
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
