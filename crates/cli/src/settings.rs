@@ -97,6 +97,17 @@ pub(crate) struct Settings {
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     #[serde(default, rename = "headers")]
     pub(crate) headers: Vec<String>,
+    /// Probe each https host's TLS once (certificate chain, versions, weak suites). `--no-tls-probe` turns it off.
+    #[arg(skip)]
+    pub(crate) tls_probe: Option<bool>,
+    /// Do not probe TLS (about ten extra connections per https host).
+    #[arg(long, env = "SITEAUDIT_NO_TLS_PROBE")]
+    #[serde(skip)]
+    pub(crate) no_tls_probe: bool,
+    /// Also trust the root certificates in this PEM file (a private CA; repeatable).
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    #[serde(default)]
+    pub(crate) ca_certs: Vec<PathBuf>,
     /// Do not run this audit check (id from `siteaudit checks`; repeatable).
     #[arg(long = "disable-check", value_name = "ID")]
     #[serde(default)]
@@ -146,6 +157,13 @@ impl Settings {
             max_url_length: over.max_url_length.or(self.max_url_length),
             user_agent: over.user_agent.or(self.user_agent),
             headers: cat(self.headers, over.headers),
+            tls_probe: if over.no_tls_probe {
+                Some(false)
+            } else {
+                over.tls_probe.or(self.tls_probe)
+            },
+            no_tls_probe: false,
+            ca_certs: [self.ca_certs, over.ca_certs].concat(),
             disable_checks: cat(self.disable_checks, over.disable_checks),
             thresholds: over.thresholds.or(self.thresholds),
         }
@@ -194,6 +212,17 @@ impl Settings {
                 Ok((k.trim().to_string(), v.trim().to_string()))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        // Absolute paths, so `crawl --resume` finds them from any directory.
+        let ca_certs = self
+            .ca_certs
+            .iter()
+            .map(|p| {
+                std::fs::canonicalize(p)
+                    .with_context(|| format!("cannot read --ca-cert {}", p.display()))
+                    .map(|p| p.display().to_string())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        siteaudit::fetch::load_ca_certs(&ca_certs)?;
         Ok(CrawlConfig {
             start_urls,
             subdomains: self.subdomains.unwrap_or(d.subdomains),
@@ -218,6 +247,8 @@ impl Settings {
             max_url_length: positive("max-url-length", self.max_url_length, d.max_url_length)?,
             user_agent: self.user_agent.unwrap_or(d.user_agent),
             headers,
+            tls_probe: self.tls_probe.unwrap_or(d.tls_probe),
+            ca_certs,
         })
     }
 }

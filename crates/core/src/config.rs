@@ -87,6 +87,18 @@ pub struct CrawlConfig {
     pub user_agent: String,
     /// Extra request headers, `(name, value)`.
     pub headers: Vec<(String, String)>,
+    /// Probe each https host of the site once after the crawl: certificate
+    /// chain, protocol versions, weak suites (about ten connections per host).
+    #[serde(default = "yes")]
+    pub tls_probe: bool,
+    /// PEM files of extra trusted root certificates (a private CA), used by
+    /// fetches and by the TLS probe's trust check.
+    #[serde(default)]
+    pub ca_certs: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for CrawlConfig {
@@ -120,6 +132,8 @@ impl Default for CrawlConfig {
             )
             .to_string(),
             headers: Vec::new(),
+            tls_probe: true,
+            ca_certs: Vec::new(),
         }
     }
 }

@@ -221,6 +221,9 @@ impl Crawler {
             }
             if r.scope == UrlScope::Internal && counts_as_page(&r.found_by) {
                 engine.pages += 1;
+                if let Ok(u) = Url::parse(&r.url) {
+                    engine.note_probe_host(&u);
+                }
             }
         }
         let mut new = Vec::new();
@@ -333,6 +336,9 @@ struct Engine {
     pages: u64,
     start_ids: HashSet<UrlId>,
     stored_robots: HashMap<String, Option<Robots>>,
+    /// Internal `(host, port)`s to TLS-probe at the end: https hosts crawled,
+    /// and port 443 of http hosts on port 80 (is https offered at all?).
+    probe_hosts: std::collections::BTreeSet<(String, u16)>,
     events: Option<UnboundedSender<CrawlEvent>>,
     cancel: CancellationToken,
     done: u64,
@@ -363,6 +369,7 @@ impl Engine {
             pages: 0,
             start_ids: HashSet::new(),
             stored_robots: HashMap::new(),
+            probe_hosts: std::collections::BTreeSet::new(),
             events: crawler.events,
             cancel: crawler.cancel,
             done: 0,
@@ -579,6 +586,9 @@ impl Engine {
             }
         }
         tasks.abort_all();
+        if !interrupted {
+            self.probe_tls().await?;
+        }
         self.store.flush()?;
         self.store.set_state(
             self.crawl,
@@ -597,7 +607,69 @@ impl Engine {
         })
     }
 
+    /// Runs the TLS probe on every host noted, all at once, unless it is off
+    /// or the host was probed before an interruption.
+    async fn probe_tls(&mut self) -> Result<(), CrawlError> {
+        if !self.cfg.tls_probe || self.probe_hosts.is_empty() {
+            return Ok(());
+        }
+        let done: HashSet<String> = self
+            .store
+            .host_probes(self.crawl, "tls")?
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
+        let opts = crate::tls::ProbeOptions {
+            timeout: self.cfg.timeout.min(Duration::from_secs(10)),
+            extra_roots: crate::fetch::load_ca_certs(&self.cfg.ca_certs)?,
+            skip_legacy: false,
+        };
+        let probes = std::mem::take(&mut self.probe_hosts)
+            .into_iter()
+            .map(|(host, port)| {
+                let opts = opts.clone();
+                async move { crate::tls::probe_host(&host, port, &opts).await }
+            });
+        let cancel = self.cancel.clone();
+        let results = tokio::select! {
+            () = cancel.cancelled() => return Ok(()),
+            r = futures_util::future::join_all(probes) => r,
+        };
+        for facts in results {
+            let host = facts.authority();
+            if done.contains(&host) {
+                continue;
+            }
+            let json = serde_json::to_string(&facts).unwrap_or_default();
+            self.write(WriteOp::HostProbe {
+                host,
+                kind: "tls".into(),
+                facts: json,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Notes the host of an internal page for the TLS probe.
+    fn note_probe_host(&mut self, url: &Url) {
+        let Some(host) = url.host_str() else {
+            return;
+        };
+        match (url.scheme(), url.port_or_known_default()) {
+            ("https", Some(port)) => {
+                self.probe_hosts.insert((host.to_string(), port));
+            }
+            ("http", Some(80)) => {
+                self.probe_hosts.insert((host.to_string(), 443));
+            }
+            _ => {}
+        }
+    }
+
     fn dispatch(&mut self, tasks: &mut JoinSet<TaskDone>, key: String, job: Job) {
+        if job.kind == JobKind::Page {
+            self.note_probe_host(&job.url);
+        }
         let mut robots_disallowed = false;
         if job.kind == JobKind::Page
             && let Some(host) = self.frontier.get_mut(&key)

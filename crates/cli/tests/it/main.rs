@@ -12,4 +12,5 @@ mod nginx;
 mod politeness;
 mod resume;
 mod robots_sitemaps;
+mod tls;
 mod util;

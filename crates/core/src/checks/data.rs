@@ -33,6 +33,8 @@ pub struct SiteData {
     pub thresholds: super::Thresholds,
     /// The previous finished crawl of the same start URL, for change detection.
     pub previous: Option<Box<SiteData>>,
+    /// What the TLS probe found, per host.
+    pub tls: Vec<crate::tls::TlsFacts>,
 }
 
 /// Parses the stored facts of every HTML page.
@@ -73,6 +75,12 @@ impl SiteData {
             robots: store.robots(id)?,
             thresholds: super::Thresholds::default(),
             previous: None,
+            // A record that does not parse (written by another version) is skipped.
+            tls: store
+                .host_probes(id, "tls")?
+                .into_iter()
+                .filter_map(|(_, json)| serde_json::from_str(&json).ok())
+                .collect(),
             inlinks,
             by_url,
             facts: HashMap::new(),
@@ -134,6 +142,7 @@ impl SiteData {
             robots: Vec::new(),
             thresholds: super::Thresholds::default(),
             previous: None,
+            tls: Vec::new(),
         }
         .with_facts()
     }

@@ -45,6 +45,7 @@ mod sitemaps;
 mod status;
 mod thresholds;
 mod titles;
+mod tls;
 mod urls;
 
 use std::collections::HashSet;
@@ -273,6 +274,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     all.extend(fetch::checks());
     all.extend(status::checks());
     all.extend(security::checks());
+    all.extend(tls::checks());
     all.extend(redirects::checks());
     all.extend(robots_txt::checks());
     all.extend(sitemaps::checks());
@@ -403,6 +405,20 @@ mod tests {
 
     /// The ids this build implements (kept by hand so a change to the registry is seen).
     const IMPLEMENTED: &[&str] = &[
+        "tls-cert-expired",
+        "tls-cert-expiring-soon",
+        "tls-cert-not-yet-valid",
+        "tls-cert-name-mismatch",
+        "tls-cert-untrusted",
+        "tls-chain-incomplete",
+        "tls-cert-weak-signature",
+        "tls-cert-weak-key",
+        "tls-legacy-protocol-accepted",
+        "tls-modern-protocol-missing",
+        "tls13-unsupported",
+        "tls-weak-cipher",
+        "https-unavailable",
+        "http2-not-supported",
         "dns-lookup-failed",
         "connect-refused",
         "connect-timeout",

@@ -43,6 +43,7 @@ impl TestSite {
         fresh.hops = std::mem::take(&mut self.site.hops);
         fresh.robots = std::mem::take(&mut self.site.robots);
         fresh.previous = self.site.previous.take();
+        fresh.tls = std::mem::take(&mut self.site.tls);
         self.site = fresh;
         id
     }
@@ -192,8 +193,15 @@ impl TestSite {
         s.robots = self.site.robots.clone();
         s.thresholds = self.site.thresholds.clone();
         s.previous = self.site.previous.clone();
+        s.tls = self.site.tls.clone();
         s.index_outlinks();
         s
+    }
+
+    /// Adds one host's TLS probe result.
+    pub(crate) fn tls(mut self, facts: crate::tls::TlsFacts) -> Self {
+        self.site.tls.push(facts);
+        self
     }
 
     /// Makes `before` the previous crawl of this one.

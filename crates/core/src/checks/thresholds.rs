@@ -75,6 +75,8 @@ pub struct Thresholds {
     pub word_drop: f64,
     /// `sitemap-urls-dropped`: share of sitemap URLs lost since the previous crawl.
     pub sitemap_drop: f64,
+    /// `tls-cert-expiring-soon`: days before a certificate's `notAfter`.
+    pub tls_expiry_days: u32,
 }
 
 impl Default for Thresholds {
@@ -114,6 +116,7 @@ impl Default for Thresholds {
             inline_script_max_bytes: 100 * 1024,
             word_drop: 0.30,
             sitemap_drop: 0.10,
+            tls_expiry_days: 30,
         }
     }
 }

@@ -76,12 +76,12 @@ fn classify_one(e: &(dyn StdError + 'static)) -> Option<FailureKind> {
         }
     }
     if let Some(io) = e.downcast_ref::<io::Error>() {
+        // An io::Error's source() skips the error it wraps, and TLS failures arrive
+        // wrapped twice (Other around InvalidData around rustls::Error): descend.
         if let Some(inner) = io.get_ref()
-            && let Some(tls) = inner.downcast_ref::<rustls::Error>()
+            && let Some(kind) = classify_one(inner)
         {
-            return Some(FailureKind::Tls {
-                reason: tls.to_string(),
-            });
+            return Some(kind);
         }
         return match io.kind() {
             io::ErrorKind::ConnectionRefused => Some(FailureKind::ConnectRefused),
@@ -107,6 +107,40 @@ fn innermost(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Handshake failures must not pass for "connection refused" (they did, when
+    /// the rustls error sat two io::Errors deep).
+    #[tokio::test]
+    async fn handshake_failures_are_tls() {
+        use siteaudit_testkit::tls::{TlsServer, self_signed};
+        let client = reqwest::Client::builder().build().unwrap();
+        let old = TlsServer::start(
+            &self_signed(&["localhost"], -1, 30),
+            &[],
+            &["-tls1", "-cipher", "ALL:@SECLEVEL=0"],
+        );
+        let e = client
+            .get(old.url("127.0.0.1", "/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(classify(&e), FailureKind::Tls { ref reason } if reason.contains("ProtocolVersion")),
+            "{:?}",
+            classify(&e)
+        );
+        let untrusted = TlsServer::start(&self_signed(&["localhost"], -1, 30), &[], &[]);
+        let e = client
+            .get(untrusted.url("localhost", "/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(classify(&e), FailureKind::Tls { ref reason } if reason.contains("certificate")),
+            "{:?}",
+            classify(&e)
+        );
+    }
 
     #[test]
     fn io_errors_map_to_kinds() {

@@ -33,6 +33,14 @@ pub enum FetchError {
         /// What is wrong.
         reason: String,
     },
+    /// A `--ca-cert` file cannot be read or holds no certificate.
+    #[error("cannot use CA certificate file {path}: {reason}")]
+    CaCert {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
@@ -175,7 +183,12 @@ impl Fetcher {
             })?;
             headers.insert(n, v);
         }
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for root in load_ca_certs(&config.ca_certs)? {
+            let cert = reqwest::Certificate::from_der(&root).map_err(FetchError::Client)?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
             .user_agent(&config.user_agent)
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
@@ -439,6 +452,28 @@ fn httpdate_parse(value: &str) -> Option<std::time::SystemTime> {
         let iso = format!("{}-{month:02}-{:0>2}T{}Z", parts[3], parts[1], parts[4]);
         humantime::parse_rfc3339(&iso).ok()
     })
+}
+
+/// Reads the DER certificates of PEM files (`--ca-cert`); a file without any
+/// certificate is an error, so a wrong path is never silently ignored.
+pub fn load_ca_certs(paths: &[String]) -> Result<Vec<Vec<u8>>, FetchError> {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut out = Vec::new();
+    for path in paths {
+        let err = |reason: String| FetchError::CaCert {
+            path: path.clone(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let before = out.len();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            out.push(cert.map_err(|e| err(format!("{e:?}")))?.to_vec());
+        }
+        if out.len() == before {
+            return Err(err("no PEM certificate in it".into()));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

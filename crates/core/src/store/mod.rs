@@ -140,6 +140,15 @@ pub enum WriteOp {
         /// The body.
         body: Vec<u8>,
     },
+    /// What a per-host probe found (the TLS probe: kind `tls`).
+    HostProbe {
+        /// `host[:port]`.
+        host: String,
+        /// The probe.
+        kind: String,
+        /// Its facts, JSON.
+        facts: String,
+    },
 }
 
 /// A stored crawl.
@@ -241,6 +250,8 @@ pub trait Store: Send + Sync {
     fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
     /// Stored robots.txt bodies by host, for resume.
     fn robots(&self, crawl: CrawlId) -> Result<Vec<StoredRobots>, StoreError>;
+    /// Per-host probe results of one kind (`tls`), as `(host, JSON facts)`.
+    fn host_probes(&self, crawl: CrawlId, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Redirect chains recorded for URLs checked with inline following.
     fn hops(
         &self,

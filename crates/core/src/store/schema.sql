@@ -1,4 +1,5 @@
--- siteaudit SQLite schema, version 1.
+-- siteaudit SQLite schema, version 2 (2 added host_probes; every statement is idempotent,
+-- so upgrading a version-1 file is running this script again).
 CREATE TABLE IF NOT EXISTS crawls (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     start_url   TEXT NOT NULL,
@@ -71,4 +72,11 @@ CREATE TABLE IF NOT EXISTS robots (
     status   INTEGER,
     body     BLOB NOT NULL,
     PRIMARY KEY (crawl_id, host)
+);
+CREATE TABLE IF NOT EXISTS host_probes (
+    crawl_id INTEGER NOT NULL,
+    host     TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    facts    TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, host, kind)
 );

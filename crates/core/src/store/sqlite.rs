@@ -15,7 +15,7 @@ use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, RedirectHop, Timings};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 /// A batch is committed after this many writes or this long, whichever comes first.
 const BATCH_OPS: usize = 4096;
 const BATCH_TIME: Duration = Duration::from_millis(100);
@@ -91,6 +91,13 @@ impl SqliteStore {
                         "database schema version {v} is newer than this siteaudit understands ({SCHEMA_VERSION})"
                     ),
                 });
+            }
+            Some(v) if v < SCHEMA_VERSION => {
+                conn.execute_batch(SCHEMA)?;
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![SCHEMA_VERSION, now()],
+                )?;
             }
             Some(_) => {}
         }
@@ -240,6 +247,13 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
                 "INSERT OR REPLACE INTO robots (crawl_id, host, status, body) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![crawl, host, status, body])?;
+            Ok(())
+        }
+        WriteOp::HostProbe { host, kind, facts } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO host_probes (crawl_id, host, kind, facts) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![crawl, host, kind, facts])?;
             Ok(())
         }
         WriteOp::Done {
@@ -518,6 +532,15 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn host_probes(&self, crawl: CrawlId, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT host, facts FROM host_probes WHERE crawl_id = ?1 AND kind = ?2 ORDER BY host",
+        )?;
+        let rows = stmt.query_map(params![crawl, kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn hops(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<RedirectHop>)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -560,6 +583,40 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
 mod tests {
     use super::*;
     use crate::model::{Outcome, ResponseMeta};
+
+    /// A version-1 file (before `host_probes`) is upgraded in place on open.
+    #[test]
+    fn version_one_files_are_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        drop(SqliteStore::open(&path).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "DROP TABLE host_probes; DELETE FROM schema_migrations; \
+                 INSERT INTO schema_migrations VALUES (1, 'then');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
+        store
+            .write(
+                crawl,
+                WriteOp::HostProbe {
+                    host: "e.com".into(),
+                    kind: "tls".into(),
+                    facts: "{}".into(),
+                },
+            )
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(
+            store.host_probes(crawl, "tls").unwrap(),
+            [("e.com".to_string(), "{}".to_string())]
+        );
+        assert!(store.host_probes(crawl, "other").unwrap().is_empty());
+    }
 
     #[test]
     fn writes_are_batched_and_read_back() {

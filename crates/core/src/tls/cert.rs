@@ -246,6 +246,33 @@ mod tests {
         assert!(!cert(&["other.com"], Some("example.com")).matches_host("example.com"));
     }
 
+    /// rcgen cannot sign with SHA-1 nor make small RSA keys; OpenSSL can.
+    #[test]
+    fn reads_weak_signature_and_key_from_openssl() {
+        use rustls::pki_types::pem::PemObject as _;
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let ok = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:1024", "-sha1", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=weak.test", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl")
+            .status
+            .success();
+        assert!(ok);
+        let der = rustls::pki_types::CertificateDer::from_pem_file(&cert).unwrap();
+        let f = CertFacts::parse(&der).unwrap();
+        assert!(f.weak_signature);
+        assert_eq!(f.signature_algorithm, "sha1WithRSAEncryption");
+        assert_eq!((f.key_type.as_str(), f.key_bits), ("RSA", 1024));
+        assert!(!f.has_san && f.matches_host("weak.test"));
+    }
+
     #[test]
     fn parses_a_generated_certificate() {
         let mut params = rcgen::CertificateParams::new(vec!["site.test".to_string()]).unwrap();

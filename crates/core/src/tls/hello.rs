@@ -151,15 +151,45 @@ pub(crate) async fn probe(
     suites: &[Suite],
     timeout: Duration,
 ) -> HelloAnswer {
+    probe_with_chain(addr, sni, max, suites, timeout).await.0
+}
+
+/// Like [`probe`], and when accepted also the certificates the server sent in
+/// the clear after its ServerHello (TLS 1.2 and older), leaf first.
+pub(crate) async fn probe_with_chain(
+    addr: std::net::SocketAddr,
+    sni: Option<&str>,
+    max: Version,
+    suites: &[Suite],
+    timeout: Duration,
+) -> (HelloAnswer, Vec<Vec<u8>>) {
     match tokio::time::timeout(timeout, exchange(addr, sni, max, suites)).await {
         Ok(Ok(answer)) => answer,
-        Ok(Err(e)) => HelloAnswer::Unknown {
-            reason: e.to_string(),
-        },
-        Err(_) => HelloAnswer::Unknown {
-            reason: format!("no answer within {timeout:?}"),
-        },
+        Ok(Err(e)) => (
+            HelloAnswer::Unknown {
+                reason: e.to_string(),
+            },
+            Vec::new(),
+        ),
+        Err(_) => (
+            HelloAnswer::Unknown {
+                reason: format!("no answer within {timeout:?}"),
+            },
+            Vec::new(),
+        ),
     }
+}
+
+/// The most handshake bytes read looking for the Certificate message.
+const MAX_HANDSHAKE_BYTES: usize = 256 * 1024;
+
+async fn read_record(stream: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut header = [0u8; 5];
+    stream.read_exact(&mut header).await.ok()?;
+    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    let mut body = vec![0u8; len.min(1 << 15)];
+    stream.read_exact(&mut body).await.ok()?;
+    Some((header[0], body))
 }
 
 async fn exchange(
@@ -167,23 +197,72 @@ async fn exchange(
     sni: Option<&str>,
     max: Version,
     suites: &[Suite],
-) -> std::io::Result<HelloAnswer> {
+) -> std::io::Result<(HelloAnswer, Vec<Vec<u8>>)> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.write_all(&client_hello(sni, max, suites)).await?;
-    let mut header = [0u8; 5];
-    if let Err(e) = stream.read_exact(&mut header).await {
-        return Ok(HelloAnswer::Refused {
-            reason: format!("connection closed ({e})"),
-        });
+    let Some((kind, body)) = read_record(&mut stream).await else {
+        return Ok((
+            HelloAnswer::Refused {
+                reason: "connection closed without an answer".into(),
+            },
+            Vec::new(),
+        ));
+    };
+    let answer = parse_answer(kind, &body, max, suites);
+    if !matches!(answer, HelloAnswer::Accepted { .. }) {
+        return Ok((answer, Vec::new()));
     }
-    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-    let mut body = vec![0u8; len.min(1 << 14)];
-    if stream.read_exact(&mut body).await.is_err() {
-        return Ok(HelloAnswer::Refused {
-            reason: "connection closed mid-record".into(),
-        });
+    // Handshake messages may span records: gather them until the Certificate
+    // message is whole or the server says ServerHelloDone.
+    let mut handshake = body;
+    loop {
+        if let Some(found) = find_certificates(&handshake) {
+            return Ok((answer, found.unwrap_or_default()));
+        }
+        if handshake.len() > MAX_HANDSHAKE_BYTES {
+            return Ok((answer, Vec::new()));
+        }
+        match read_record(&mut stream).await {
+            Some((22, more)) => handshake.extend_from_slice(&more),
+            _ => return Ok((answer, Vec::new())),
+        }
     }
-    Ok(parse_answer(header[0], &body, max, suites))
+}
+
+/// Walks the handshake messages: `Some(Some(chain))` at a whole Certificate
+/// message, `Some(None)` at ServerHelloDone without one, `None` when more bytes
+/// are needed.
+fn find_certificates(mut bytes: &[u8]) -> Option<Option<Vec<Vec<u8>>>> {
+    while bytes.len() >= 4 {
+        let len = usize::from(bytes[1]) << 16 | usize::from(bytes[2]) << 8 | usize::from(bytes[3]);
+        let msg = bytes.get(4..4 + len)?;
+        match bytes[0] {
+            11 => return Some(Some(certificate_list(msg))),
+            14 => return Some(None),
+            _ => bytes = &bytes[4 + len..],
+        }
+    }
+    None
+}
+
+fn u24(b: &[u8]) -> Option<usize> {
+    Some(usize::from(*b.first()?) << 16 | usize::from(*b.get(1)?) << 8 | usize::from(*b.get(2)?))
+}
+
+fn certificate_list(msg: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Some(total) = u24(msg) else {
+        return out;
+    };
+    let mut rest = msg.get(3..3 + total).unwrap_or_default();
+    while let Some(len) = u24(rest) {
+        let Some(cert) = rest.get(3..3 + len) else {
+            break;
+        };
+        out.push(cert.to_vec());
+        rest = &rest[3 + len..];
+    }
+    out
 }
 
 /// Reads the first record: an alert, or a handshake record starting with ServerHello.

@@ -199,7 +199,15 @@ pub async fn probe_host(host: &str, port: u16, opts: &ProbeOptions) -> TlsFacts 
         }
     }
     for version in [Version::SSL3, Version::TLS10, Version::TLS11] {
-        let answer = hello::probe(addr, sni, version, hello::LEGACY_SUITES, opts.timeout).await;
+        let (answer, chain) =
+            hello::probe_with_chain(addr, sni, version, hello::LEGACY_SUITES, opts.timeout).await;
+        // A legacy-only server still shows its certificates to a legacy hello.
+        if facts.chain.is_empty() && !chain.is_empty() {
+            let ders: Vec<CertificateDer<'static>> =
+                chain.into_iter().map(CertificateDer::from).collect();
+            facts.chain = ders.iter().filter_map(|c| CertFacts::parse(c)).collect();
+            facts.trust_error = verify_chain(&ders, &facts.chain, &provider, opts);
+        }
         facts.versions.insert(
             facts.versions.len() - 2,
             VersionResult {
