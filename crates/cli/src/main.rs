@@ -51,7 +51,7 @@ struct ChecksArgs {
 /// Where the report goes and what fails the run.
 #[derive(Debug, clap::Args)]
 struct OutputArgs {
-    /// Report format: text, json or csv.
+    /// Report format: text, json, jsonl, csv, html, junit, sarif or markdown.
     #[arg(
         long,
         short = 'f',
@@ -63,6 +63,9 @@ struct OutputArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// With --format csv: write urls.csv, links.csv, redirects.csv and findings.csv into DIR.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    output_dir: Option<PathBuf>,
     /// Exit 1 when a problem matches: none, any, internal, external, 4xx, 5xx, a status
     /// code, or a failure kind (comma-separated).
     #[arg(

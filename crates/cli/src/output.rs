@@ -34,6 +34,27 @@ pub(crate) fn write_to(
     }
 }
 
+/// Writes a crawl report where the output flags say: a directory of CSV
+/// tables (`--output-dir`), a file, or standard output.
+pub(crate) fn write_report(
+    out: &crate::OutputArgs,
+    report: &siteaudit::report::CrawlReport,
+) -> anyhow::Result<()> {
+    if let Some(dir) = &out.output_dir {
+        if out.format != siteaudit::report::Format::Csv {
+            anyhow::bail!("--output-dir writes CSV tables: use it with --format csv");
+        }
+        report
+            .write_csv_dir(dir)
+            .with_context(|| format!("cannot write CSV tables into {}", dir.display()))?;
+        return Ok(());
+    }
+    write_to(out.output.as_deref(), |w| {
+        report.render(out.format, w)?;
+        Ok(())
+    })
+}
+
 /// Whether the error is a closed stdout (`siteaudit … | head`): not an error.
 pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

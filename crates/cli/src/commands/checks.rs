@@ -8,6 +8,11 @@ use crate::{ChecksArgs, output};
 
 pub(crate) fn run(a: ChecksArgs) -> Result<Exit, Failure> {
     let infos: Vec<CheckInfo> = registry().iter().map(|c| *c.info()).collect();
+    if !matches!(a.format, Format::Text | Format::Json | Format::Csv) {
+        return Err(exit::usage(anyhow::anyhow!(
+            "this command writes text, json or csv"
+        )));
+    }
     output::write_to(None, |w| {
         match a.format {
             Format::Json => {
@@ -36,7 +41,7 @@ pub(crate) fn run(a: ChecksArgs) -> Result<Exit, Failure> {
                 }
                 c.flush()?;
             }
-            Format::Text => {
+            _ => {
                 let mut last = 0;
                 for i in &infos {
                     if i.category != last {

@@ -61,11 +61,7 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
     })?;
     let report = CrawlReport::build(store.as_ref(), summary.crawl_id, audit.as_ref())
         .map_err(exit::no_start)?;
-    output::write_to(a.out.output.as_deref(), |w| {
-        report.render(a.out.format, w)?;
-        Ok(())
-    })
-    .map_err(|e| Failure {
+    output::write_report(&a.out, &report).map_err(|e| Failure {
         exit: Exit::Usage,
         error: e,
     })?;

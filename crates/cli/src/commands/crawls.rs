@@ -9,6 +9,11 @@ use crate::{CrawlsArgs, output};
 pub(crate) fn run(a: CrawlsArgs) -> Result<Exit, Failure> {
     let store = open_store(a.db.db)?;
     let crawls = store.crawls().map_err(exit::no_start)?;
+    if !matches!(a.format, Format::Text | Format::Json | Format::Csv) {
+        return Err(exit::usage(anyhow::anyhow!(
+            "this command writes text, json or csv"
+        )));
+    }
     output::write_to(None, |w| {
         match a.format {
             Format::Json => {
@@ -39,7 +44,7 @@ pub(crate) fn run(a: CrawlsArgs) -> Result<Exit, Failure> {
                 }
                 c.flush()?;
             }
-            Format::Text => {
+            _ => {
                 if crawls.is_empty() {
                     writeln!(w, "no crawls yet")?;
                 }

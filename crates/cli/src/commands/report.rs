@@ -27,10 +27,6 @@ pub(crate) fn run(a: ReportArgs) -> Result<Exit, Failure> {
         Some(s.audit_config().map_err(exit::usage)?)
     };
     let report = CrawlReport::build(store.as_ref(), id, audit.as_ref()).map_err(exit::usage)?;
-    output::write_to(a.out.output.as_deref(), |w| {
-        report.render(a.out.format, w)?;
-        Ok(())
-    })
-    .map_err(exit::usage)?;
+    output::write_report(&a.out, &report).map_err(exit::usage)?;
     Ok(crawl_exit(&report, &a.out.fail_on.0))
 }

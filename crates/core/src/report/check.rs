@@ -150,6 +150,17 @@ impl CheckReport {
                 }
                 w.flush()?;
             }
+            Format::Jsonl => {
+                for r in &self.results {
+                    serde_json::to_writer(&mut *out, r)?;
+                    writeln!(out)?;
+                }
+            }
+            Format::Html | Format::Junit | Format::Sarif | Format::Markdown => {
+                return Err(ReportError::Unsupported(
+                    "`check` writes text, json, jsonl or csv; html, junit, sarif and markdown are crawl reports",
+                ));
+            }
             Format::Text => {
                 for r in &self.results {
                     let head = match (&r.failure, r.status) {

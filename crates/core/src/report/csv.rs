@@ -81,3 +81,75 @@ pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> Result<(), ReportE
     w.flush()?;
     Ok(())
 }
+
+/// Writes one CSV file per table into `dir`: urls.csv (as [`render`]),
+/// links.csv, redirects.csv and findings.csv. Returns the paths written.
+pub(super) fn write_tables(
+    r: &CrawlReport,
+    dir: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir)?;
+    let urls: HashMap<u32, &str> = r
+        .urls
+        .iter()
+        .map(|u| (u.record.id, u.record.url.as_str()))
+        .collect();
+    let url = |id: u32| urls.get(&id).copied().unwrap_or_default().to_string();
+    let mut written = Vec::new();
+    let mut open = |name: &str| -> Result<csv::Writer<std::fs::File>, ReportError> {
+        let path = dir.join(name);
+        let w = csv::Writer::from_path(&path)?;
+        written.push(path);
+        Ok(w)
+    };
+    let file = open("urls.csv")?;
+    let mut buf = std::io::BufWriter::new(file.into_inner().map_err(|e| e.into_error())?);
+    render(r, &mut buf)?;
+    buf.flush()?;
+
+    let mut w = open("links.csv")?;
+    w.write_record(["from_url", "to_url", "kind", "text", "rel"])?;
+    for l in &r.links {
+        w.write_record([
+            url(l.from),
+            url(l.to),
+            l.kind.to_string(),
+            l.text.clone().unwrap_or_default(),
+            l.rel.clone().unwrap_or_default(),
+        ])?;
+    }
+    w.flush()?;
+
+    let mut w = open("redirects.csv")?;
+    w.write_record(["url", "hop", "hop_url", "status", "location"])?;
+    for red in &r.redirects {
+        for (i, h) in red.hops.iter().enumerate() {
+            w.write_record([
+                red.url.clone(),
+                i.to_string(),
+                h.url.clone(),
+                h.status.map(|s| s.to_string()).unwrap_or_default(),
+                h.location.clone().unwrap_or_default(),
+            ])?;
+        }
+    }
+    w.flush()?;
+
+    let mut w = open("findings.csv")?;
+    w.write_record([
+        "check", "category", "severity", "title", "url", "details", "fix",
+    ])?;
+    for f in r.audit.iter().flat_map(|a| &a.findings) {
+        w.write_record([
+            f.check.to_string(),
+            f.category.to_string(),
+            f.severity.id().to_string(),
+            f.title.to_string(),
+            f.url.clone().unwrap_or_default(),
+            f.details.to_string(),
+            f.fix.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(written)
+}

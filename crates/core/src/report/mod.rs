@@ -63,6 +63,12 @@
 
 mod check;
 mod csv;
+mod html;
+mod jsonl;
+mod junit;
+mod markdown;
+mod sarif;
+mod svg;
 mod text;
 
 use std::collections::BTreeMap;
@@ -74,7 +80,7 @@ pub use check::{CheckReport, CheckResult};
 use crate::checks::{self, AuditConfig, Score, SiteData};
 use crate::crawl::{FOUND_ROBOTS, FOUND_SITEMAP_PROBE};
 use crate::model::{Attempt, FailureKind, RedirectHop, Severity};
-use crate::store::{CrawlId, Store, StoreError, UrlId, UrlRecord, UrlScope};
+use crate::store::{CrawlId, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
 
 /// The version of the JSON report format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -86,8 +92,23 @@ pub enum Format {
     Text,
     /// The versioned JSON document described in this module.
     Json,
-    /// One row per URL.
+    /// One row per URL (or, with an output directory, one file per table).
     Csv,
+    /// One JSON record per line, each with a `type`, for streaming tools.
+    Jsonl,
+    /// One self-contained HTML page with charts and tables.
+    Html,
+    /// JUnit XML: one testsuite per check category.
+    Junit,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// A Markdown summary fit for a pull-request comment.
+    Markdown,
+}
+
+impl Format {
+    /// Every format name, for messages and docs.
+    pub const NAMES: &'static str = "text, json, jsonl, csv, html, junit, sarif or markdown";
 }
 
 impl std::str::FromStr for Format {
@@ -98,8 +119,14 @@ impl std::str::FromStr for Format {
             "text" => Ok(Self::Text),
             "json" => Ok(Self::Json),
             "csv" => Ok(Self::Csv),
+            "jsonl" => Ok(Self::Jsonl),
+            "html" => Ok(Self::Html),
+            "junit" => Ok(Self::Junit),
+            "sarif" => Ok(Self::Sarif),
+            "markdown" | "md" => Ok(Self::Markdown),
             other => Err(format!(
-                "unknown format {other:?} (expected text, json or csv)"
+                "unknown format {other:?} (expected {})",
+                Self::NAMES
             )),
         }
     }
@@ -121,6 +148,9 @@ pub enum ReportError {
     /// Writing CSV failed.
     #[error("cannot write CSV: {0}")]
     Csv(#[from] ::csv::Error),
+    /// The format does not apply to this output.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// The crawl a report is about.
@@ -238,6 +268,9 @@ pub struct AuditSection {
     pub by_severity: BTreeMap<&'static str, u64>,
     /// Every finding, errors first.
     pub findings: Vec<FindingRow>,
+    /// The checks that ran (registered and not disabled), in registry order.
+    #[serde(skip)]
+    pub checks_run: Vec<checks::CheckInfo>,
 }
 
 impl AuditSection {
@@ -261,10 +294,16 @@ impl AuditSection {
                 }
             })
             .collect();
+        let checks_run = checks::registry()
+            .iter()
+            .map(|c| *c.info())
+            .filter(|i| !cfg.disabled.contains(i.id))
+            .collect();
         Self {
             score,
             by_severity,
             findings: rows,
+            checks_run,
         }
     }
 }
@@ -287,6 +326,21 @@ pub struct CrawlReport {
     pub audit: Option<AuditSection>,
     /// Every URL.
     pub urls: Vec<UrlRow>,
+    /// Every link, between URL ids (`urls[].id`), by source then target.
+    pub links: Vec<LinkRow>,
+    /// Every URL that redirects, with its chain hop by hop.
+    pub redirects: Vec<RedirectRow>,
+}
+
+/// A redirecting URL and where its redirects lead.
+#[derive(Debug, Clone, Serialize)]
+pub struct RedirectRow {
+    /// The URL's id.
+    pub url_id: UrlId,
+    /// The URL.
+    pub url: String,
+    /// Each hop `{ url, status, location }`, this URL first.
+    pub hops: Vec<RedirectHop>,
 }
 
 /// The class of a status code: `2xx`, `3xx`, ...
@@ -414,6 +468,18 @@ impl CrawlReport {
             })
             .collect();
         let audit = audit.map(|cfg| AuditSection::run(site, cfg));
+        let mut links: Vec<LinkRow> = site.outlinks.values().flatten().cloned().collect();
+        links.sort_by_key(|l| (l.from, l.to));
+        let redirects = urls
+            .iter()
+            .filter(|u| u.location.is_some() || site.hops.contains_key(&u.id))
+            .map(|u| RedirectRow {
+                url_id: u.id,
+                url: u.url.clone(),
+                hops: site.chain(u),
+            })
+            .filter(|r| !r.hops.is_empty())
+            .collect();
         Self {
             schema_version: SCHEMA_VERSION,
             tool: concat!("siteaudit ", env!("CARGO_PKG_VERSION")).to_string(),
@@ -428,6 +494,8 @@ impl CrawlReport {
             problems,
             audit,
             urls: rows,
+            links,
+            redirects,
         }
     }
 
@@ -441,6 +509,15 @@ impl CrawlReport {
         })
     }
 
+    /// Writes the CSV tables (urls, links, redirects, findings) into `dir`, one
+    /// file each; returns the paths.
+    pub fn write_csv_dir(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<Vec<std::path::PathBuf>, ReportError> {
+        csv::write_tables(self, dir)
+    }
+
     /// Renders the report.
     pub fn render(&self, format: Format, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
         match format {
@@ -450,6 +527,14 @@ impl CrawlReport {
                 writeln!(out)?;
             }
             Format::Csv => csv::render(self, out)?,
+            Format::Jsonl => jsonl::render(self, out)?,
+            Format::Html => html::render(self, out)?,
+            Format::Junit => junit::render(self, out)?,
+            Format::Sarif => {
+                serde_json::to_writer_pretty(&mut *out, &sarif::log(self))?;
+                writeln!(out)?;
+            }
+            Format::Markdown => markdown::render(self, out)?,
         }
         Ok(())
     }
