@@ -181,6 +181,11 @@ impl TestSite {
             .expect("path added")
     }
 
+    /// The crawl as the checks and reports see it.
+    pub(crate) fn built(&self) -> SiteData {
+        self.refreshed()
+    }
+
     pub(crate) fn site(&self) -> &SiteData {
         &self.site
     }

@@ -69,6 +69,8 @@ mod junit;
 mod markdown;
 mod sarif;
 mod svg;
+#[cfg(test)]
+mod tests;
 mod text;
 
 use std::collections::BTreeMap;

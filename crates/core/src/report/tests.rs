@@ -1,0 +1,180 @@
+//! Every renderer on one fixed crawl: snapshots (insta) so a change to any
+//! output is reviewed, the SARIF log validated against the OASIS 2.1.0
+//! schema, and the JUnit XML read back with an XML parser.
+
+use super::{CrawlReport, Format};
+use crate::checks::AuditConfig;
+use crate::checks::test_support::TestSite;
+use crate::model::FailureKind;
+
+/// A small crawl with a bit of everything: a 502 that failed three times
+/// behind nginx, a 404 linked with text, a redirect, a slow page, a refused
+/// external link.
+fn fixed_crawl() -> CrawlReport {
+    let site = TestSite::new()
+        .page("/ok", Some(200), None, |_| {})
+        .page("/gone", Some(404), None, |_| {})
+        .page("/gateway", Some(502), None, |r| {
+            r.headers = vec![("server".into(), "nginx/1.22.1".into())];
+            r.attempts = 3;
+        })
+        .attempts("/gateway", &[Some(502), Some(502), Some(502)])
+        .page("/moved", Some(301), None, |r| {
+            r.location = Some("http://site.example/ok".into());
+        })
+        .page("/slow", Some(200), None, |r| {
+            r.ttfb_ms = Some(1500.0);
+            r.total_ms = Some(1650.0);
+        })
+        .page("/down", None, Some(FailureKind::ConnectRefused), |r| {
+            r.url = "http://other.example/down".into();
+            r.scope = crate::store::UrlScope::External;
+        })
+        .texts(&[("/gone", "Old <page> & more"), ("/gateway", "API")])
+        .built();
+    CrawlReport::from_site(&site, Some(&AuditConfig::default()))
+}
+
+fn render(format: Format) -> String {
+    let mut out = Vec::new();
+    fixed_crawl().render(format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn text_snapshot() {
+    insta::assert_snapshot!(render(Format::Text));
+}
+
+#[test]
+fn json_snapshot() {
+    insta::assert_snapshot!(render(Format::Json));
+}
+
+#[test]
+fn jsonl_snapshot() {
+    let out = render(Format::Jsonl);
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["type"].is_string(), "{line}");
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn csv_snapshot() {
+    insta::assert_snapshot!(render(Format::Csv));
+}
+
+#[test]
+fn csv_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = fixed_crawl().write_csv_dir(dir.path()).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["urls.csv", "links.csv", "redirects.csv", "findings.csv"]
+    );
+    let mut all = String::new();
+    for p in &written {
+        all.push_str(&format!(
+            "== {}\n",
+            p.file_name().unwrap().to_string_lossy()
+        ));
+        all.push_str(&std::fs::read_to_string(p).unwrap());
+    }
+    insta::assert_snapshot!(all);
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!(render(Format::Markdown));
+}
+
+#[test]
+fn junit_snapshot_is_well_formed_xml() {
+    let out = render(Format::Junit);
+    let mut reader = quick_xml::Reader::from_str(&out);
+    let (mut suites, mut failures) = (0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) if e.name().into_inner() == "testsuite" => {
+                suites += 1
+            }
+            quick_xml::events::Event::Start(e) if e.name().into_inner() == "failure" => {
+                failures += 1
+            }
+            _ => {}
+        }
+    }
+    assert!(suites > 10, "one suite per category");
+    assert!(failures >= 3, "the 502, the 404 and the refused link fail");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn sarif_validates_against_the_2_1_0_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/sarif-schema-2.1.0.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let log: serde_json::Value = serde_json::from_str(&render(Format::Sarif)).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // And a log that breaks the schema is caught, so the check can fail.
+    let mut bad = log.clone();
+    bad["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(!validator.is_valid(&bad));
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "http-502"));
+    insta::assert_json_snapshot!(log);
+}
+
+#[test]
+fn html_is_self_contained() {
+    let out = render(Format::Html);
+    // Nothing is loaded from elsewhere: no external scripts, styles, images or fonts.
+    for needle in [
+        "<script src",
+        "<link rel=\"stylesheet\"",
+        "<img",
+        "@import",
+        "url(http",
+    ] {
+        assert!(!out.contains(needle), "{needle}");
+    }
+    assert!(out.contains("<svg class=\"chart\""));
+    assert!(out.contains("id=\"url-data\""));
+    // Text from the crawl is escaped.
+    assert!(out.contains("Old &lt;page&gt; &amp; more"));
+    assert!(!out.contains("Old <page>"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn script_end_tags_in_urls_cannot_break_out() {
+    let site = TestSite::new()
+        .page(
+            "/x</script><script>alert(1)</script>",
+            Some(200),
+            None,
+            |_| {},
+        )
+        .built();
+    let mut out = Vec::new();
+    CrawlReport::from_site(&site, None)
+        .render(Format::Html, &mut out)
+        .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out.matches("</script>").count(),
+        2,
+        "only the report's own two scripts end"
+    );
+}
