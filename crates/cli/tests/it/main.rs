@@ -3,6 +3,7 @@
 //! 127.0.0.1 (see `siteaudit-testkit`). One test binary, one module per feature.
 
 mod audit;
+mod browser;
 mod check;
 mod config;
 mod crawl;

@@ -105,6 +105,17 @@ pub fn category_name(n: u8) -> &'static str {
         18 => "Links",
         19 => "Images",
         20 => "CSS, JavaScript and other page resources",
+        21 => "Performance and Core Web Vitals",
+        22 => "Mobile",
+        23 => "Accessibility basics",
+        24 => "Structured data",
+        25 => "Social sharing metadata",
+        26 => "AMP",
+        27 => "Pagination",
+        28 => "JavaScript rendering",
+        29 => "HTML document structure and validity",
+        30 => "Site-wide configuration and crawl budget",
+        31 => "Change detection between crawls",
         _ => "Other",
     }
 }
@@ -375,9 +386,11 @@ mod tests {
         let mut rows = std::collections::HashMap::new();
         for line in catalogue.lines() {
             if let Some(rest) = line.strip_prefix("## ")
-                && let Some(n) = rest.split_whitespace().next().and_then(|n| n.parse().ok())
+                && let Some((n, name)) = rest.split_once(' ')
+                && let Ok(n) = n.parse()
             {
                 category = n;
+                assert_eq!(category_name(n), name, "name of category {n}");
             }
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             if cells.len() > 3 && cells[1].starts_with('`') && category > 0 {
