@@ -75,6 +75,10 @@ struct OutputArgs {
         value_name = "SELECTORS"
     )]
     fail_on: FailOn,
+    /// Only problems and findings that are not in this earlier crawl (an id in the
+    /// database, or a JSON report file) count for --fail-on.
+    #[arg(long, env = "SITEAUDIT_BASELINE", value_name = "CRAWL_OR_JSON")]
+    baseline: Option<String>,
     /// No progress bar and no notes on stderr; only the report and errors.
     #[arg(long, short = 'q')]
     quiet: bool,

@@ -4,7 +4,7 @@ use anyhow::anyhow;
 use siteaudit::crawl::{CrawlError, Crawler};
 use siteaudit::report::CrawlReport;
 
-use super::{crawl_exit, open_store};
+use super::{Baseline, crawl_exit, open_store};
 use crate::exit::{self, Exit, Failure};
 use crate::{CrawlArgs, output, progress, settings};
 
@@ -26,6 +26,13 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
     } else {
         Some(settings.audit_config().map_err(exit::usage)?)
     };
+    let baseline = a
+        .out
+        .baseline
+        .as_deref()
+        .map(|b| Baseline::load(b, store.as_ref(), audit.as_ref()))
+        .transpose()
+        .map_err(exit::usage)?;
     let result = match a.resume {
         Some(id) => {
             let id = match id {
@@ -96,5 +103,10 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
         );
         return Ok(Exit::NoStart);
     }
-    Ok(crawl_exit(&report, &a.out.fail_on.0))
+    Ok(crawl_exit(
+        &report,
+        &a.out.fail_on.0,
+        baseline.as_ref(),
+        a.out.quiet,
+    ))
 }

@@ -3,7 +3,7 @@
 use anyhow::anyhow;
 use siteaudit::report::CrawlReport;
 
-use super::{crawl_exit, open_store};
+use super::{Baseline, crawl_exit, open_store};
 use crate::exit::{self, Exit, Failure};
 use crate::{ReportArgs, output, settings};
 
@@ -26,7 +26,19 @@ pub(crate) fn run(a: ReportArgs) -> Result<Exit, Failure> {
     } else {
         Some(s.audit_config().map_err(exit::usage)?)
     };
+    let baseline = a
+        .out
+        .baseline
+        .as_deref()
+        .map(|b| Baseline::load(b, store.as_ref(), audit.as_ref()))
+        .transpose()
+        .map_err(exit::usage)?;
     let report = CrawlReport::build(store.as_ref(), id, audit.as_ref()).map_err(exit::usage)?;
     output::write_report(&a.out, &report).map_err(exit::usage)?;
-    Ok(crawl_exit(&report, &a.out.fail_on.0))
+    Ok(crawl_exit(
+        &report,
+        &a.out.fail_on.0,
+        baseline.as_ref(),
+        a.out.quiet,
+    ))
 }

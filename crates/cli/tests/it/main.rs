@@ -11,6 +11,7 @@ mod limits;
 mod misbehaving;
 mod nginx;
 mod politeness;
+mod reports;
 mod resume;
 mod robots_sitemaps;
 mod tls;

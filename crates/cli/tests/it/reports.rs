@@ -1,0 +1,168 @@
+//! Report formats from the binary, CSV tables, and `--baseline` for CI.
+
+use siteaudit_testkit::{Reply, Route, Site};
+
+use crate::util::{Dir, links};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn every_format_renders_a_stored_crawl() {
+    let s = Site::new()
+        .page("/", &links(&["/ok", "/gone", "/moved"]))
+        .page("/ok", "<title>ok</title>")
+        .reply("/gone", Reply::status(404))
+        .reply("/moved", Reply::redirect(301, "/ok"))
+        .start();
+    let d = Dir::new();
+    let (code, json) = d.crawl(&s.url("/"), &[]);
+    assert_eq!(code, 1);
+    // Links and redirect chains are in the JSON report, by URL id.
+    let id_of = |suffix: &str| json.url(suffix)["id"].as_u64().unwrap();
+    let links = json.0["links"].as_array().unwrap();
+    assert!(
+        links
+            .iter()
+            .any(|l| l["from"] == id_of("/") && l["to"] == id_of("/gone"))
+    );
+    let redirects = json.0["redirects"].as_array().unwrap();
+    assert_eq!(redirects.len(), 1);
+    assert_eq!(redirects[0]["hops"][1]["url"], s.url("/ok"));
+
+    let o = d.run(&["report", "--format", "jsonl"]);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "crawl");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "finding" && l["check"] == "http-404")
+    );
+    assert!(lines.iter().any(|l| l["type"] == "redirect"));
+
+    let o = d.run(&["report", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "http-404"
+        && r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == s.url("/gone")));
+
+    let o = d.run(&["report", "--format", "junit"]);
+    let xml = stdout(&o);
+    assert!(xml.starts_with("<?xml"));
+    assert!(xml.contains("<testsuite name=\"02 HTTP status codes\""));
+    assert!(xml.contains(&format!("name=\"http-404 {}\"", s.url("/gone"))));
+
+    let o = d.run(&["report", "--format", "markdown"]);
+    let md = stdout(&o);
+    assert!(md.contains("**Health score"));
+    assert!(md.contains(&format!("| {} | 404 Not Found |", s.url("/gone"))));
+
+    let html = d.path().join("r.html");
+    let o = d.run(&["report", "--format", "html", "-o", html.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!doctype html>") && page.contains(&s.url("/gone")));
+
+    let dir = d.path().join("tables");
+    let o = d.run(&[
+        "report",
+        "--format",
+        "csv",
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for name in ["urls.csv", "links.csv", "redirects.csv", "findings.csv"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(text.lines().count() > 1, "{name} has rows");
+    }
+    let redirects = std::fs::read_to_string(dir.join("redirects.csv")).unwrap();
+    assert!(redirects.contains(&format!("{},1,{},200,", s.url("/moved"), s.url("/ok"))));
+
+    // Wrong combinations are usage errors.
+    let o = d.run(&[
+        "report",
+        "--format",
+        "json",
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = d.run(&["report", "--format", "pdf"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("html, junit, sarif or markdown"));
+    let o = d.run(&["check", &s.url("/ok"), "--format", "html"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn baseline_fails_only_on_what_is_new() {
+    // The home page links to /gone in the first crawl, and also to /new in the second.
+    let s = Site::new()
+        .route(
+            "/",
+            Route::Sequence(vec![
+                Reply::html(links(&["/gone"])),
+                Reply::html(links(&["/gone", "/new"])),
+            ]),
+        )
+        .reply("/gone", Reply::status(404))
+        .reply("/new", Reply::status(404))
+        .start();
+    let d = Dir::new();
+    let first = d.path().join("first.json");
+    let o = d.run(&[
+        "crawl",
+        &s.url("/"),
+        "--quiet",
+        "--format",
+        "json",
+        "-o",
+        first.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    // The same crawl against itself: nothing is new.
+    let o = d.run(&["report", "1", "--baseline", "1"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 broken URLs and 0 findings are new"));
+
+    let o = d.run(&[
+        "crawl",
+        &s.url("/"),
+        "--quiet",
+        "--baseline",
+        first.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "/new is new");
+    // Only failing on errors that are new: /gone's findings are old, /new's are new.
+    let o = d.run(&["report", "2", "--baseline", "1", "--fail-on", "error"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(stderr.contains("1 broken URLs and "), "{stderr}");
+    // Without /new in the second crawl, /gone alone would pass.
+    let o = d.run(&["report", "1", "--baseline", first.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+
+    let o = d.run(&["report", "--baseline", "nonsense"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither a file nor a crawl id"));
+    let not_report = d.path().join("x.json");
+    std::fs::write(&not_report, "{\"a\":1}").unwrap();
+    let o = d.run(&["report", "--baseline", not_report.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
