@@ -1,4 +1,5 @@
-//! Stage 6: what a crawl found, read from the store and rendered as text, JSON or CSV.
+//! Stage 6: what a crawl found, read from the store and rendered as text, JSON, JSON
+//! Lines, CSV, HTML, JUnit XML, SARIF or Markdown.
 //!
 //! [`CrawlReport::build`] reads the store once and derives everything a renderer needs:
 //! counts by status class (502, 503 and 504 always apart), every problem URL with its
@@ -39,7 +40,13 @@
 //!               "in_sitemap": false, "state": "done", "status": 200, "failure": null,
 //!               "location": null, "content_type": "text/html", "ttfb_ms": 2.0,
 //!               "total_ms": 2.5, "wire_bytes": 1024, "body_bytes": 1024, "attempts": 1,
-//!               "robots_disallowed": false, "inlinks": 0 } ]
+//!               "robots_disallowed": false, "inlinks": 0 } ],
+//!   "links": [ { "from": 1, "to": 2, "kind": "a", "text": "API", "rel": null } ],
+//!   "redirects": [ { "url_id": 7, "url": "http://example.com/old",
+//!                    "hops": [ { "url": "http://example.com/old", "status": 301,
+//!                                "location": "https://example.com/new" },
+//!                              { "url": "https://example.com/new", "status": 200,
+//!                                "location": null } ] } ]
 //! }
 //! ```
 //!
@@ -57,6 +64,15 @@
 //! - `audit` is absent when checks were not run (`--no-audit`). Findings are ordered by
 //!   severity, then check id, then URL; `url` is `null` for site-wide findings;
 //!   `details` is the check's evidence (its keys depend on the check).
+//!
+//! - `links` are between URL ids (`urls[].id`), ordered by source then target; `kind` is
+//!   the link kind id (`a`, `img`, `script`, `css`, `canonical`, `hreflang`, `sitemap`,
+//!   `redirect`, …).
+//! - `redirects` lists every URL that redirects with its whole chain, the URL first; the
+//!   last hop is where it ends (or the repeated URL of a loop).
+//! - The `jsonl` format writes the same records one per line with a `type` field:
+//!   `crawl` (`schema_version`, `tool`, `crawl`), `summary`, `score` (`score`,
+//!   `by_severity`), then `url`, `link`, `redirect`, `problem` and `finding` records.
 //!
 //! Fields may be added in later versions of schema 1; none will be removed or change
 //! meaning without a new `schema_version`.
