@@ -39,6 +39,41 @@ enum Command {
     Audit(ReportArgs),
     /// List the implemented audit checks.
     Checks(ChecksArgs),
+    /// Compare two crawls: URLs added and removed, status changes, broken URLs and
+    /// findings new and resolved, score change (default: the last two of one site).
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The earlier crawl (default: the newest finished crawl of B's start URL before B).
+    #[arg(value_name = "A")]
+    a: Option<i64>,
+    /// The later crawl (default: the latest crawl).
+    #[arg(value_name = "B")]
+    b: Option<i64>,
+    /// Output format: text, json or markdown.
+    #[arg(long, short = 'f', default_value = "text", value_name = "FORMAT")]
+    format: siteaudit::report::Format,
+    /// Write the diff to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when something new in B matches these selectors (as for `report`).
+    #[arg(
+        long,
+        env = "SITEAUDIT_FAIL_ON",
+        default_value = "internal",
+        value_name = "SELECTORS"
+    )]
+    fail_on: FailOn,
+    /// Do not run this check (repeatable; adds to `disable_checks` in siteaudit.toml).
+    #[arg(long = "disable-check", value_name = "ID")]
+    disable_checks: Vec<String>,
+    /// Config file (default: ./siteaudit.toml when it exists).
+    #[arg(long, env = "SITEAUDIT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -163,7 +198,7 @@ fn main() -> ExitCode {
         Command::Crawl(a) => a.out.quiet,
         Command::Check(a) => a.out.quiet,
         Command::Report(a) | Command::Audit(a) => a.out.quiet,
-        Command::Crawls(_) | Command::Checks(_) => false,
+        Command::Crawls(_) | Command::Checks(_) | Command::Diff(_) => false,
     };
     init_logging(quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -183,6 +218,7 @@ fn main() -> ExitCode {
             Command::Crawls(a) => commands::crawls::run(a),
             Command::Report(a) | Command::Audit(a) => commands::report::run(a),
             Command::Checks(a) => commands::checks::run(a),
+            Command::Diff(a) => commands::diff::run(a),
         }
     });
     match result {

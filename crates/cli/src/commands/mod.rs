@@ -4,6 +4,7 @@ pub(crate) mod check;
 pub(crate) mod checks;
 pub(crate) mod crawl;
 pub(crate) mod crawls;
+pub(crate) mod diff;
 pub(crate) mod report;
 
 use std::collections::HashSet;
@@ -85,12 +86,16 @@ impl Baseline {
             .with_context(|| format!("--baseline {spec:?} is neither a file nor a crawl id"))?;
         let report = CrawlReport::build(store, id, audit)
             .with_context(|| format!("cannot read baseline crawl #{id}"))?;
-        keys.extend(
-            report
-                .problems
-                .iter()
-                .map(|p| problem_key(&p.problem, &p.url)),
-        );
+        Ok(Self::of(&report))
+    }
+
+    /// What a report holds.
+    pub(crate) fn of(report: &CrawlReport) -> Self {
+        let mut keys: HashSet<String> = report
+            .problems
+            .iter()
+            .map(|p| problem_key(&p.problem, &p.url))
+            .collect();
         keys.extend(
             report
                 .audit
@@ -98,10 +103,10 @@ impl Baseline {
                 .flat_map(|a| &a.findings)
                 .map(|f| finding_key(f.check, f.url.as_deref())),
         );
-        Ok(Self {
+        Self {
             keys,
-            label: format!("crawl #{id}"),
-        })
+            label: format!("crawl #{}", report.crawl.id),
+        }
     }
 }
 

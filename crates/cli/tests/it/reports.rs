@@ -166,3 +166,106 @@ fn baseline_fails_only_on_what_is_new() {
     let o = d.run(&["report", "--baseline", not_report.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn diff_of_the_last_two_crawls() {
+    // First crawl: /gone is broken and /fixed fails; second: /fixed answers, /new is
+    // linked and broken, /gone is no longer linked.
+    let s = Site::new()
+        .route(
+            "/",
+            Route::Sequence(vec![
+                Reply::html(links(&["/gone", "/fixed"])),
+                Reply::html(links(&["/fixed", "/new"])),
+            ]),
+        )
+        .reply("/gone", Reply::status(404))
+        .route(
+            "/fixed",
+            Route::Sequence(vec![Reply::status(500), Reply::html("<title>back</title>")]),
+        )
+        .reply("/new", Reply::status(410))
+        .start();
+    let d = Dir::new();
+    for _ in 0..2 {
+        let o = d.run(&[
+            "crawl",
+            &s.url("/"),
+            "--quiet",
+            "--retries",
+            "0",
+            "--fail-on",
+            "none",
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+    }
+    let (code, diff) = d.json(&["diff", "--format", "json"]);
+    assert_eq!(code, 1, "/new is a new broken internal URL");
+    let v = &diff.0;
+    assert_eq!(
+        (v["a"]["id"].as_i64(), v["b"]["id"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(v["added"], serde_json::json!([s.url("/new")]));
+    assert_eq!(v["removed"], serde_json::json!([s.url("/gone")]));
+    let changed = v["status_changed"].as_array().unwrap();
+    assert!(
+        changed
+            .iter()
+            .any(|c| c["url"] == s.url("/fixed") && c["before"] == "500" && c["after"] == "200")
+    );
+    let appeared: Vec<&str> = v["problems_appeared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["problem"].as_str().unwrap())
+        .collect();
+    assert_eq!(appeared, ["http-410"]);
+    let resolved: Vec<&str> = v["problems_resolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(resolved.len(), 2, "{resolved:?}");
+    assert!(
+        v["findings_new"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "http-410")
+    );
+    assert!(
+        v["findings_resolved"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "http-500")
+    );
+    assert!(v["score"]["before"].is_u64() && v["score"]["after"].is_u64());
+
+    let o = d.run(&[
+        "diff",
+        "1",
+        "2",
+        "--format",
+        "markdown",
+        "--fail-on",
+        "none",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let md = stdout(&o);
+    assert!(md.starts_with("## Crawl #1 → #2"), "{md}");
+    assert!(md.contains("### Broken URLs that appeared (1)"));
+    let o = d.run(&["diff", "2", "1", "--fail-on", "none"]);
+    assert!(stdout(&o).contains("Broken URLs fixed (1)"));
+    // The latest crawl is the only one of its site: nothing to compare it with.
+    let other = Site::new().page("/", "<title>other</title>").start();
+    let o = d.run(&["crawl", &other.url("/"), "--quiet", "--fail-on", "none"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = d.run(&["diff"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no earlier finished crawl"));
+    let o = d.run(&["diff", "--format", "html"]);
+    assert_eq!(o.status.code(), Some(2));
+}

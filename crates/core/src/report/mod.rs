@@ -79,6 +79,7 @@
 
 mod check;
 mod csv;
+mod diff;
 mod html;
 mod jsonl;
 mod junit;
@@ -94,6 +95,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use check::{CheckReport, CheckResult};
+pub use diff::{CrawlDiff, FindingChange, ProblemChange, ScoreChange, StatusChange};
 
 use crate::checks::{self, AuditConfig, Score, SiteData};
 use crate::crawl::{FOUND_ROBOTS, FOUND_SITEMAP_PROBE};

@@ -178,3 +178,32 @@ fn script_end_tags_in_urls_cannot_break_out() {
         "only the report's own two scripts end"
     );
 }
+
+#[test]
+fn diff_snapshot() {
+    let before = fixed_crawl();
+    let site = TestSite::new()
+        .page("/ok", Some(200), None, |_| {})
+        .page("/gateway", Some(200), None, |_| {})
+        .page("/new", Some(500), None, |_| {})
+        .built();
+    let after = CrawlReport::from_site(&site, Some(&AuditConfig::default()));
+    let diff = super::CrawlDiff::between(&before, &after);
+    assert_eq!(diff.added, ["http://site.example/new"]);
+    assert!(
+        diff.removed
+            .contains(&"http://site.example/gone".to_string())
+    );
+    assert_eq!(diff.status_changed[0].before, "502");
+    let mut text = Vec::new();
+    diff.render(Format::Text, &mut text).unwrap();
+    insta::assert_snapshot!(String::from_utf8(text).unwrap());
+    let mut md = Vec::new();
+    diff.render(Format::Markdown, &mut md).unwrap();
+    assert!(
+        String::from_utf8(md)
+            .unwrap()
+            .starts_with("## Crawl #1 → #1")
+    );
+    assert!(diff.render(Format::Html, &mut Vec::new()).is_err());
+}
