@@ -97,7 +97,7 @@ fn outcome(r: &crate::store::UrlRecord) -> String {
     }
 }
 
-fn problem_changes<'a>(from: &'a [Problem], minus: &[Problem]) -> Vec<ProblemChange> {
+fn problem_changes(from: &[Problem], minus: &[Problem]) -> Vec<ProblemChange> {
     let other: BTreeSet<(&str, &str)> = minus
         .iter()
         .map(|p| (p.problem.as_str(), p.url.as_str()))
