@@ -16,6 +16,7 @@
 pub mod checks;
 pub mod config;
 pub mod crawl;
+pub mod diagnose;
 pub mod extract;
 pub mod fetch;
 mod frontier;

@@ -7,6 +7,7 @@ mod browser;
 mod check;
 mod config;
 mod crawl;
+mod diagnose;
 mod limits;
 mod misbehaving;
 mod nginx;

@@ -106,9 +106,21 @@ http {{
         server.is_some_and(|s| s.starts_with("nginx")),
         "the gateway is named"
     );
+    // Both error pages are nginx's own: the gateway made them, not the upstream.
+    for (path, cause) in [
+        ("/down/api", serde_json::Value::Null),
+        ("/slow/page", "upstream_timeout".into()),
+    ] {
+        let fp = &r.problem(path)["answered_by"];
+        assert_eq!(fp["layers"], serde_json::json!(["nginx"]), "{fp}");
+        assert_eq!(fp["generated_by"], "nginx");
+        assert_eq!(fp["generated"], "gateway");
+        assert_eq!(fp["cause"], cause);
+    }
     let text = String::from_utf8_lossy(&d.run(&["report"]).stdout).to_string();
     assert!(
         text.contains("502 Bad Gateway (1)") && text.contains("504 Gateway Timeout (1)"),
         "{text}"
     );
+    assert!(text.contains("made by nginx"), "{text}");
 }

@@ -25,7 +25,11 @@
 //!     "status": 502, "failure": null, "description": "502 Bad Gateway",
 //!     "attempts": [ { "status": 502, "failure": null, "ttfb_ms": 3.1, "total_ms": 3.4 } ],
 //!     "redirect_chain": [],
-//!     "linked_from": [ { "url": "https://example.com/", "kind": "a", "text": "API" } ]
+//!     "linked_from": [ { "url": "https://example.com/", "kind": "a", "text": "API" } ],
+//!     "answered_by": { "layers": ["cloudflare", "nginx"], "generated_by": "nginx",
+//!                      "generated": "gateway", "cause": null,
+//!                      "request_ids": [["cf-ray", "8a1b2c3d4e5f-AMS"]],
+//!                      "evidence": ["nginx's own error page"] }
 //!   } ],
 //!   "audit": {
 //!     "score": { "score": 87, "categories": [ { "category": 2, "name": "HTTP status codes",
@@ -56,6 +60,12 @@
 //!   `body-too-large`, `decode`, `blocked-by-robots`, `invalid-url`).
 //! - `failure` is `null` or `{ "kind": id, … detail fields }`.
 //! - `attempts` lists every try, the final one last (more than one when retried).
+//! - `answered_by` (5xx only) fingerprints the layers that answered, outermost first
+//!   (`cloudflare`, `cloudfront`, `akamai`, `fastly-varnish`, `google-lb`, `aws-alb`,
+//!   `heroku`, `envoy`, `haproxy`, `apache`, `nginx`), which one generated the error
+//!   page (`generated`: `gateway`, `origin` — the application's own 5xx passed on — or
+//!   `unknown`), the cause category the page names (ids of ../shared/DIAGNOSIS.md §1),
+//!   and provider request ids.
 //! - `redirect_chain` lists each hop `{ url, status, location }` from the URL to where
 //!   it ends; `too-many-redirects` and `redirect-loop` problems are found from it.
 //! - For external URLs `status` is that of the end of their redirect chain.
@@ -241,6 +251,9 @@ pub struct Problem {
     pub redirect_chain: Vec<RedirectHop>,
     /// Who links to it.
     pub linked_from: Vec<Inlink>,
+    /// For 5xx answers: which gateway or CDN layers answered and who made the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<crate::diagnose::Fingerprint>,
 }
 
 impl Problem {
@@ -476,6 +489,13 @@ impl CrawlReport {
                 attempts: site.attempts.get(&u.id).cloned().unwrap_or_default(),
                 redirect_chain: chain,
                 linked_from: inlinks_of(site, u.id),
+                answered_by: u.status.filter(|s| *s >= 500).map(|s| {
+                    crate::diagnose::fingerprint(
+                        s,
+                        &u.headers,
+                        u.body_snippet.as_deref().unwrap_or(""),
+                    )
+                }),
             });
         }
         problems.sort_by(|a, b| a.problem.cmp(&b.problem).then_with(|| a.url.cmp(&b.url)));

@@ -146,6 +146,11 @@ fn problems(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()> {
                 line.push_str(&format!("  ({tries})"));
             }
             writeln!(out, "{line}")?;
+            if let Some(fp) = &p.answered_by
+                && let Some(words) = answered(fp)
+            {
+                writeln!(out, "      {words}")?;
+            }
             if p.redirect_chain.len() > 1 {
                 let hops: Vec<String> = p
                     .redirect_chain
@@ -173,6 +178,32 @@ fn problems(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// "made by nginx (its own error page), behind Cloudflare; page names: upstream_timeout".
+fn answered(fp: &crate::diagnose::Fingerprint) -> Option<String> {
+    use crate::diagnose::Generated;
+    let mut s = match (fp.generated, fp.generated_by) {
+        (Generated::Gateway, Some(l)) => format!("made by {}", l.name()),
+        (Generated::Origin, _) => "the application's own error, passed on by the proxy".into(),
+        _ => return None,
+    };
+    let outer: Vec<&str> = fp
+        .layers
+        .iter()
+        .take_while(|l| Some(**l) != fp.generated_by)
+        .map(|l| l.name())
+        .collect();
+    if !outer.is_empty() && fp.generated == Generated::Gateway {
+        s.push_str(&format!(", behind {}", outer.join(", ")));
+    }
+    if let Some(c) = fp.cause {
+        s.push_str(&format!("; the page says: {c}"));
+    }
+    for (k, v) in &fp.request_ids {
+        s.push_str(&format!("; {k} {v}"));
+    }
+    Some(s)
 }
 
 /// "502 on 3 of 3 tries", "502, then 200": how the attempts went, when there were several.

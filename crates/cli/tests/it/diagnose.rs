@@ -1,0 +1,93 @@
+//! Who answered a 5xx, from in-process servers that imitate each gateway's
+//! error page and headers (../shared/DIAGNOSIS.md §2).
+
+use siteaudit_testkit::{Reply, Site};
+
+use crate::util::{Dir, links};
+
+#[test]
+fn gateway_fingerprints_in_the_report() {
+    let cases: Vec<(&str, Reply, &str, &str, serde_json::Value)> = vec![
+        (
+            "/cf",
+            Reply::status(521)
+                .header("Server", "cloudflare")
+                .header("CF-RAY", "8a1b2c3d4e5f6a7b-AMS")
+                .header("cf-error-type", "52x")
+                .body("error code: 521"),
+            "cloudflare",
+            "gateway",
+            "upstream_refused".into(),
+        ),
+        (
+            "/haproxy",
+            Reply::status(504)
+                .header("cache-control", "no-cache")
+                .body("<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n"),
+            "haproxy",
+            "gateway",
+            "upstream_timeout".into(),
+        ),
+        (
+            "/envoy",
+            Reply::status(503)
+                .header("server", "envoy")
+                .body("no healthy upstream"),
+            "envoy",
+            "gateway",
+            "no_live_upstreams".into(),
+        ),
+        (
+            "/apache",
+            Reply::status(502)
+                .header("Server", "Apache/2.4.71 (Debian)")
+                .body("<p>The proxy server received an invalid response from an upstream server.<br />\nThe proxy server could not handle the request<p>Reason: <strong>Error reading from remote server</strong></p></p>"),
+            "apache",
+            "gateway",
+            "upstream_timeout".into(),
+        ),
+        (
+            "/app",
+            Reply::status(502)
+                .header("Server", "nginx/1.22.1")
+                .header("Content-Type", "application/json")
+                .body("{\"error\":\"payment service unavailable\"}"),
+            "nginx",
+            "origin",
+            serde_json::Value::Null,
+        ),
+    ];
+    let paths: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    let mut site = Site::new().page("/", &links(&paths));
+    for (path, reply, ..) in &cases {
+        site = site.reply(path, reply.clone());
+    }
+    let s = site.start();
+    let d = Dir::new();
+    let (code, r) = d.crawl(&s.url("/"), &["--retries", "0"]);
+    assert_eq!(code, 1);
+    for (path, _, layer, generated, cause) in &cases {
+        let fp = &r.problem(path)["answered_by"];
+        assert!(
+            fp["layers"].as_array().unwrap().contains(&(*layer).into()),
+            "{path}: {fp}"
+        );
+        assert_eq!(fp["generated"], *generated, "{path}: {fp}");
+        assert_eq!(fp["cause"], *cause, "{path}: {fp}");
+    }
+    assert_eq!(
+        r.problem("/cf")["answered_by"]["request_ids"][0][1],
+        "8a1b2c3d4e5f6a7b-AMS"
+    );
+    let text = String::from_utf8_lossy(&d.run(&["report"]).stdout).into_owned();
+    assert!(
+        text.contains(
+            "made by Cloudflare; the page says: upstream_refused; cf-ray 8a1b2c3d4e5f6a7b-AMS"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("the application's own error, passed on by the proxy"),
+        "{text}"
+    );
+}

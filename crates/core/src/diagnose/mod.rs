@@ -1,0 +1,7 @@
+//! Why a 5xx happened: which layer answered (this module's [`fingerprint`])
+//! and, from the evidence, the probable cause in the categories of
+//! ../shared/DIAGNOSIS.md.
+
+mod fingerprint;
+
+pub use fingerprint::{Fingerprint, Generated, Layer, fingerprint};
