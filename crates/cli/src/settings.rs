@@ -97,6 +97,11 @@ pub(crate) struct Settings {
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     #[serde(default, rename = "headers")]
     pub(crate) headers: Vec<String>,
+    /// Re-probe every URL that ended in a 5xx, timeout or connection failure N times
+    /// after the crawl (spaced by --retry-backoff, doubling) to tell persistent from
+    /// intermittent failures (0: off).
+    #[arg(long, env = "SITEAUDIT_REPROBE", value_name = "N")]
+    pub(crate) reprobe: Option<u32>,
     /// Probe each https host's TLS once (certificate chain, versions, weak suites). `--no-tls-probe` turns it off.
     #[arg(skip)]
     pub(crate) tls_probe: Option<bool>,
@@ -157,6 +162,7 @@ impl Settings {
             max_url_length: over.max_url_length.or(self.max_url_length),
             user_agent: over.user_agent.or(self.user_agent),
             headers: cat(self.headers, over.headers),
+            reprobe: over.reprobe.or(self.reprobe),
             tls_probe: if over.no_tls_probe {
                 Some(false)
             } else {
@@ -247,6 +253,7 @@ impl Settings {
             max_url_length: positive("max-url-length", self.max_url_length, d.max_url_length)?,
             user_agent: self.user_agent.unwrap_or(d.user_agent),
             headers,
+            reprobe: self.reprobe.unwrap_or(d.reprobe),
             tls_probe: self.tls_probe.unwrap_or(d.tls_probe),
             ca_certs,
         })

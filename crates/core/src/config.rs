@@ -87,6 +87,10 @@ pub struct CrawlConfig {
     pub user_agent: String,
     /// Extra request headers, `(name, value)`.
     pub headers: Vec<(String, String)>,
+    /// Re-probes of every URL that ended in a 5xx, a timeout or a connection failure,
+    /// made after the crawl, spaced by `retry_backoff` doubling (0: none).
+    #[serde(default = "three")]
+    pub reprobe: u32,
     /// Probe each https host of the site once after the crawl: certificate
     /// chain, protocol versions, weak suites (about ten connections per host).
     #[serde(default = "yes")]
@@ -99,6 +103,10 @@ pub struct CrawlConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn three() -> u32 {
+    3
 }
 
 impl Default for CrawlConfig {
@@ -132,6 +140,7 @@ impl Default for CrawlConfig {
             )
             .to_string(),
             headers: Vec::new(),
+            reprobe: 3,
             tls_probe: true,
             ca_certs: Vec::new(),
         }

@@ -225,6 +225,20 @@ impl Crawler {
                     engine.note_probe_host(&u);
                 }
             }
+            // Failures of the interrupted run are re-probed at the end of this one.
+            let fault = r.status.is_some_and(|s| s >= 500)
+                || r.failure.as_ref().is_some_and(FailureKind::is_server_fault);
+            if r.state == "done"
+                && fault
+                && engine.cfg.reprobe > 0
+                && !matches!(
+                    r.found_by.as_str(),
+                    FOUND_ROBOTS | FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE
+                )
+                && let Ok(u) = Url::parse(&r.url)
+            {
+                engine.reprobe.push((r.id, u));
+            }
         }
         let mut new = Vec::new();
         for r in records.into_iter().filter(|r| r.state != "done") {
@@ -339,6 +353,8 @@ struct Engine {
     /// Internal `(host, port)`s to TLS-probe at the end: https hosts crawled,
     /// and port 443 of http hosts on port 80 (is https offered at all?).
     probe_hosts: std::collections::BTreeSet<(String, u16)>,
+    /// URLs whose outcome was a server fault, to re-probe at the end.
+    reprobe: Vec<(UrlId, Url)>,
     events: Option<UnboundedSender<CrawlEvent>>,
     cancel: CancellationToken,
     done: u64,
@@ -370,6 +386,7 @@ impl Engine {
             start_ids: HashSet::new(),
             stored_robots: HashMap::new(),
             probe_hosts: std::collections::BTreeSet::new(),
+            reprobe: Vec::new(),
             events: crawler.events,
             cancel: crawler.cancel,
             done: 0,
@@ -587,6 +604,7 @@ impl Engine {
         }
         tasks.abort_all();
         if !interrupted {
+            self.reprobe_failures().await?;
             self.probe_tls().await?;
         }
         self.store.flush()?;
@@ -648,6 +666,62 @@ impl Engine {
             })?;
         }
         Ok(())
+    }
+
+    /// Notes a URL for re-probing when it ended in a 5xx or a server fault.
+    fn note_reprobe(&mut self, id: UrlId, url: &Url, outcome: &Outcome) {
+        let fault = outcome.status().is_some_and(|s| s >= 500)
+            || outcome
+                .failure
+                .as_ref()
+                .is_some_and(FailureKind::is_server_fault);
+        if fault && self.cfg.reprobe > 0 {
+            self.reprobe.push((id, url.clone()));
+        }
+    }
+
+    /// Re-probes every noted URL `reprobe` times, spaced by the retry backoff
+    /// doubling, at most `per_host` URLs at once; every probe is stored.
+    async fn reprobe_failures(&mut self) -> Result<(), CrawlError> {
+        let list = std::mem::take(&mut self.reprobe);
+        if list.is_empty() {
+            return Ok(());
+        }
+        let limit = Arc::new(tokio::sync::Semaphore::new(self.cfg.per_host.max(1)));
+        let mut tasks: JoinSet<(UrlId, Vec<crate::model::Attempt>)> = JoinSet::new();
+        for (id, url) in list {
+            let fetcher = self.fetcher.clone();
+            let limit = limit.clone();
+            let (n, base) = (self.cfg.reprobe, self.cfg.retry_backoff);
+            tasks.spawn(async move {
+                let _slot = limit.acquire_owned().await;
+                let mut attempts = Vec::new();
+                for i in 0..n {
+                    tokio::time::sleep(base.saturating_mul(1 << i.min(16))).await;
+                    let outcome = fetcher.attempt(&url, Method::Get).await;
+                    attempts.push(crate::model::Attempt {
+                        status: outcome.status(),
+                        failure: outcome.failure.clone(),
+                        timings: outcome.timings,
+                    });
+                }
+                (id, attempts)
+            });
+        }
+        loop {
+            let joined = tokio::select! {
+                () = self.cancel.cancelled() => { tasks.abort_all(); return Ok(()); }
+                j = tasks.join_next() => j,
+            };
+            match joined {
+                Some(Ok((url_id, attempts))) => {
+                    self.write(WriteOp::Reprobes { url_id, attempts })?;
+                }
+                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Some(Err(_)) => {}
+                None => return Ok(()),
+            }
+        }
     }
 
     /// Notes the host of an internal page for the TLS probe.
@@ -808,6 +882,9 @@ impl Engine {
             }
         }
         self.done += 1;
+        if job.kind != JobKind::Robots && job.kind != JobKind::Sitemap {
+            self.note_reprobe(job.id, &job.url, &result.outcome);
+        }
         let url = job.url.to_string();
         match (&result.outcome.failure, result.outcome.status()) {
             (Some(f), _) => self.event(CrawlEvent::Failed { url, kind: f.id() }),

@@ -91,3 +91,73 @@ fn gateway_fingerprints_in_the_report() {
         "{text}"
     );
 }
+
+#[test]
+fn failures_are_reprobed_and_judged() {
+    use siteaudit_testkit::Route;
+    let s = Site::new()
+        .page("/", &links(&["/down", "/flaky", "/blip", "/ok"]))
+        .page("/ok", "<title>ok</title>")
+        .reply("/down", Reply::status(502).header("Server", "nginx"))
+        .route(
+            "/flaky",
+            Route::Sequence(vec![
+                Reply::status(502),
+                Reply::html("<title>up</title>"),
+                Reply::status(502),
+                Reply::html("<title>up</title>"),
+            ]),
+        )
+        .route(
+            "/blip",
+            Route::Sequence(vec![Reply::status(503), Reply::html("<title>up</title>")]),
+        )
+        .start();
+    let d = Dir::new();
+    let (code, r) = d.crawl(
+        &s.url("/"),
+        &[
+            "--retries",
+            "0",
+            "--reprobe",
+            "3",
+            "--retry-backoff",
+            "10ms",
+        ],
+    );
+    assert_eq!(code, 1);
+    for (path, verdict) in [
+        ("/down", "persistent"),
+        ("/flaky", "intermittent"),
+        ("/blip", "recovered"),
+    ] {
+        let p = r.problem(path);
+        assert_eq!(p["reprobe"]["verdict"], verdict, "{path}: {p:#}");
+        assert_eq!(p["reprobe"]["attempts"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            s.requests(path),
+            4,
+            "{path}: one crawl fetch and three re-probes"
+        );
+    }
+    assert_eq!(
+        s.requests("/ok"),
+        1,
+        "answers that worked are not re-probed"
+    );
+    let text = String::from_utf8_lossy(&d.run(&["report"]).stdout).into_owned();
+    assert!(
+        text.contains("re-probed after the crawl: 502, 502, 502 (persistent)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("re-probed after the crawl: 200, 502, 200 (intermittent)"),
+        "{text}"
+    );
+
+    // --reprobe 0 turns it off.
+    let before = s.requests("/down");
+    let (_, r) = d.crawl(&s.url("/"), &["--retries", "0", "--reprobe", "0"]);
+    assert!(r.problem("/down").get("reprobe").is_none());
+    assert_eq!(s.requests("/down"), before + 1);
+}

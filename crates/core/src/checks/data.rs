@@ -35,6 +35,8 @@ pub struct SiteData {
     pub previous: Option<Box<SiteData>>,
     /// What the TLS probe found, per host.
     pub tls: Vec<crate::tls::TlsFacts>,
+    /// Re-probes made after the crawl of URLs that failed, by URL.
+    pub reprobes: HashMap<UrlId, Vec<Attempt>>,
 }
 
 /// Parses the stored facts of every HTML page.
@@ -76,6 +78,7 @@ impl SiteData {
             thresholds: super::Thresholds::default(),
             previous: None,
             // A record that does not parse (written by another version) is skipped.
+            reprobes: store.reprobes(id)?.into_iter().collect(),
             tls: store
                 .host_probes(id, "tls")?
                 .into_iter()
@@ -143,6 +146,7 @@ impl SiteData {
             thresholds: super::Thresholds::default(),
             previous: None,
             tls: Vec::new(),
+            reprobes: HashMap::new(),
         }
         .with_facts()
     }

@@ -60,6 +60,20 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Whether a server or network fault: re-probed after the crawl to tell a down
+    /// server from an intermittent one (timeouts, refused or reset connections,
+    /// invalid answers).
+    pub fn is_server_fault(&self) -> bool {
+        matches!(
+            self,
+            Self::ConnectRefused
+                | Self::ConnectTimeout
+                | Self::ReadTimeout
+                | Self::ConnectionReset
+                | Self::InvalidResponse { .. }
+        )
+    }
+
     /// The stable id of this kind, as used in every output format.
     pub fn id(&self) -> &'static str {
         match self {

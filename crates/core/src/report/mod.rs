@@ -60,6 +60,10 @@
 //!   `body-too-large`, `decode`, `blocked-by-robots`, `invalid-url`).
 //! - `failure` is `null` or `{ "kind": id, … detail fields }`.
 //! - `attempts` lists every try, the final one last (more than one when retried).
+//! - `reprobe` (URLs that ended in a 5xx, a timeout or a connection failure, re-probed
+//!   after the crawl `--reprobe N` times): `{ "verdict": "persistent" | "intermittent" |
+//!   "recovered", "attempts": [ … ] }` — persistent when every probe failed,
+//!   intermittent when some did, recovered when none did.
 //! - `answered_by` (5xx only) fingerprints the layers that answered, outermost first
 //!   (`cloudflare`, `cloudfront`, `akamai`, `fastly-varnish`, `google-lb`, `aws-alb`,
 //!   `heroku`, `envoy`, `haproxy`, `apache`, `nginx`), which one generated the error
@@ -251,6 +255,9 @@ pub struct Problem {
     pub redirect_chain: Vec<RedirectHop>,
     /// Who links to it.
     pub linked_from: Vec<Inlink>,
+    /// Re-probed after the crawl: each probe and the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reprobe: Option<Reprobe>,
     /// For 5xx answers: which gateway or CDN layers answered and who made the error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<crate::diagnose::Fingerprint>,
@@ -260,6 +267,40 @@ impl Problem {
     /// Whether it counts as an error (blocked by robots.txt does not).
     pub fn is_error(&self) -> bool {
         self.failure.as_ref().is_none_or(FailureKind::is_error)
+    }
+}
+
+/// A failed URL's re-probes after the crawl.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reprobe {
+    /// `persistent` (every probe failed), `intermittent` (some did) or `recovered`
+    /// (none did).
+    pub verdict: &'static str,
+    /// Each probe, in order.
+    pub attempts: Vec<Attempt>,
+}
+
+impl Reprobe {
+    fn judge(attempts: &[Attempt]) -> Option<Self> {
+        if attempts.is_empty() {
+            return None;
+        }
+        let failed = attempts
+            .iter()
+            .filter(|a| {
+                a.status.is_some_and(|s| s >= 500)
+                    || (a.status.is_none() && a.failure.as_ref().is_some_and(FailureKind::is_error))
+            })
+            .count();
+        let verdict = match failed {
+            0 => "recovered",
+            n if n == attempts.len() => "persistent",
+            _ => "intermittent",
+        };
+        Some(Self {
+            verdict,
+            attempts: attempts.to_vec(),
+        })
     }
 }
 
@@ -489,6 +530,7 @@ impl CrawlReport {
                 attempts: site.attempts.get(&u.id).cloned().unwrap_or_default(),
                 redirect_chain: chain,
                 linked_from: inlinks_of(site, u.id),
+                reprobe: site.reprobes.get(&u.id).and_then(|a| Reprobe::judge(a)),
                 answered_by: u.status.filter(|s| *s >= 500).map(|s| {
                     crate::diagnose::fingerprint(
                         s,

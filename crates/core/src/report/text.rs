@@ -146,6 +146,15 @@ fn problems(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()> {
                 line.push_str(&format!("  ({tries})"));
             }
             writeln!(out, "{line}")?;
+            if let Some(r) = &p.reprobe {
+                let labels: Vec<String> = r.attempts.iter().map(|a| a.label()).collect();
+                writeln!(
+                    out,
+                    "      re-probed after the crawl: {} ({})",
+                    labels.join(", "),
+                    r.verdict
+                )?;
+            }
             if let Some(fp) = &p.answered_by
                 && let Some(words) = answered(fp)
             {

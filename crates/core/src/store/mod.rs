@@ -140,6 +140,13 @@ pub enum WriteOp {
         /// The body.
         body: Vec<u8>,
     },
+    /// A failed URL re-probed after the crawl.
+    Reprobes {
+        /// The URL.
+        url_id: UrlId,
+        /// Each re-probe, in order.
+        attempts: Vec<Attempt>,
+    },
     /// What a per-host probe found (the TLS probe: kind `tls`).
     HostProbe {
         /// `host[:port]`.
@@ -250,6 +257,8 @@ pub trait Store: Send + Sync {
     fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
     /// Stored robots.txt bodies by host, for resume.
     fn robots(&self, crawl: CrawlId) -> Result<Vec<StoredRobots>, StoreError>;
+    /// The re-probes of URLs that failed (5xx, timeouts, connection failures), in order.
+    fn reprobes(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
     /// Per-host probe results of one kind (`tls`), as `(host, JSON facts)`.
     fn host_probes(&self, crawl: CrawlId, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Redirect chains recorded for URLs checked with inline following.

@@ -1,4 +1,4 @@
--- siteaudit SQLite schema, version 2 (2 added host_probes; every statement is idempotent,
+-- siteaudit SQLite schema, version 3 (2 added host_probes, 3 reprobes; every statement is idempotent,
 -- so upgrading a version-1 file is running this script again).
 CREATE TABLE IF NOT EXISTS crawls (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,4 +79,15 @@ CREATE TABLE IF NOT EXISTS host_probes (
     kind     TEXT NOT NULL,
     facts    TEXT NOT NULL,
     PRIMARY KEY (crawl_id, host, kind)
+);
+CREATE TABLE IF NOT EXISTS reprobes (
+    crawl_id       INTEGER NOT NULL,
+    url_id         INTEGER NOT NULL,
+    n              INTEGER NOT NULL,
+    status         INTEGER,
+    failure        TEXT,
+    failure_detail TEXT,
+    ttfb_ms        REAL,
+    total_ms       REAL,
+    PRIMARY KEY (crawl_id, url_id, n)
 );

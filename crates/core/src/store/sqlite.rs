@@ -15,7 +15,7 @@ use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, RedirectHop, Timings};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 /// A batch is committed after this many writes or this long, whichever comes first.
 const BATCH_OPS: usize = 4096;
 const BATCH_TIME: Duration = Duration::from_millis(100);
@@ -247,6 +247,25 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
                 "INSERT OR REPLACE INTO robots (crawl_id, host, status, body) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![crawl, host, status, body])?;
+            Ok(())
+        }
+        WriteOp::Reprobes { url_id, attempts } => {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO reprobes (crawl_id, url_id, n, status, failure, failure_detail, ttfb_ms, total_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (n, a) in attempts.iter().enumerate() {
+                stmt.execute(params![
+                    crawl,
+                    url_id,
+                    n as i64 + 1,
+                    a.status,
+                    a.failure.as_ref().map(FailureKind::id),
+                    a.failure.as_ref().and_then(FailureKind::detail),
+                    a.timings.ttfb_ms,
+                    a.timings.total_ms
+                ])?;
+            }
             Ok(())
         }
         WriteOp::HostProbe { host, kind, facts } => {
@@ -494,35 +513,11 @@ impl Store for SqliteStore {
     }
 
     fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT url_id, status, failure, failure_detail, ttfb_ms, total_ms FROM attempts
-             WHERE crawl_id = ?1 ORDER BY url_id, n",
-        )?;
-        let mut out: Vec<(UrlId, Vec<Attempt>)> = Vec::new();
-        let rows = stmt.query_map([crawl], |r| {
-            let failure: Option<String> = r.get(2)?;
-            let detail: Option<String> = r.get(3)?;
-            Ok((
-                r.get::<_, UrlId>(0)?,
-                Attempt {
-                    status: r.get(1)?,
-                    failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
-                    timings: Timings {
-                        ttfb_ms: r.get::<_, Option<f64>>(4)?.unwrap_or_default(),
-                        total_ms: r.get::<_, Option<f64>>(5)?.unwrap_or_default(),
-                    },
-                },
-            ))
-        })?;
-        for row in rows {
-            let (id, a) = row?;
-            match out.last_mut() {
-                Some((last, v)) if *last == id => v.push(a),
-                _ => out.push((id, vec![a])),
-            }
-        }
-        Ok(out)
+        attempt_rows(&self.conn(), "attempts", crawl)
+    }
+
+    fn reprobes(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError> {
+        attempt_rows(&self.conn(), "reprobes", crawl)
     }
 
     fn robots(&self, crawl: CrawlId) -> Result<Vec<super::StoredRobots>, StoreError> {
@@ -577,6 +572,42 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
         text: r.get(3)?,
         rel: r.get(4)?,
     })
+}
+
+/// Attempts of one crawl from `attempts` or `reprobes`, grouped by URL.
+fn attempt_rows(
+    conn: &Connection,
+    table: &str,
+    crawl: CrawlId,
+) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT url_id, status, failure, failure_detail, ttfb_ms, total_ms FROM {table}
+         WHERE crawl_id = ?1 ORDER BY url_id, n"
+    ))?;
+    let mut out: Vec<(UrlId, Vec<Attempt>)> = Vec::new();
+    let rows = stmt.query_map([crawl], |r| {
+        let failure: Option<String> = r.get(2)?;
+        let detail: Option<String> = r.get(3)?;
+        Ok((
+            r.get::<_, UrlId>(0)?,
+            Attempt {
+                status: r.get(1)?,
+                failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
+                timings: Timings {
+                    ttfb_ms: r.get::<_, Option<f64>>(4)?.unwrap_or_default(),
+                    total_ms: r.get::<_, Option<f64>>(5)?.unwrap_or_default(),
+                },
+            },
+        ))
+    })?;
+    for row in rows {
+        let (id, a) = row?;
+        match out.last_mut() {
+            Some((last, v)) if *last == id => v.push(a),
+            _ => out.push((id, vec![a])),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
