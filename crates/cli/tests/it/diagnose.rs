@@ -90,6 +90,27 @@ fn gateway_fingerprints_in_the_report() {
         text.contains("the application's own error, passed on by the proxy"),
         "{text}"
     );
+    // Probable causes in the categories of DIAGNOSIS.md, with the everyday name.
+    let d = &r.problem("/envoy")["diagnosis"];
+    assert_eq!(
+        (
+            d["cause"].as_str(),
+            d["article_cause"].as_str(),
+            d["confidence"].as_str()
+        ),
+        (Some("no_live_upstreams"), Some("server down"), Some("high")),
+        "{d}"
+    );
+    let d = &r.problem("/app")["diagnosis"];
+    assert_eq!(
+        (d["cause"].as_str(), d["article_cause"].as_str()),
+        (Some("app_error"), Some("software error")),
+        "{d}"
+    );
+    assert!(
+        text.contains("probable cause: upstream_refused (server down, high confidence)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -152,6 +173,10 @@ fn failures_are_reprobed_and_judged() {
     );
     assert!(
         text.contains("re-probed after the crawl: 200, 502, 200 (intermittent)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("some re-probes worked: intermittent"),
         "{text}"
     );
 

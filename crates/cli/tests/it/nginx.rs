@@ -117,6 +117,14 @@ http {{
         assert_eq!(fp["generated"], "gateway");
         assert_eq!(fp["cause"], cause);
     }
+    assert_eq!(
+        r.problem("/slow/page")["diagnosis"]["cause"],
+        "upstream_timeout"
+    );
+    assert_eq!(
+        r.problem("/down/api")["diagnosis"]["article_cause"],
+        "server down"
+    );
     let text = String::from_utf8_lossy(&d.run(&["report"]).stdout).to_string();
     assert!(
         text.contains("502 Bad Gateway (1)") && text.contains("504 Gateway Timeout (1)"),

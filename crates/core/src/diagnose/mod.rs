@@ -2,6 +2,8 @@
 //! and, from the evidence, the probable cause in the categories of
 //! ../shared/DIAGNOSIS.md.
 
+mod cause;
 mod fingerprint;
 
+pub use cause::{Diagnosis, Evidence, diagnose};
 pub use fingerprint::{Fingerprint, Generated, Layer, fingerprint};

@@ -242,7 +242,17 @@ fn failing(r: &CrawlReport, html: &mut String) {
                 "external"
             },
             key = esc(&p.problem),
-            d = esc(&p.description),
+            d = match &p.diagnosis {
+                Some(dg) => format!(
+                    "{}<br><small>probable cause: <b>{}</b> ({}, {} confidence) — {}</small>",
+                    esc(&p.description),
+                    dg.cause,
+                    dg.article_cause,
+                    dg.confidence,
+                    esc(dg.fix)
+                ),
+                None => esc(&p.description).into_owned(),
+            },
             hops = hops.join("<br>→ "),
             from = from.join("<br>"),
         );

@@ -64,6 +64,11 @@
 //!   after the crawl `--reprobe N` times): `{ "verdict": "persistent" | "intermittent" |
 //!   "recovered", "attempts": [ … ] }` — persistent when every probe failed,
 //!   intermittent when some did, recovered when none did.
+//! - `diagnosis` (5xx, 429, and failures with no HTTP answer): the probable cause as
+//!   `{ "cause": id, "article_cause": "server down" | "overload" | "network error" |
+//!   "software error" | "proxy problem", "confidence": "high" | "medium" | "low",
+//!   "because": [ … ], "fix": "…" }`, from the failure kind, status, who made the error
+//!   page, the timing (a timeout right at a common proxy timeout) and the re-probes.
 //! - `answered_by` (5xx only) fingerprints the layers that answered, outermost first
 //!   (`cloudflare`, `cloudfront`, `akamai`, `fastly-varnish`, `google-lb`, `aws-alb`,
 //!   `heroku`, `envoy`, `haproxy`, `apache`, `nginx`), which one generated the error
@@ -258,6 +263,9 @@ pub struct Problem {
     /// Re-probed after the crawl: each probe and the verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reprobe: Option<Reprobe>,
+    /// The probable cause and fix (5xx, 429 and server or network failures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<crate::diagnose::Diagnosis>,
     /// For 5xx answers: which gateway or CDN layers answered and who made the error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<crate::diagnose::Fingerprint>,
@@ -520,6 +528,18 @@ impl CrawlReport {
                 (None, Some(s)) => format!("{s} {}", http_reason(s)).trim().to_string(),
                 _ => String::new(),
             };
+            let reprobe = site.reprobes.get(&u.id).and_then(|a| Reprobe::judge(a));
+            let answered_by = u.status.filter(|s| *s >= 500).map(|s| {
+                crate::diagnose::fingerprint(s, &u.headers, u.body_snippet.as_deref().unwrap_or(""))
+            });
+            let diagnosis = crate::diagnose::diagnose(&crate::diagnose::Evidence {
+                status: u.status,
+                failure: failure.as_ref(),
+                fingerprint: answered_by.as_ref(),
+                total_ms: u.total_ms,
+                persistence: reprobe.as_ref().map(|r| r.verdict),
+                retry_after: u.headers.iter().any(|(n, _)| n == "retry-after"),
+            });
             problems.push(Problem {
                 url: u.url.clone(),
                 scope: u.scope,
@@ -530,14 +550,9 @@ impl CrawlReport {
                 attempts: site.attempts.get(&u.id).cloned().unwrap_or_default(),
                 redirect_chain: chain,
                 linked_from: inlinks_of(site, u.id),
-                reprobe: site.reprobes.get(&u.id).and_then(|a| Reprobe::judge(a)),
-                answered_by: u.status.filter(|s| *s >= 500).map(|s| {
-                    crate::diagnose::fingerprint(
-                        s,
-                        &u.headers,
-                        u.body_snippet.as_deref().unwrap_or(""),
-                    )
-                }),
+                reprobe,
+                diagnosis,
+                answered_by,
             });
         }
         problems.sort_by(|a, b| a.problem.cmp(&b.problem).then_with(|| a.url.cmp(&b.url)));

@@ -160,6 +160,17 @@ fn problems(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()> {
             {
                 writeln!(out, "      {words}")?;
             }
+            if let Some(d) = &p.diagnosis {
+                writeln!(
+                    out,
+                    "      probable cause: {} ({}, {} confidence): {}",
+                    d.cause,
+                    d.article_cause,
+                    d.confidence,
+                    d.because.join("; ")
+                )?;
+                writeln!(out, "      fix: {}", d.fix)?;
+            }
             if p.redirect_chain.len() > 1 {
                 let hops: Vec<String> = p
                     .redirect_chain
