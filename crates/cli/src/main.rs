@@ -42,6 +42,35 @@ enum Command {
     /// Compare two crawls: URLs added and removed, status changes, broken URLs and
     /// findings new and resolved, score change (default: the last two of one site).
     Diff(DiffArgs),
+    /// Fetch again only the URLs that failed in a crawl (default: the latest), store the
+    /// answers as a new crawl linked to it, and say what is fixed and what still fails.
+    Recheck(RecheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RecheckArgs {
+    /// The crawl to re-check (default: the latest that is not itself a recheck).
+    #[arg(value_name = "CRAWL")]
+    id: Option<i64>,
+    /// Also fetch the pages that linked to the failing URLs, to see whether the links are gone.
+    #[arg(long)]
+    with_referrers: bool,
+    /// Output format: text or json.
+    #[arg(long, short = 'f', default_value = "text", value_name = "FORMAT")]
+    format: siteaudit::report::Format,
+    /// Write the result to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a URL that still fails matches these selectors (as for `report`).
+    #[arg(
+        long,
+        env = "SITEAUDIT_FAIL_ON",
+        default_value = "internal",
+        value_name = "SELECTORS"
+    )]
+    fail_on: FailOn,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -198,7 +227,7 @@ fn main() -> ExitCode {
         Command::Crawl(a) => a.out.quiet,
         Command::Check(a) => a.out.quiet,
         Command::Report(a) | Command::Audit(a) => a.out.quiet,
-        Command::Crawls(_) | Command::Checks(_) | Command::Diff(_) => false,
+        Command::Crawls(_) | Command::Checks(_) | Command::Diff(_) | Command::Recheck(_) => false,
     };
     init_logging(quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -219,6 +248,7 @@ fn main() -> ExitCode {
             Command::Report(a) | Command::Audit(a) => commands::report::run(a),
             Command::Checks(a) => commands::checks::run(a),
             Command::Diff(a) => commands::diff::run(a),
+            Command::Recheck(a) => commands::recheck::run(a).await,
         }
     });
     match result {

@@ -254,6 +254,7 @@ impl Settings {
             user_agent: self.user_agent.unwrap_or(d.user_agent),
             headers,
             reprobe: self.reprobe.unwrap_or(d.reprobe),
+            recheck_of: None,
             tls_probe: self.tls_probe.unwrap_or(d.tls_probe),
             ca_certs,
         })

@@ -91,6 +91,9 @@ pub struct CrawlConfig {
     /// made after the crawl, spaced by `retry_backoff` doubling (0: none).
     #[serde(default = "three")]
     pub reprobe: u32,
+    /// The crawl this one re-checks (`siteaudit recheck`), if it is a recheck.
+    #[serde(default)]
+    pub recheck_of: Option<i64>,
     /// Probe each https host of the site once after the crawl: certificate
     /// chain, protocol versions, weak suites (about ten connections per host).
     #[serde(default = "yes")]
@@ -141,6 +144,7 @@ impl Default for CrawlConfig {
             .to_string(),
             headers: Vec::new(),
             reprobe: 3,
+            recheck_of: None,
             tls_probe: true,
             ca_certs: Vec::new(),
         }

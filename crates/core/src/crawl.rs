@@ -268,7 +268,7 @@ fn counts_as_page(found_by: &str) -> bool {
 
 /// Where a found reference points.
 #[derive(Debug)]
-enum Target {
+pub(crate) enum Target {
     /// A crawlable URL.
     Url(Url),
     /// Not a valid URL: recorded as one with an `invalid-url` failure.
@@ -282,8 +282,8 @@ enum Target {
 
 /// A link found on a page, parsed and fingerprinted inside the fetch task.
 #[derive(Debug)]
-struct FoundLink {
-    target: Target,
+pub(crate) struct FoundLink {
+    pub(crate) target: Target,
     fp: u64,
     kind: LinkKind,
     text: Option<String>,
@@ -310,7 +310,7 @@ impl FoundLink {
 
 /// What a fetch task brings back.
 #[derive(Debug)]
-enum Fetched {
+pub(crate) enum Fetched {
     Page {
         outcome: Outcome,
         links: Vec<FoundLink>,
@@ -1158,7 +1158,7 @@ fn robots_from(user_agent: &str, status: Option<u16>, body: &[u8]) -> Robots {
 
 /// GETs a page: redirects are not followed (the engine does that), HTML is streamed
 /// through the extractor, error bodies keep their first bytes.
-async fn fetch_page(fetcher: &Fetcher, url: &Url, extract_links: bool) -> Fetched {
+pub(crate) async fn fetch_page(fetcher: &Fetcher, url: &Url, extract_links: bool) -> Fetched {
     let started = match fetcher.send(url, Method::Get).await {
         Ok(s) => s,
         Err((kind, timings)) => {

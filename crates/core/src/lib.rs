@@ -21,6 +21,7 @@ pub mod extract;
 pub mod fetch;
 mod frontier;
 pub mod model;
+pub mod recheck;
 pub mod report;
 pub mod robots;
 pub mod sitemap;

@@ -28,7 +28,12 @@ pub(crate) fn run(a: DiffArgs) -> Result<Exit, Failure> {
         Some(id) => id,
         None => crawls
             .iter()
-            .find(|c| c.id < b && c.state == "finished" && c.start_url == b_info.start_url)
+            .find(|c| {
+                c.id < b
+                    && c.state == "finished"
+                    && c.start_url == b_info.start_url
+                    && c.config.recheck_of.is_none()
+            })
             .map(|c| c.id)
             .ok_or_else(|| {
                 exit::usage(anyhow!(

@@ -186,3 +186,90 @@ fn failures_are_reprobed_and_judged() {
     assert!(r.problem("/down").get("reprobe").is_none());
     assert_eq!(s.requests("/down"), before + 1);
 }
+
+#[test]
+fn recheck_says_what_the_fix_fixed() {
+    use siteaudit_testkit::Route;
+    let s = Site::new()
+        .route(
+            "/",
+            Route::Sequence(vec![
+                Reply::html(links(&["/fixed", "/down", "/changes"])),
+                Reply::html(links(&["/down", "/changes"])),
+            ]),
+        )
+        .route(
+            "/fixed",
+            Route::Sequence(vec![Reply::status(502), Reply::html("<title>back</title>")]),
+        )
+        .reply("/down", Reply::status(500))
+        .route(
+            "/changes",
+            Route::Sequence(vec![Reply::status(502), Reply::status(404)]),
+        )
+        .start();
+    let d = Dir::new();
+    let o = d.run(&[
+        "crawl",
+        &s.url("/"),
+        "--quiet",
+        "--retries",
+        "0",
+        "--reprobe",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let before_ok = s.requests("/robots.txt");
+    let (code, r) = d.json(&["recheck", "--with-referrers", "--format", "json"]);
+    assert_eq!(code, 1, "/down still fails");
+    assert_eq!(
+        (r.0["recheck_of"].as_i64(), r.0["crawl_id"].as_i64()),
+        (Some(1), Some(2))
+    );
+    let verdicts: Vec<(String, String, String)> = r.0["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["url"].as_str().unwrap().replace(&s.url(""), ""),
+                x["verdict"].as_str().unwrap().to_string(),
+                x["after"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("/changes".into(), "changed".into(), "http-404".into()),
+            ("/down".into(), "still-failing".into(), "http-500".into()),
+            ("/fixed".into(), "fixed".into(), "200".into()),
+        ]
+    );
+    let refs = r.0["referrers"].as_array().unwrap();
+    let still = |target: &str| {
+        refs.iter()
+            .find(|x| x["target"] == s.url(target))
+            .map(|x| x["still_links"].clone())
+    };
+    assert_eq!(still("/fixed"), Some(serde_json::json!(false)), "{refs:?}");
+    assert_eq!(still("/down"), Some(serde_json::json!(true)));
+    assert_eq!(
+        s.requests("/robots.txt"),
+        before_ok,
+        "only the failing URLs and their referrers"
+    );
+    assert_eq!(s.requests("/ok"), 0);
+
+    // The recheck is a crawl of its own, linked to the first; text output too.
+    let o = d.run(&["crawls", "--format", "json"]);
+    let crawls: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(crawls.as_array().unwrap().len(), 2);
+    let o = d.run(&["recheck", "1"]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains("Recheck of crawl #1 (stored as crawl #3): 3 URLs"),
+        "{text}"
+    );
+    assert!(text.contains("still-failing"), "{text}");
+}

@@ -96,10 +96,12 @@ impl SiteData {
     /// with the same start URL.
     pub fn load_with_previous(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
         let mut site = Self::load(store, id)?;
-        let earlier = store
-            .crawls()?
-            .into_iter()
-            .find(|c| c.id < id && c.state == "finished" && c.start_url == site.info.start_url);
+        let earlier = store.crawls()?.into_iter().find(|c| {
+            c.id < id
+                && c.state == "finished"
+                && c.start_url == site.info.start_url
+                && c.config.recheck_of.is_none()
+        });
         if let Some(c) = earlier {
             site.previous = Some(Box::new(Self::load(store, c.id)?));
         }
