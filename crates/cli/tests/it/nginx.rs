@@ -30,12 +30,33 @@ fn nginx_502_and_504_are_reported_with_their_linking_pages() {
             Route::Delay(Duration::from_secs(5), Reply::html("late")),
         )
         .reply("/ok/page", Reply::html("<title>fine</title>"))
+        // A flapping application: its own 502s, passed on by nginx, between good answers.
+        .route(
+            "/flap/page",
+            // Two tries in the first crawl, one in the second, then its re-probes.
+            Route::Sequence(vec![
+                Reply::status(502).body("app: pool exhausted"),
+                Reply::status(502).body("app: pool exhausted"),
+                Reply::status(502).body("app: pool exhausted"),
+                Reply::html("<title>up</title>"),
+                Reply::status(502).body("app: pool exhausted"),
+            ]),
+        )
+        // Fixed while we look: 503 during the crawl, 200 by the recheck.
+        .route(
+            "/later/page",
+            Route::Sequence(vec![
+                Reply::status(503).body("maintenance"),
+                Reply::status(503).body("maintenance"),
+                Reply::html("<title>back</title>"),
+            ]),
+        )
         .start();
     let dead = closed_port();
     let port = closed_port();
     let d = Dir::new();
     let root = d.path();
-    let home = r#"<html><head><title>home</title></head><body><a href="/down/api">API</a> <a href="/slow/page">Slow</a> <a href="/ok/page">OK</a></body></html>"#;
+    let home = r#"<html><head><title>home</title></head><body><a href="/down/api">API</a> <a href="/slow/page">Slow</a> <a href="/ok/page">OK</a> <a href="/flap/page">Flap</a> <a href="/later/page">Later</a></body></html>"#;
     let conf = format!(
         r#"
 daemon off;
@@ -84,7 +105,14 @@ http {{
     }
     let (code, r) = d.crawl(
         &format!("http://127.0.0.1:{port}/"),
-        &["--retries", "1", "--retry-backoff", "10ms"],
+        &[
+            "--retries",
+            "1",
+            "--retry-backoff",
+            "10ms",
+            "--reprobe",
+            "0",
+        ],
     );
     assert_eq!(code, 1);
     let bad = r.problem("/down/api");
@@ -127,8 +155,49 @@ http {{
     );
     let text = String::from_utf8_lossy(&d.run(&["report"]).stdout).to_string();
     assert!(
-        text.contains("502 Bad Gateway (1)") && text.contains("504 Gateway Timeout (1)"),
+        text.contains("502 Bad Gateway (2)") && text.contains("504 Gateway Timeout (1)"),
         "{text}"
     );
     assert!(text.contains("made by nginx"), "{text}");
+
+    // The application's own 502 passed on by nginx, flapping: re-probes say intermittent.
+    let flap = r.problem("/flap/page");
+    assert_eq!(flap["answered_by"]["generated"], "origin", "{flap:#}");
+    let (_, again) = d.crawl(
+        &format!("http://127.0.0.1:{port}/"),
+        &[
+            "--retries",
+            "0",
+            "--retry-backoff",
+            "10ms",
+            "--reprobe",
+            "3",
+        ],
+    );
+    let flap = again.problem("/flap/page");
+    assert_eq!(flap["reprobe"]["verdict"], "intermittent", "{flap:#}");
+    assert_eq!(
+        again.problem("/down/api")["reprobe"]["verdict"],
+        "persistent"
+    );
+
+    // The recheck of the first crawl: /later/page was fixed meanwhile, the rest not.
+    let (code, rc) = d.json(&["recheck", "1", "--format", "json"]);
+    assert_eq!(code, 1);
+    let verdict = |suffix: &str| {
+        rc.0["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["url"].as_str().unwrap().ends_with(suffix))
+            .map(|x| x["verdict"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        verdict("/later/page").as_deref(),
+        Some("fixed"),
+        "{:#}",
+        rc.0
+    );
+    assert_eq!(verdict("/down/api").as_deref(), Some("still-failing"));
+    assert_eq!(verdict("/slow/page").as_deref(), Some("still-failing"));
 }

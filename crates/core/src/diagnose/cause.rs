@@ -146,8 +146,11 @@ pub fn diagnose(e: &Evidence<'_>) -> Option<Diagnosis> {
         } else if let Some(fp) = e.fingerprint {
             match (fp.generated, fp.generated_by, fp.cause) {
                 (Generated::Gateway, Some(layer), Some(cause)) => {
-                    because.push(format!("{}'s own error page names it", layer.name()));
-                    because.extend(fp.evidence.iter().cloned());
+                    because.push(format!(
+                        "{} made the error page, and the page names the cause ({})",
+                        layer.name(),
+                        fp.evidence.join("; ")
+                    ));
                     (cause, "high")
                 }
                 (Generated::Gateway, Some(layer), None) => {
