@@ -102,6 +102,13 @@ pub(crate) struct Settings {
     /// intermittent failures (0: off).
     #[arg(long, env = "SITEAUDIT_REPROBE", value_name = "N")]
     pub(crate) reprobe: Option<u32>,
+    /// Adaptive throttling (on by default). `--no-adaptive` turns it off.
+    #[arg(skip)]
+    pub(crate) adaptive: Option<bool>,
+    /// Keep --per-host fixed even when a host answers 5xx/429, times out or slows down.
+    #[arg(long, env = "SITEAUDIT_NO_ADAPTIVE")]
+    #[serde(skip)]
+    pub(crate) no_adaptive: bool,
     /// Probe each https host's TLS once (certificate chain, versions, weak suites). `--no-tls-probe` turns it off.
     #[arg(skip)]
     pub(crate) tls_probe: Option<bool>,
@@ -163,6 +170,12 @@ impl Settings {
             user_agent: over.user_agent.or(self.user_agent),
             headers: cat(self.headers, over.headers),
             reprobe: over.reprobe.or(self.reprobe),
+            adaptive: if over.no_adaptive {
+                Some(false)
+            } else {
+                over.adaptive.or(self.adaptive)
+            },
+            no_adaptive: false,
             tls_probe: if over.no_tls_probe {
                 Some(false)
             } else {
@@ -255,6 +268,7 @@ impl Settings {
             headers,
             reprobe: self.reprobe.unwrap_or(d.reprobe),
             recheck_of: None,
+            adaptive: self.adaptive.unwrap_or(d.adaptive),
             tls_probe: self.tls_probe.unwrap_or(d.tls_probe),
             ca_certs,
         })

@@ -91,6 +91,10 @@ pub struct CrawlConfig {
     /// made after the crawl, spaced by `retry_backoff` doubling (0: none).
     #[serde(default = "three")]
     pub reprobe: u32,
+    /// Adaptive throttling: lower a host's concurrency when it answers 5xx or 429,
+    /// times out, or slows down, and raise it again slowly.
+    #[serde(default = "yes")]
+    pub adaptive: bool,
     /// The crawl this one re-checks (`siteaudit recheck`), if it is a recheck.
     #[serde(default)]
     pub recheck_of: Option<i64>,
@@ -145,6 +149,7 @@ impl Default for CrawlConfig {
             headers: Vec::new(),
             reprobe: 3,
             recheck_of: None,
+            adaptive: true,
             tls_probe: true,
             ca_certs: Vec::new(),
         }

@@ -375,7 +375,7 @@ impl Engine {
             .unwrap_or_default();
         Self {
             crawl,
-            frontier: Frontier::new(config.per_host, base_delay),
+            frontier: Frontier::new(config.per_host, base_delay).adaptive(config.adaptive),
             cfg: Arc::new(config),
             scope,
             store: crawler.store,
@@ -603,6 +603,19 @@ impl Engine {
             }
         }
         tasks.abort_all();
+        for (host, lowest, backoffs) in self.frontier.throttled() {
+            let facts = serde_json::json!({
+                "host": host,
+                "per_host": self.cfg.per_host,
+                "lowest": lowest,
+                "backoffs": backoffs,
+            });
+            self.write(WriteOp::HostProbe {
+                host,
+                kind: "throttle".into(),
+                facts: facts.to_string(),
+            })?;
+        }
         if !interrupted {
             self.reprobe_failures().await?;
             self.probe_tls().await?;
@@ -795,6 +808,19 @@ impl Engine {
         } = done;
         if !matches!(fetched, Fetched::Blocked) {
             self.frontier.done(&key);
+        }
+        // Every answer tells adaptive throttling how the host is doing.
+        let answered = match &fetched {
+            Fetched::Page { outcome, .. }
+            | Fetched::File { outcome, .. }
+            | Fetched::External { outcome, .. } => Some(outcome),
+            Fetched::Blocked => None,
+        };
+        if let Some(o) = answered {
+            let overloaded = o.status().is_some_and(|s| s >= 500 || s == 429)
+                || o.failure.as_ref().is_some_and(FailureKind::is_server_fault);
+            let ttfb = o.response.as_ref().map(|_| o.timings.ttfb_ms);
+            self.frontier.feedback(&key, overloaded, ttfb);
         }
         // Transient answers go back to the frontier with a delay; every attempt is kept.
         let retryable = match &fetched {

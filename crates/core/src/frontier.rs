@@ -57,10 +57,23 @@ pub(crate) struct Host {
     pub(crate) next_at: Instant,
     pub(crate) delay: Duration,
     pub(crate) robots: RobotsState,
+    /// Requests allowed in flight now: `per_host`, lowered by adaptive throttling.
+    pub(crate) limit: usize,
+    /// The lowest `limit` reached.
+    pub(crate) lowest: usize,
+    /// How many times the limit was halved.
+    pub(crate) backoffs: u32,
+    /// Healthy answers since the last change of `limit`.
+    ok_streak: u32,
+    /// Answers since the last halving (one halving per window of `limit` answers,
+    /// so a burst of failures already in flight counts once).
+    since_backoff: u32,
+    /// The fastest time to first byte seen, the reference for "latency rose".
+    ttfb_floor: Option<f64>,
 }
 
 impl Host {
-    fn new(robots: RobotsState, delay: Duration) -> Self {
+    fn new(robots: RobotsState, delay: Duration, limit: usize) -> Self {
         Self {
             queue: VecDeque::new(),
             delayed: Vec::new(),
@@ -68,6 +81,12 @@ impl Host {
             next_at: Instant::now(),
             delay,
             robots,
+            limit,
+            lowest: limit,
+            backoffs: 0,
+            ok_streak: 0,
+            since_backoff: u32::MAX,
+            ttfb_floor: None,
         }
     }
 
@@ -94,6 +113,7 @@ pub(crate) struct Frontier {
     ready: VecDeque<String>,
     per_host: usize,
     base_delay: Duration,
+    adaptive: bool,
 }
 
 impl Frontier {
@@ -103,15 +123,72 @@ impl Frontier {
             ready: VecDeque::new(),
             per_host: per_host.max(1),
             base_delay,
+            adaptive: false,
         }
+    }
+
+    /// Turns adaptive throttling on: [`Frontier::feedback`] lowers a host's limit.
+    pub(crate) fn adaptive(mut self, on: bool) -> Self {
+        self.adaptive = on;
+        self
+    }
+
+    /// What one answer says about its host's load. An overloaded answer (5xx, 429,
+    /// timeout, refused or reset connection) or one much slower than the host's
+    /// fastest (4× and at least 1 s more) halves the host's concurrency, once per
+    /// window of `limit` answers; healthy answers raise it by one after a streak of
+    /// 4 × limit (at least 8), up to `per_host`: fall fast, recover slowly.
+    pub(crate) fn feedback(&mut self, key: &str, overloaded: bool, ttfb_ms: Option<f64>) {
+        if !self.adaptive {
+            return;
+        }
+        let per_host = self.per_host;
+        let Some(h) = self.hosts.get_mut(key) else {
+            return;
+        };
+        let slow = match (ttfb_ms, h.ttfb_floor) {
+            (Some(t), Some(floor)) => t > (floor * 4.0).max(floor + 1000.0),
+            _ => false,
+        };
+        if let Some(t) = ttfb_ms {
+            h.ttfb_floor = Some(h.ttfb_floor.map_or(t, |f| f.min(t)));
+        }
+        h.since_backoff = h.since_backoff.saturating_add(1);
+        if overloaded || slow {
+            h.ok_streak = 0;
+            if h.since_backoff as usize >= h.limit && h.limit > 1 {
+                h.limit = (h.limit / 2).max(1);
+                h.lowest = h.lowest.min(h.limit);
+                h.backoffs += 1;
+                h.since_backoff = 0;
+            }
+        } else {
+            h.ok_streak += 1;
+            if h.limit < per_host && h.ok_streak as usize >= (4 * h.limit).max(8) {
+                h.limit += 1;
+                h.ok_streak = 0;
+            }
+        }
+    }
+
+    /// Hosts whose limit was lowered: `(key, lowest limit, halvings)`.
+    pub(crate) fn throttled(&self) -> Vec<(String, usize, u32)> {
+        let mut v: Vec<_> = self
+            .hosts
+            .iter()
+            .filter(|(_, h)| h.backoffs > 0)
+            .map(|(k, h)| (k.clone(), h.lowest, h.backoffs))
+            .collect();
+        v.sort();
+        v
     }
 
     /// The host's state, created on first sight.
     pub(crate) fn host(&mut self, key: &str, robots: impl FnOnce() -> RobotsState) -> &mut Host {
-        let delay = self.base_delay;
+        let (delay, limit) = (self.base_delay, self.per_host);
         self.hosts
             .entry(key.to_string())
-            .or_insert_with(|| Host::new(robots(), delay))
+            .or_insert_with(|| Host::new(robots(), delay, limit))
     }
 
     pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Host> {
@@ -169,7 +246,7 @@ impl Frontier {
                 .front()
                 .is_some_and(|j| j.kind == JobKind::Robots);
             let can_start = !host.queue.is_empty()
-                && host.in_flight < self.per_host
+                && host.in_flight < host.limit
                 && (robots_ready || (front_is_robots && host.in_flight == 0));
             if can_start && host.next_at <= now {
                 let job = host.queue.pop_front().expect("queue is not empty");
@@ -235,6 +312,32 @@ mod tests {
             attempts: vec![],
             not_before: None,
         }
+    }
+
+    #[test]
+    fn adaptive_limit_falls_fast_and_recovers_slowly() {
+        let mut f = Frontier::new(8, Duration::ZERO).adaptive(true);
+        f.host("h", || RobotsState::NotNeeded);
+        // A burst of 8 failures in flight halves once per window: 8 → 4 → 2 → 1.
+        for _ in 0..8 {
+            f.feedback("h", true, Some(5.0));
+        }
+        assert_eq!(f.get_mut("h").unwrap().limit, 1);
+        for _ in 0..7 {
+            f.feedback("h", false, Some(5.0));
+        }
+        assert_eq!(f.get_mut("h").unwrap().limit, 1, "not yet");
+        f.feedback("h", false, Some(5.0));
+        assert_eq!(f.get_mut("h").unwrap().limit, 2);
+        // Much slower answers count as overload.
+        f.feedback("h", false, Some(5000.0));
+        assert_eq!(f.get_mut("h").unwrap().limit, 1);
+        assert_eq!(f.throttled(), [("h".to_string(), 1, 4)]);
+        // Off: nothing changes.
+        let mut off = Frontier::new(8, Duration::ZERO);
+        off.host("h", || RobotsState::NotNeeded);
+        off.feedback("h", true, None);
+        assert_eq!(off.get_mut("h").unwrap().limit, 8);
     }
 
     #[test]

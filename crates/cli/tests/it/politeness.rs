@@ -120,3 +120,56 @@ fn ctrl_c_interrupts_and_resume_finishes() {
         assert!(s.served(&format!("/p{i}")) >= 1);
     }
 }
+
+#[test]
+fn adaptive_throttling_backs_off_a_failing_host() {
+    let paths: Vec<String> = (0..30).map(|i| format!("/p{i}")).collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let mut site = Site::new().page("/", &links(&refs));
+    for p in &paths {
+        site = site.route(
+            p,
+            Route::Delay(Duration::from_millis(50), Reply::status(503)),
+        );
+    }
+    let s = site.start();
+    let d = Dir::new();
+    let args = [
+        "--retries",
+        "0",
+        "--reprobe",
+        "0",
+        "--per-host",
+        "8",
+        "--fail-on",
+        "none",
+    ];
+    let (_, r) = d.crawl(&s.url("/"), &args);
+    let t = &r.0["summary"]["throttled"][0];
+    assert_eq!(t["per_host"], 8, "{:#}", r.0["summary"]);
+    assert_eq!(t["lowest"], 1);
+    // Down to one request at a time: each page arrives after the previous one's
+    // 50 ms answer, so the last arrivals are at least that far apart.
+    let log = s.request_log();
+    let last: Vec<_> = log.iter().rev().take(6).map(|(t, _)| *t).collect();
+    for w in last.windows(2) {
+        assert!(
+            w[0] - w[1] >= Duration::from_millis(45),
+            "{:?}",
+            w[0] - w[1]
+        );
+    }
+    let text =
+        String::from_utf8_lossy(&d.run(&["report", "--fail-on", "none"]).stdout).into_owned();
+    assert!(text.contains("Adaptive throttling engaged for"), "{text}");
+
+    // Off: the limit stays where it was set.
+    let mut no = args.to_vec();
+    no.push("--no-adaptive");
+    let (_, r) = d.crawl(&s.url("/"), &no);
+    assert!(
+        r.0["summary"].get("throttled").is_none(),
+        "{:#}",
+        r.0["summary"]
+    );
+}

@@ -37,6 +37,8 @@ pub struct SiteData {
     pub tls: Vec<crate::tls::TlsFacts>,
     /// Re-probes made after the crawl of URLs that failed, by URL.
     pub reprobes: HashMap<UrlId, Vec<Attempt>>,
+    /// Hosts adaptive throttling slowed down.
+    pub throttled: Vec<crate::report::Throttle>,
 }
 
 /// Parses the stored facts of every HTML page.
@@ -79,6 +81,11 @@ impl SiteData {
             previous: None,
             // A record that does not parse (written by another version) is skipped.
             reprobes: store.reprobes(id)?.into_iter().collect(),
+            throttled: store
+                .host_probes(id, "throttle")?
+                .into_iter()
+                .filter_map(|(_, json)| serde_json::from_str(&json).ok())
+                .collect(),
             tls: store
                 .host_probes(id, "tls")?
                 .into_iter()
@@ -149,6 +156,7 @@ impl SiteData {
             previous: None,
             tls: Vec::new(),
             reprobes: HashMap::new(),
+            throttled: Vec::new(),
         }
         .with_facts()
     }

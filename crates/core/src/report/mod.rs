@@ -78,6 +78,8 @@
 //! - `redirect_chain` lists each hop `{ url, status, location }` from the URL to where
 //!   it ends; `too-many-redirects` and `redirect-loop` problems are found from it.
 //! - For external URLs `status` is that of the end of their redirect chain.
+//! - `summary.throttled` (present when adaptive throttling engaged) lists each host it
+//!   slowed down: `{ "host", "per_host", "lowest", "backoffs" }`.
 //! - `summary.by_class.failed` counts URLs with no usable answer; `blocked` those
 //!   robots.txt kept us from fetching.
 //! - `audit` is absent when checks were not run (`--no-audit`). Findings are ordered by
@@ -226,6 +228,22 @@ pub struct Summary {
     pub by_failure: BTreeMap<String, u64>,
     /// Problem URLs.
     pub problems: u64,
+    /// Hosts adaptive throttling slowed down (absent when it never engaged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub throttled: Vec<Throttle>,
+}
+
+/// A host adaptive throttling slowed down during the crawl.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Throttle {
+    /// `scheme://host[:port]`.
+    pub host: String,
+    /// The configured requests in flight per host.
+    pub per_host: usize,
+    /// The lowest it went.
+    pub lowest: usize,
+    /// How many times it was halved.
+    pub backoffs: u32,
 }
 
 /// A page linking to a problem URL.
@@ -556,6 +574,7 @@ impl CrawlReport {
             });
         }
         problems.sort_by(|a, b| a.problem.cmp(&b.problem).then_with(|| a.url.cmp(&b.url)));
+        summary.throttled = site.throttled.clone();
         summary.problems = problems.len() as u64;
         let rows = urls
             .iter()

@@ -124,6 +124,13 @@ fn problems(r: &CrawlReport, out: &mut dyn Write) -> std::io::Result<()> {
     for p in &r.problems {
         groups.entry(p.problem.as_str()).or_default().push(p);
     }
+    for t in &r.summary.throttled {
+        writeln!(
+            out,
+            "\nAdaptive throttling engaged for {}: requests in flight lowered from {} to {} ({} times) after 5xx/429 answers, timeouts or slow answers",
+            t.host, t.per_host, t.lowest, t.backoffs
+        )?;
+    }
     writeln!(out, "\nProblems: {}", r.problems.len())?;
     for (key, list) in groups {
         let title = match key
