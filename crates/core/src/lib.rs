@@ -20,6 +20,7 @@ pub mod diagnose;
 pub mod extract;
 pub mod fetch;
 mod frontier;
+pub mod logs;
 pub mod model;
 pub mod recheck;
 pub mod report;
