@@ -45,6 +45,25 @@ enum Command {
     /// Fetch again only the URLs that failed in a crawl (default: the latest), store the
     /// answers as a new crawl linked to it, and say what is fixed and what still fails.
     Recheck(RecheckArgs),
+    /// Read the server's own access and error logs (nginx; plain or .gz) and explain every 5xx.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct LogsArgs {
+    /// Access and error log files (each auto-detected).
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    /// Output format: text or json.
+    #[arg(long, short = 'f', default_value = "text", value_name = "FORMAT")]
+    format: siteaudit::report::Format,
+    /// Write the result to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when the logs hold: `5xx` (default: 5xx answers and bodies cut short
+    /// behind a 2xx), `any` (4xx too) or `none`.
+    #[arg(long, default_value = "5xx", value_name = "WHAT")]
+    fail_on: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -227,7 +246,11 @@ fn main() -> ExitCode {
         Command::Crawl(a) => a.out.quiet,
         Command::Check(a) => a.out.quiet,
         Command::Report(a) | Command::Audit(a) => a.out.quiet,
-        Command::Crawls(_) | Command::Checks(_) | Command::Diff(_) | Command::Recheck(_) => false,
+        Command::Crawls(_)
+        | Command::Checks(_)
+        | Command::Diff(_)
+        | Command::Recheck(_)
+        | Command::Logs(_) => false,
     };
     init_logging(quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -249,6 +272,7 @@ fn main() -> ExitCode {
             Command::Checks(a) => commands::checks::run(a),
             Command::Diff(a) => commands::diff::run(a),
             Command::Recheck(a) => commands::recheck::run(a).await,
+            Command::Logs(a) => commands::logs::run(a),
         }
     });
     match result {

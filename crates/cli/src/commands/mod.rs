@@ -5,6 +5,7 @@ pub(crate) mod checks;
 pub(crate) mod crawl;
 pub(crate) mod crawls;
 pub(crate) mod diff;
+pub(crate) mod logs;
 pub(crate) mod recheck;
 pub(crate) mod report;
 

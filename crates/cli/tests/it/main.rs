@@ -9,6 +9,7 @@ mod config;
 mod crawl;
 mod diagnose;
 mod limits;
+mod logs;
 mod misbehaving;
 mod nginx;
 mod politeness;

@@ -83,11 +83,59 @@ const CAUSES: &[(&str, &str, &str)] = &[
         "The application itself answered 5xx: read its logs at that time (exceptions, fatal errors, out of memory).",
     ),
     (
+        "upstream_truncated_body",
+        "software error",
+        "The access log says 2xx but the body was cut: find the crash or reset mid-stream in the backend's log.",
+    ),
+    (
+        "upstream_body_timeout",
+        "overload",
+        "The backend started answering, then stalled past the read timeout: find the slow producer.",
+    ),
+    (
+        "upstream_socket_missing",
+        "server down",
+        "The backend's unix socket does not exist: start the backend, or point the proxy at the right path.",
+    ),
+    (
+        "upstream_socket_permission",
+        "proxy problem",
+        "The proxy may not open the backend's unix socket: fix its owner, group and mode (listen.owner / listen.mode for php-fpm).",
+    ),
+    (
+        "header_too_large",
+        "proxy problem",
+        "Raise the proxy's response-header buffer (proxy_buffer_size / fastcgi_buffer_size, ResponseFieldSize, tune.bufsize) or shrink cookies.",
+    ),
+    (
+        "app_not_found",
+        "proxy problem",
+        "php-fpm cannot find the script: root / SCRIPT_FILENAME do not match the files.",
+    ),
+    (
+        "client_aborted",
+        "none",
+        "The client went away before the answer (often its own timeout); not a server fault.",
+    ),
+    (
+        "retried_ok",
+        "overload",
+        "A failure was hidden by a retry on another server: fix the failing server named in the log.",
+    ),
+    (
         "rate_limited",
         "overload",
         "The site limits request rates: crawl slower (--rate, --per-host) and honour Retry-After, or raise the limit for the crawler.",
     ),
 ];
+
+/// The everyday name and the fix of a DIAGNOSIS.md cause id, when it is one.
+pub fn explain(cause: &str) -> Option<(&'static str, &'static str)> {
+    CAUSES
+        .iter()
+        .find(|(id, _, _)| *id == cause)
+        .map(|(_, article, fix)| (*article, *fix))
+}
 
 fn entry(cause: &'static str) -> (&'static str, &'static str, &'static str) {
     CAUSES

@@ -5,5 +5,5 @@
 mod cause;
 mod fingerprint;
 
-pub use cause::{Diagnosis, Evidence, diagnose};
+pub use cause::{Diagnosis, Evidence, diagnose, explain};
 pub use fingerprint::{Fingerprint, Generated, Layer, fingerprint};

@@ -4,6 +4,9 @@
 
 pub mod access;
 pub mod error_log;
+mod report;
+
+pub use report::{LogError, LogProblem, LogReport, analyze};
 
 use access::AccessEntry;
 use error_log::ErrorEntry;
