@@ -26,13 +26,7 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
     } else {
         Some(settings.audit_config().map_err(exit::usage)?)
     };
-    let baseline = a
-        .out
-        .baseline
-        .as_deref()
-        .map(|b| Baseline::load(b, store.as_ref(), audit.as_ref()))
-        .transpose()
-        .map_err(exit::usage)?;
+    let baseline = Baseline::from_flag(&a.out, store.as_ref(), audit.as_ref())?;
     let result = match a.resume {
         Some(id) => {
             let id = match id {

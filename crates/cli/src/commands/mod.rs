@@ -45,6 +45,19 @@ fn finding_key(check: &str, url: Option<&str>) -> String {
 }
 
 impl Baseline {
+    /// `--baseline` of the output flags, if given; a bad one is a usage error.
+    pub(crate) fn from_flag(
+        out: &crate::OutputArgs,
+        store: &dyn Store,
+        audit: Option<&siteaudit::checks::AuditConfig>,
+    ) -> Result<Option<Self>, Failure> {
+        out.baseline
+            .as_deref()
+            .map(|b| Self::load(b, store, audit))
+            .transpose()
+            .map_err(exit::usage)
+    }
+
     /// Reads `--baseline`: a JSON report file when a file by that name exists,
     /// else a crawl id in the database (its findings recomputed with `audit`).
     pub(crate) fn load(

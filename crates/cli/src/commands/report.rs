@@ -26,13 +26,7 @@ pub(crate) fn run(a: ReportArgs) -> Result<Exit, Failure> {
     } else {
         Some(s.audit_config().map_err(exit::usage)?)
     };
-    let baseline = a
-        .out
-        .baseline
-        .as_deref()
-        .map(|b| Baseline::load(b, store.as_ref(), audit.as_ref()))
-        .transpose()
-        .map_err(exit::usage)?;
+    let baseline = Baseline::from_flag(&a.out, store.as_ref(), audit.as_ref())?;
     let report = CrawlReport::build(store.as_ref(), id, audit.as_ref()).map_err(exit::usage)?;
     output::write_report(&a.out, &report).map_err(exit::usage)?;
     Ok(crawl_exit(

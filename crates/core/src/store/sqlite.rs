@@ -250,23 +250,7 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
             Ok(())
         }
         WriteOp::Reprobes { url_id, attempts } => {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO reprobes (crawl_id, url_id, n, status, failure, failure_detail, ttfb_ms, total_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for (n, a) in attempts.iter().enumerate() {
-                stmt.execute(params![
-                    crawl,
-                    url_id,
-                    n as i64 + 1,
-                    a.status,
-                    a.failure.as_ref().map(FailureKind::id),
-                    a.failure.as_ref().and_then(FailureKind::detail),
-                    a.timings.ttfb_ms,
-                    a.timings.total_ms
-                ])?;
-            }
-            Ok(())
+            insert_attempts(tx, "reprobes", crawl, url_id, &attempts)
         }
         WriteOp::HostProbe { host, kind, facts } => {
             tx.prepare_cached(
@@ -329,22 +313,7 @@ fn write_result(tx: &Transaction<'_>, crawl: CrawlId, r: &UrlResult) -> rusqlite
         r.body_snippet,
     ])?;
     if o.attempts.len() > 1 {
-        let mut stmt = tx.prepare_cached(
-            "INSERT OR REPLACE INTO attempts (crawl_id, url_id, n, status, failure, failure_detail, ttfb_ms, total_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for (n, a) in o.attempts.iter().enumerate() {
-            stmt.execute(params![
-                crawl,
-                r.id,
-                n as i64 + 1,
-                a.status,
-                a.failure.as_ref().map(FailureKind::id),
-                a.failure.as_ref().and_then(FailureKind::detail),
-                a.timings.ttfb_ms,
-                a.timings.total_ms
-            ])?;
-        }
+        insert_attempts(tx, "attempts", crawl, r.id, &o.attempts)?;
     }
     if r.hops.len() > 1 {
         let mut stmt = tx.prepare_cached(
@@ -572,6 +541,33 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
         text: r.get(3)?,
         rel: r.get(4)?,
     })
+}
+
+/// Writes a URL's attempts, numbered from 1, into `attempts` or `reprobes`.
+fn insert_attempts(
+    tx: &Transaction<'_>,
+    table: &str,
+    crawl: CrawlId,
+    url_id: UrlId,
+    attempts: &[Attempt],
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {table} (crawl_id, url_id, n, status, failure, failure_detail, ttfb_ms, total_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?;
+    for (n, a) in attempts.iter().enumerate() {
+        stmt.execute(params![
+            crawl,
+            url_id,
+            n as i64 + 1,
+            a.status,
+            a.failure.as_ref().map(FailureKind::id),
+            a.failure.as_ref().and_then(FailureKind::detail),
+            a.timings.ttfb_ms,
+            a.timings.total_ms
+        ])?;
+    }
+    Ok(())
 }
 
 /// Attempts of one crawl from `attempts` or `reprobes`, grouped by URL.
