@@ -76,6 +76,23 @@ pub struct CheckInfo {
 }
 
 impl CheckInfo {
+    /// An entry from its id, category, severity and `[title, why, fix]`.
+    pub fn new(
+        id: &'static str,
+        category: u8,
+        severity: Severity,
+        [title, why, fix]: [&'static str; 3],
+    ) -> Self {
+        Self {
+            id,
+            category,
+            severity,
+            title,
+            why,
+            fix,
+        }
+    }
+
     /// The category's name.
     pub fn category_name(&self) -> &'static str {
         category_name(self.category)
@@ -223,14 +240,7 @@ pub(crate) fn page(
     eval: fn(&PageView<'_>) -> Evidence,
 ) -> Box<dyn Check> {
     Box::new(PageCheck {
-        info: CheckInfo {
-            id,
-            category,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
+        info: CheckInfo::new(id, category, severity, text),
         eval,
     })
 }

@@ -61,14 +61,7 @@ fn resource(
     eval: fn(&PageView<'_>) -> Evidence,
 ) -> Box<dyn Check> {
     Box::new(ResourceCheck {
-        info: CheckInfo {
-            id,
-            category,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
+        info: CheckInfo::new(id, category, severity, text),
         kinds,
         eval,
     })

@@ -86,14 +86,7 @@ fn site_aware(
     eval: fn(&SiteData, &PageView<'_>) -> Option<serde_json::Value>,
 ) -> Box<dyn Check> {
     Box::new(SiteAware {
-        info: CheckInfo {
-            id,
-            category,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
+        info: CheckInfo::new(id, category, severity, text),
         eval,
     })
 }

@@ -61,14 +61,7 @@ fn check(
     eval: fn(&SiteData, UrlId) -> Option<serde_json::Value>,
 ) -> Box<dyn Check> {
     Box::new(SiteCheck {
-        info: CheckInfo {
-            id,
-            category,
-            severity,
-            title: text[0],
-            why: text[1],
-            fix: text[2],
-        },
+        info: CheckInfo::new(id, category, severity, text),
         eval,
     })
 }

@@ -41,14 +41,7 @@ fn check(
     eval: fn(&SiteData, &TlsFacts) -> Option<Value>,
 ) -> Box<dyn Check> {
     Box::new(TlsCheck {
-        info: CheckInfo {
-            id,
-            category,
-            severity,
-            title,
-            why,
-            fix,
-        },
+        info: CheckInfo::new(id, category, severity, [title, why, fix]),
         eval,
     })
 }
