@@ -51,10 +51,23 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct LogsArgs {
-    /// Access and error log files (each auto-detected).
+    /// Access and error log files, plain or .gz (each auto-detected): nginx/Apache
+    /// access (combined, upstream fields, JSON), HAProxy httplog (raw or syslog),
+    /// nginx/Apache/php-fpm error logs, HAProxy stderr.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
-    /// Output format: text or json.
+    /// The access-log format as an nginx `log_format` string (or `combined`),
+    /// for access logs auto-detection does not read.
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Compare with a stored crawl (an id, or `latest`): which failing URLs the
+    /// logs explain and which log errors the crawl never saw.
+    #[arg(long, value_name = "CRAWL")]
+    crawl: Option<String>,
+    /// Example requests kept per cause in the report (0: every failing request).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    examples: usize,
+    /// Output format: text, json, csv (one row per failing request) or markdown.
     #[arg(long, short = 'f', default_value = "text", value_name = "FORMAT")]
     format: siteaudit::report::Format,
     /// Write the result to FILE instead of standard output.
@@ -64,6 +77,8 @@ struct LogsArgs {
     /// behind a 2xx), `any` (4xx too) or `none`.
     #[arg(long, default_value = "5xx", value_name = "WHAT")]
     fail_on: String,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,18 +5,33 @@
 
 use serde_json::Value;
 
+/// Which server wrote an access line, as far as its format tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Plain `combined`: nginx or Apache.
+    #[default]
+    Unknown,
+    /// nginx (upstream fields, JSON, `--log-format`): the time is when the request ended.
+    Nginx,
+    /// Apache (`%D` after `combined`): the time is when the request arrived.
+    Apache,
+    /// HAProxy httplog: the time is when the connection was accepted.
+    Haproxy,
+}
+
 /// One request as an access log recorded it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AccessEntry {
-    /// When (Unix seconds; second resolution, as logged).
-    pub time: i64,
-    /// The client address.
+    /// When (Unix milliseconds, as precise as logged).
+    pub time_ms: i64,
+    /// The client address (without port).
     pub client: String,
     /// `GET /path?q HTTP/1.1` as logged.
     pub request: String,
-    /// The status as logged (kept as text: nginx logs `009` for HTTP/0.9 answers).
-    pub status: String,
-    /// Body bytes sent.
+    /// The status (`9` for nginx's `009` HTTP/0.9 pass-through; 0 when none was logged).
+    pub status: u16,
+    /// Bytes sent.
     pub bytes: Option<u64>,
     /// The Referer header.
     pub referer: Option<String>,
@@ -26,10 +41,19 @@ pub struct AccessEntry {
     pub upstream_status: Option<String>,
     /// `$upstream_header_time` (`-` when no response header arrived).
     pub upstream_header_time: Option<String>,
-    /// `$upstream_addr`.
+    /// The upstream that answered: `$upstream_addr`, Apache's balancer worker,
+    /// HAProxy's `backend/server`.
     pub upstream_addr: Option<String>,
-    /// `$request_time` in seconds.
-    pub request_time: Option<f64>,
+    /// How long the request took, ms (`$request_time`, `%D`, HAProxy `Ta`).
+    pub duration_ms: Option<f64>,
+    /// HAProxy termination state (`SC--`).
+    pub termination: Option<String>,
+    /// HAProxy retries field (`+1` marks a redispatch).
+    pub retries: Option<String>,
+    /// HAProxy `bc_err_str` when the log-format records it.
+    pub backend_error: Option<String>,
+    /// Which server's format the line is in.
+    pub origin: Origin,
 }
 
 impl AccessEntry {
@@ -38,13 +62,22 @@ impl AccessEntry {
         self.request.split(' ').nth(1).unwrap_or("")
     }
 
-    /// The status as a number (`009` → 9), if it is one.
-    pub fn status_code(&self) -> Option<u16> {
-        self.status.parse().ok()
+    /// The status as logged (`009`, `502`, `-`).
+    pub fn status_text(&self) -> String {
+        if self.status == 0 {
+            "-".into()
+        } else {
+            format!("{:03}", self.status)
+        }
+    }
+
+    /// Time in whole seconds.
+    pub fn time(&self) -> i64 {
+        self.time_ms.div_euclid(1000)
     }
 }
 
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
@@ -60,7 +93,7 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// `25/Nov/2026:01:30:27 +0000` → Unix seconds.
-fn clf_time(s: &str) -> Option<i64> {
+pub(crate) fn clf_time(s: &str) -> Option<i64> {
     let (dt, zone) = s.split_once(' ').unwrap_or((s, "+0000"));
     let mut it = dt.split(['/', ':']);
     let day: i64 = it.next()?.parse().ok()?;
@@ -76,7 +109,7 @@ fn clf_time(s: &str) -> Option<i64> {
 }
 
 /// `+0100` → 3600.
-fn zone_offset(z: &str) -> Option<i64> {
+pub(crate) fn zone_offset(z: &str) -> Option<i64> {
     let sign = if z.starts_with('-') { -1 } else { 1 };
     let digits = z.trim_start_matches(['+', '-']);
     if digits.len() != 4 {
@@ -88,7 +121,7 @@ fn zone_offset(z: &str) -> Option<i64> {
 }
 
 /// `2026-11-25T01:30:27+00:00` → Unix seconds.
-fn iso_time(s: &str) -> Option<i64> {
+pub(crate) fn iso_time(s: &str) -> Option<i64> {
     let date = s.get(..10)?;
     let time = s.get(11..19)?;
     let mut d = date.split('-');
@@ -113,7 +146,7 @@ fn iso_time(s: &str) -> Option<i64> {
 }
 
 /// Reads a quoted field starting at `s` (which begins with `"`); returns it and the rest.
-fn quoted(s: &str) -> Option<(&str, &str)> {
+pub(crate) fn quoted(s: &str) -> Option<(&str, &str)> {
     let body = s.strip_prefix('"')?;
     let bytes = body.as_bytes();
     let mut i = 0;
@@ -127,37 +160,49 @@ fn quoted(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn dash(s: &str) -> Option<String> {
+pub(crate) fn dash(s: &str) -> Option<String> {
     (s != "-" && !s.is_empty()).then(|| s.to_string())
 }
 
 /// Parses one `combined` line (plus trailing `key=value` / `key="value"` fields).
 pub fn parse_combined(line: &str) -> Option<AccessEntry> {
     let (client, rest) = line.split_once(' ')?;
+    if client.is_empty() {
+        return None;
+    }
     let open = rest.find('[')?;
     let close = rest[open..].find(']')? + open;
     let time = clf_time(&rest[open + 1..close])?;
     let rest = rest[close + 1..].trim_start();
     let (request, rest) = quoted(rest)?;
     let mut parts = rest.trim_start().splitn(3, ' ');
-    let status = parts.next()?.to_string();
+    let status = parse_status(parts.next()?)?;
     let bytes = parts.next().and_then(|b| b.parse().ok());
     let rest = parts.next().unwrap_or("").trim_start();
     let (referer, rest) = quoted(rest).unwrap_or(("-", rest));
     let (ua, mut rest) = quoted(rest.trim_start()).unwrap_or(("-", rest));
     let mut e = AccessEntry {
-        time,
+        time_ms: time * 1000,
         client: client.to_string(),
         request: request.to_string(),
         status,
         bytes,
         referer: dash(referer),
         user_agent: dash(ua),
-        upstream_status: None,
-        upstream_header_time: None,
-        upstream_addr: None,
-        request_time: None,
+        ..AccessEntry::default()
     };
+    // Apache's `combined` + `%D "%{BALANCER_WORKER_NAME}e"`: microseconds, then a quoted note.
+    let trimmed = rest.trim_start();
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && (trimmed.len() == digits || trimmed.as_bytes()[digits] == b' ') {
+        e.duration_ms = trimmed[..digits].parse::<f64>().ok().map(|us| us / 1000.0);
+        e.origin = Origin::Apache;
+        rest = trimmed[digits..].trim_start();
+        if let Some((worker, next)) = quoted(rest) {
+            e.upstream_addr = dash(worker);
+            rest = next;
+        }
+    }
     // Trailing key=value fields (nginx configs add upstream variables this way).
     loop {
         rest = rest.trim_start();
@@ -166,13 +211,14 @@ pub fn parse_combined(line: &str) -> Option<AccessEntry> {
         if key.contains(' ') {
             break;
         }
+        e.origin = Origin::Nginx;
         let after = &rest[eq + 1..];
         let (value, next) = match quoted(after) {
             Some((v, n)) => (v, n),
             None => after.split_once(' ').unwrap_or((after, "")),
         };
         match key {
-            "rt" | "request_time" => e.request_time = value.parse().ok(),
+            "rt" | "request_time" => e.duration_ms = value.parse::<f64>().ok().map(|s| s * 1000.0),
             "us" | "upstream_status" => e.upstream_status = dash(value),
             "uht" | "upstream_header_time" => e.upstream_header_time = Some(value.to_string()),
             "ua" | "upstream_addr" => e.upstream_addr = dash(value),
@@ -197,12 +243,12 @@ pub fn parse_json(line: &str) -> Option<AccessEntry> {
         _ => None,
     };
     let status = match v.get("status")? {
-        Value::Number(n) => format!("{:03}", n.as_u64()?),
-        Value::String(s) => s.clone(),
+        Value::Number(n) => u16::try_from(n.as_u64()?).ok()?,
+        Value::String(s) => parse_status(s)?,
         _ => return None,
     };
     Some(AccessEntry {
-        time: text("time").and_then(|t| iso_time(&t))?,
+        time_ms: text("time").and_then(|t| iso_time(&t))? * 1000,
         client: text("remote_addr").unwrap_or_default(),
         request: text("request")?,
         status,
@@ -215,8 +261,24 @@ pub fn parse_json(line: &str) -> Option<AccessEntry> {
             .and_then(Value::as_str)
             .map(str::to_string),
         upstream_addr: text("upstream_addr"),
-        request_time: v.get("request_time").and_then(Value::as_f64),
+        duration_ms: v
+            .get("request_time")
+            .and_then(|t| t.as_f64().or_else(|| t.as_str()?.parse().ok()))
+            .map(|s| s * 1000.0),
+        origin: Origin::Nginx,
+        ..AccessEntry::default()
     })
+}
+
+/// `200` → 200, `009` → 9, `-` → 0; anything else is not a status.
+pub(crate) fn parse_status(s: &str) -> Option<u16> {
+    if s == "-" {
+        return Some(0);
+    }
+    if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 fn quote_status(line: &str) -> Option<String> {
@@ -250,11 +312,12 @@ mod tests {
     fn combined_with_upstream_fields() {
         let l = r#"127.0.0.1 - - [25/Nov/2026:01:30:28 +0000] "GET /refused/ HTTP/1.1" 502 157 "-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)" rt=0.000 uct="-" uht="-" urt="0.000" us="502, 502" ua="127.0.0.1:21001""#;
         let e = parse_combined(l).unwrap();
-        assert_eq!(e.time, 1_795_570_228);
+        assert_eq!(e.time(), 1_795_570_228);
         assert_eq!(
-            (e.target(), e.status.as_str(), e.bytes),
-            ("/refused/", "502", Some(157))
+            (e.target(), e.status, e.bytes),
+            ("/refused/", 502, Some(157))
         );
+        assert_eq!(e.origin, Origin::Nginx);
         assert_eq!(e.upstream_status.as_deref(), Some("502, 502"));
         assert_eq!(e.upstream_header_time.as_deref(), Some("-"));
         assert!(e.user_agent.unwrap().contains("Googlebot"));
@@ -262,9 +325,23 @@ mod tests {
     }
 
     #[test]
+    fn apache_timing() {
+        let l = r#"127.0.0.1 - - [25/Nov/2026:01:32:07 +0000] "GET /retry/?page=1 HTTP/1.1" 200 169 "-" "curl" 1160 "balancer://retry/http://127.0.0.1:21016""#;
+        let e = parse_combined(l).unwrap();
+        assert_eq!(e.origin, Origin::Apache);
+        assert_eq!(e.duration_ms, Some(1.16));
+        assert_eq!(
+            e.upstream_addr.as_deref(),
+            Some("balancer://retry/http://127.0.0.1:21016")
+        );
+        assert_eq!(parse_status("-"), Some(0));
+        assert_eq!(parse_status("2000"), None);
+    }
+
+    #[test]
     fn json_lines() {
         let l = r#"{"time":"2026-11-25T01:30:28+00:00","remote_addr":"127.0.0.1","request":"GET /garbage/ HTTP/1.1","status":009,"body_bytes_sent":23,"request_time":0.001,"upstream_status":"200","upstream_header_time":"0.001"}"#;
         let e = parse_json(l).unwrap();
-        assert_eq!((e.status.as_str(), e.time), ("009", 1_795_570_228));
+        assert_eq!((e.status_text().as_str(), e.time()), ("009", 1_795_570_228));
     }
 }
