@@ -59,7 +59,15 @@ pub struct AccessEntry {
 impl AccessEntry {
     /// The request target (path and query) of the request line.
     pub fn target(&self) -> &str {
-        self.request.split(' ').nth(1).unwrap_or("")
+        let r = self.request.as_bytes();
+        let Some(a) = memchr::memchr(b' ', r) else {
+            return "";
+        };
+        let rest = &self.request[a + 1..];
+        match memchr::memchr(b' ', rest.as_bytes()) {
+            Some(b) => &rest[..b],
+            None => rest,
+        }
     }
 
     /// The status as logged (`009`, `502`, `-`).
@@ -92,20 +100,36 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `25/Nov/2026:01:30:27 +0000` → Unix seconds.
+/// `25/Nov/2026:01:30:27 +0000` → Unix seconds. Fixed offsets: this runs once
+/// per access line.
 pub(crate) fn clf_time(s: &str) -> Option<i64> {
-    let (dt, zone) = s.split_once(' ').unwrap_or((s, "+0000"));
-    let mut it = dt.split(['/', ':']);
-    let day: i64 = it.next()?.parse().ok()?;
-    let mon = it.next()?;
-    let month = MONTHS.iter().position(|m| *m == mon)? as i64 + 1;
-    let year: i64 = it.next()?.parse().ok()?;
-    let (h, mi, se): (i64, i64, i64) = (
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-        it.next()?.parse().ok()?,
-    );
-    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + se - zone_offset(zone)?)
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[2] != b'/'
+        || b[6] != b'/'
+        || b[11] != b':'
+        || b[14] != b':'
+        || b[17] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let month = MONTHS.iter().position(|m| m.as_bytes() == &b[3..6])? as i64 + 1;
+    let zone = match s.get(21..) {
+        Some(z) if !z.is_empty() => zone_offset(z)?,
+        _ => 0,
+    };
+    Some(
+        days_from_civil(num(7..11)?, month, num(0..2)?) * 86_400
+            + num(12..14)? * 3600
+            + num(15..17)? * 60
+            + num(18..20)?
+            - zone,
+    )
 }
 
 /// `+0100` → 3600.
@@ -150,11 +174,14 @@ pub(crate) fn quoted(s: &str) -> Option<(&str, &str)> {
     let body = s.strip_prefix('"')?;
     let bytes = body.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return Some((&body[..i], &body[i + 1..])),
-            _ => i += 1,
+    while let Some(at) = memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+        let j = i + at;
+        if bytes[j] == b'"' {
+            return Some((&body[..j], &body[j + 1..]));
+        }
+        i = j + 2;
+        if i >= bytes.len() {
+            break;
         }
     }
     None
@@ -164,23 +191,38 @@ pub(crate) fn dash(s: &str) -> Option<String> {
     (s != "-" && !s.is_empty()).then(|| s.to_string())
 }
 
+fn skip_spaces(s: &str) -> &str {
+    let n = s.bytes().take_while(|b| *b == b' ').count();
+    &s[n..]
+}
+
+/// `"a b"` → (`a`, `b`); without a space, (`s`, ``).
+fn split_space(s: &str) -> (&str, &str) {
+    match memchr::memchr(b' ', s.as_bytes()) {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, ""),
+    }
+}
+
 /// Parses one `combined` line (plus trailing `key=value` / `key="value"` fields).
 pub fn parse_combined(line: &str) -> Option<AccessEntry> {
-    let (client, rest) = line.split_once(' ')?;
+    let sp = memchr::memchr(b' ', line.as_bytes())?;
+    let (client, rest) = (&line[..sp], &line[sp + 1..]);
     if client.is_empty() {
         return None;
     }
-    let open = rest.find('[')?;
-    let close = rest[open..].find(']')? + open;
+    let open = memchr::memchr(b'[', rest.as_bytes())?;
+    let close = memchr::memchr(b']', &rest.as_bytes()[open..])? + open;
     let time = clf_time(&rest[open + 1..close])?;
-    let rest = rest[close + 1..].trim_start();
+    let rest = skip_spaces(&rest[close + 1..]);
     let (request, rest) = quoted(rest)?;
-    let mut parts = rest.trim_start().splitn(3, ' ');
-    let status = parse_status(parts.next()?)?;
-    let bytes = parts.next().and_then(|b| b.parse().ok());
-    let rest = parts.next().unwrap_or("").trim_start();
+    let (status, rest) = split_space(skip_spaces(rest));
+    let status = parse_status(status)?;
+    let (bytes, rest) = split_space(rest);
+    let bytes = bytes.parse().ok();
+    let rest = skip_spaces(rest);
     let (referer, rest) = quoted(rest).unwrap_or(("-", rest));
-    let (ua, mut rest) = quoted(rest.trim_start()).unwrap_or(("-", rest));
+    let (ua, mut rest) = quoted(skip_spaces(rest)).unwrap_or(("-", rest));
     let mut e = AccessEntry {
         time_ms: time * 1000,
         client: client.to_string(),
@@ -192,12 +234,12 @@ pub fn parse_combined(line: &str) -> Option<AccessEntry> {
         ..AccessEntry::default()
     };
     // Apache's `combined` + `%D "%{BALANCER_WORKER_NAME}e"`: microseconds, then a quoted note.
-    let trimmed = rest.trim_start();
+    let trimmed = skip_spaces(rest);
     let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
     if digits > 0 && (trimmed.len() == digits || trimmed.as_bytes()[digits] == b' ') {
         e.duration_ms = trimmed[..digits].parse::<f64>().ok().map(|us| us / 1000.0);
         e.origin = Origin::Apache;
-        rest = trimmed[digits..].trim_start();
+        rest = skip_spaces(&trimmed[digits..]);
         if let Some((worker, next)) = quoted(rest) {
             e.upstream_addr = dash(worker);
             rest = next;
@@ -205,17 +247,19 @@ pub fn parse_combined(line: &str) -> Option<AccessEntry> {
     }
     // Trailing key=value fields (nginx configs add upstream variables this way).
     loop {
-        rest = rest.trim_start();
-        let Some(eq) = rest.find('=') else { break };
+        rest = skip_spaces(rest);
+        let Some(eq) = memchr::memchr(b'=', rest.as_bytes()) else {
+            break;
+        };
         let key = &rest[..eq];
-        if key.contains(' ') {
+        if memchr::memchr(b' ', key.as_bytes()).is_some() {
             break;
         }
         e.origin = Origin::Nginx;
         let after = &rest[eq + 1..];
         let (value, next) = match quoted(after) {
             Some((v, n)) => (v, n),
-            None => after.split_once(' ').unwrap_or((after, "")),
+            None => split_space(after),
         };
         match key {
             "rt" | "request_time" => e.duration_ms = value.parse::<f64>().ok().map(|s| s * 1000.0),

@@ -113,10 +113,6 @@ pub struct Joiner {
     open: HashMap<String, Incident>,
     ready: VecDeque<Incident>,
     slots: VecDeque<Slot>,
-    /// Sequence number of `slots[0]`.
-    base: u64,
-    by_request: HashMap<String, VecDeque<u64>>,
-    by_client: HashMap<String, VecDeque<u64>>,
     read_to: i64,
     line_seq: u64,
     hold_ms: i64,
@@ -133,6 +129,10 @@ pub struct Joiner {
 /// How long an access entry without a logged duration waits for Apache error
 /// lines, and how many entries may wait at most (memory bound).
 const APACHE_HOLD_MS: i64 = 30_000;
+/// How far the search for an incident's request reaches past the entries of its time.
+const SCAN_BACK: usize = 64;
+/// The most entries looked at for one Apache incident.
+const MAX_SCAN: usize = 50_000;
 const MAX_WAITING: usize = 500_000;
 
 impl Joiner {
@@ -228,17 +228,6 @@ impl Joiner {
     /// Adds one access entry (entries arrive in log order).
     pub fn push_access(&mut self, entry: AccessEntry) {
         self.read_to = self.read_to.max(entry.time_ms);
-        let seq = self.base + self.slots.len() as u64;
-        if entry.origin != Origin::Haproxy {
-            self.by_request
-                .entry(entry.request.clone())
-                .or_default()
-                .push_back(seq);
-            self.by_client
-                .entry(entry.client.clone())
-                .or_default()
-                .push_back(seq);
-        }
         self.slots.push_back(Slot {
             entry,
             lines: Vec::new(),
@@ -252,77 +241,90 @@ impl Joiner {
         self.read_to
     }
 
-    fn slot(&self, seq: u64) -> Option<&Slot> {
-        seq.checked_sub(self.base)
-            .and_then(|i| self.slots.get(i as usize))
+    /// Slot positions to look at for an incident at `t`: from a little before
+    /// the first entry logged at `from` onward (access logs are only roughly in
+    /// time order, so the search starts early and ends after a run of later entries).
+    fn around(&self, from: i64) -> usize {
+        self.slots
+            .partition_point(|s| s.entry.time_ms < from)
+            .saturating_sub(SCAN_BACK)
     }
 
     /// The request an incident belongs to, among the buffered entries.
-    fn owner(&self, inc: &Incident) -> Option<u64> {
+    fn owner(&self, inc: &Incident) -> Option<usize> {
         let t = inc.time_ms;
         match inc.kind() {
             LogKind::NginxError => {
                 let req = inc.first(|l| l.request.clone())?;
                 let client = inc.first(|l| l.client.clone());
-                // nginx writes the access line when the request ends, after its errors.
-                self.by_request.get(&req)?.iter().copied().find(|s| {
-                    self.slot(*s).is_some_and(|sl| {
-                        !sl.claimed
-                            && sl.entry.origin != Origin::Apache
-                            && (t..=t + 2_999).contains(&sl.entry.time_ms)
-                            && client.as_ref().is_none_or(|c| *c == sl.entry.client)
-                    })
-                })
+                // nginx writes the access line when the request ends, after its errors:
+                // the first one logged in the seconds after.
+                let mut later = 0;
+                for i in self.around(t)..self.slots.len() {
+                    let sl = &self.slots[i];
+                    let a = &sl.entry;
+                    if a.time_ms > t + 2_999 {
+                        later += 1;
+                        if later > SCAN_BACK {
+                            break;
+                        }
+                        continue;
+                    }
+                    if !sl.claimed
+                        && a.time_ms >= t
+                        && a.origin != Origin::Apache
+                        && a.request == req
+                        && client.as_ref().is_none_or(|c| *c == a.client)
+                    {
+                        return Some(i);
+                    }
+                }
+                None
             }
             LogKind::PhpFpm => {
                 // `GET /php/slow.php`: the request line without its protocol.
                 let req = inc.first(|l| l.request.clone())?;
-                let (_, list) = self
-                    .by_request
-                    .iter()
-                    .find(|(k, _)| k.starts_with(&req) && k[req.len()..].starts_with(' '))?;
-                list.iter()
-                    .copied()
-                    .filter(|s| {
-                        self.slot(*s).is_some_and(|sl| {
-                            let start = match sl.entry.origin {
-                                Origin::Apache => sl.entry.time_ms,
-                                _ => {
-                                    sl.entry.time_ms
-                                        - sl.entry.duration_ms.map_or(MAX_REQUEST_MS, |d| d as i64)
-                                }
-                            };
-                            sl.lines.iter().all(|l| l.kind != LogKind::PhpFpm)
-                                && (start - 1_000..=sl.settles_at(self.hold_ms)).contains(&t)
-                        })
-                    })
-                    .min()
+                let lo = self.around(t - MAX_REQUEST_MS - 1_000);
+                (lo..self.slots.len()).find(|i| {
+                    let sl = &self.slots[*i];
+                    let a = &sl.entry;
+                    let start = match a.origin {
+                        Origin::Apache => a.time_ms,
+                        _ => a.time_ms - a.duration_ms.map_or(MAX_REQUEST_MS, |d| d as i64),
+                    };
+                    a.request.starts_with(&req)
+                        && a.request[req.len()..].starts_with(' ')
+                        && sl.lines.iter().all(|l| l.kind != LogKind::PhpFpm)
+                        && (start - 1_000..=sl.settles_at(self.hold_ms)).contains(&t)
+                })
             }
             _ => {
                 let client = inc.first(|l| l.client.clone());
                 let path = inc.first(|l| l.path.clone());
-                let candidates: Box<dyn Iterator<Item = u64>> = match &client {
-                    Some(c) => Box::new(self.by_client.get(c)?.iter().rev().copied()),
-                    None => Box::new((self.base..self.base + self.slots.len() as u64).rev()),
-                };
                 // Access logs are in completion order and an error is written just before
                 // the request completes: among requests that arrived in the two seconds
                 // before, the first logged; else the one that arrived last before it.
-                let mut near: Option<u64> = None;
-                let mut best: Option<(i64, u64)> = None;
+                let mut near: Option<usize> = None;
+                let mut best: Option<(i64, usize)> = None;
                 // With `%D` the request's span [arrival, arrival + duration] holds its errors.
-                let mut timed: Option<(i64, u64)> = None;
-                for s in candidates {
-                    let Some(sl) = self.slot(s) else { continue };
+                let mut timed: Option<(i64, usize)> = None;
+                let hi = self.slots.partition_point(|s| s.entry.time_ms <= t + 50);
+                let hi = (hi + SCAN_BACK).min(self.slots.len());
+                let mut scanned = 0;
+                for i in (0..hi).rev() {
+                    let sl = &self.slots[i];
                     let a = &sl.entry;
-                    if a.time_ms < t - MAX_REQUEST_MS - 1_000 {
+                    scanned += 1;
+                    if a.time_ms < t - MAX_REQUEST_MS - 1_000 || scanned > MAX_SCAN {
                         break;
                     }
                     let until =
                         a.time_ms + 1_000 + a.duration_ms.map_or(MAX_REQUEST_MS, |d| d as i64) + 50;
                     let fits = !sl.claimed
                         && a.origin != Origin::Nginx
+                        && a.origin != Origin::Haproxy
                         && (a.time_ms - 50..=until).contains(&t)
+                        && client.as_ref().is_none_or(|c| *c == a.client)
                         && path.as_ref().is_none_or(|p| {
                             a.target() == p || a.target().split('?').next() == Some(p.as_str())
                         })
@@ -333,24 +335,24 @@ impl Joiner {
                     // Points to intervals: the one that closes first (earliest deadline)
                     // leaves the others free for later incidents.
                     if a.duration_ms.is_some()
-                        && timed.is_none_or(|(h, ts)| until < h || (until == h && s < ts))
+                        && timed.is_none_or(|(h, ti)| until < h || (until == h && i < ti))
                     {
-                        timed = Some((until, s));
+                        timed = Some((until, i));
                     }
                     if a.time_ms >= t - 2_000 {
-                        near = Some(near.map_or(s, |n| n.min(s)));
+                        near = Some(near.map_or(i, |n| n.min(i)));
                     }
-                    if best.is_none_or(|(bt, bs)| a.time_ms > bt || (a.time_ms == bt && s < bs)) {
-                        best = Some((a.time_ms, s));
+                    if best.is_none_or(|(bt, bi)| a.time_ms > bt || (a.time_ms == bt && i < bi)) {
+                        best = Some((a.time_ms, i));
                     }
                 }
                 if timed.is_some() {
-                    return timed.map(|(_, s)| s);
+                    return timed.map(|(_, i)| i);
                 }
                 if near.is_some() {
                     return near;
                 }
-                best.map(|(_, s)| s)
+                best.map(|(_, i)| i)
             }
         }
     }
@@ -360,8 +362,7 @@ impl Joiner {
         while self.ready.front().is_some_and(|i| i.time_ms <= up_to) {
             let inc = self.ready.pop_front().expect("checked");
             match self.owner(&inc) {
-                Some(seq) => {
-                    let i = (seq - self.base) as usize;
+                Some(i) => {
                     let slot = &mut self.slots[i];
                     if matches!(inc.kind(), LogKind::NginxError | LogKind::ApacheError) {
                         slot.claimed = true;
@@ -401,26 +402,8 @@ impl Joiner {
             .is_some_and(|s| done || s.settles_at(hold) <= up_to || self.slots.len() > MAX_WAITING)
         {
             let slot = self.slots.pop_front().expect("checked");
-            let seq = self.base;
-            self.base += 1;
-            unindex(&mut self.by_request, &slot.entry.request, seq);
-            unindex(&mut self.by_client, &slot.entry.client, seq);
             out.push((slot.entry, slot.lines));
         }
         out
-    }
-}
-
-/// Entries leave in sequence order, so a finished entry is the front of its lists.
-fn unindex(map: &mut HashMap<String, VecDeque<u64>>, key: &str, seq: u64) {
-    if let Some(v) = map.get_mut(key) {
-        if v.front() == Some(&seq) {
-            v.pop_front();
-        } else {
-            v.retain(|s| *s != seq);
-        }
-        if v.is_empty() {
-            map.remove(key);
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! Reading log files line by line (plain or gzip) and telling which kind of log
 //! a file is from its first lines.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::LogError;
@@ -32,13 +32,19 @@ impl LogKind {
 }
 
 /// A file read line by line; `.gz` files are decompressed on the fly and
-/// invalid UTF-8 is replaced rather than fatal. One buffer is reused for every line.
+/// invalid UTF-8 is replaced rather than fatal. Lines are handed out from one
+/// reused buffer without copying (the hot path of multi-GB logs).
 pub struct LineReader {
     path: PathBuf,
-    reader: BufReader<Box<dyn Read + Send>>,
+    reader: Box<dyn Read + Send>,
     buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
     text: String,
 }
+
+const CHUNK: usize = 1 << 18;
 
 impl LineReader {
     /// Opens `path`.
@@ -47,39 +53,74 @@ impl LineReader {
             path: path.display().to_string(),
             source,
         })?;
-        let raw: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
+        let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+                file,
+            )))
         } else {
             Box::new(file)
         };
         Ok(LineReader {
             path: path.to_path_buf(),
-            reader: BufReader::with_capacity(1 << 17, raw),
-            buf: Vec::with_capacity(1024),
+            reader,
+            buf: vec![0; CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
             text: String::new(),
         })
     }
 
-    /// The next line without its line ending, or `None` at the end of the file.
-    pub fn next_line(&mut self) -> Result<Option<&str>, LogError> {
-        self.buf.clear();
+    fn fill(&mut self) -> Result<(), LogError> {
+        // Keep the partial line, then read after it (growing for very long lines).
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
         let n = self
             .reader
-            .read_until(b'\n', &mut self.buf)
+            .read(&mut self.buf[self.end..])
             .map_err(|source| LogError::Read {
                 path: self.path.display().to_string(),
                 source,
             })?;
         if n == 0 {
-            return Ok(None);
+            self.eof = true;
         }
-        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-            self.buf.pop();
+        self.end += n;
+        Ok(())
+    }
+
+    /// The next line without its line ending, or `None` at the end of the file.
+    pub fn next_line(&mut self) -> Result<Option<&str>, LogError> {
+        let (from, to) = loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                let from = self.start;
+                self.start += i + 1;
+                break (from, from + i);
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                let from = self.start;
+                self.start = self.end;
+                break (from, self.end);
+            }
+            self.fill()?;
+        };
+        let mut line = &self.buf[from..to];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
         }
-        Ok(Some(match std::str::from_utf8(&self.buf) {
+        Ok(Some(match std::str::from_utf8(line) {
             Ok(s) => s,
             Err(_) => {
-                self.text = String::from_utf8_lossy(&self.buf).into_owned();
+                self.text = String::from_utf8_lossy(line).into_owned();
                 &self.text
             }
         }))

@@ -51,6 +51,18 @@ const CRAWLERS: &[(&str, &str)] = &[
     ("SemrushBot", "SemrushBot"),
 ];
 
+/// The crawler a user agent claims to be. Every name holds `bot`/`Bot` or
+/// `spider`, which rules most browsers out with one or two scans.
+fn crawler_of(ua: &str) -> Option<&'static str> {
+    if !(ua.contains("bot") || ua.contains("Bot") || ua.contains("spider")) {
+        return None;
+    }
+    CRAWLERS
+        .iter()
+        .find(|(k, _)| ua.contains(k))
+        .map(|(_, n)| *n)
+}
+
 /// Examples kept per cause, crawler requests kept, and rows kept per table.
 const EXAMPLES_PER_CAUSE: usize = 50;
 const CRAWLER_ROWS: usize = 500;
@@ -189,7 +201,7 @@ pub struct LogReport {
     pub crawl: Option<super::correlate::Correlation>,
     /// Failing targets with their last cause and status, for `--crawl` (not serialised).
     #[serde(skip)]
-    pub failing_targets: HashMap<String, (u64, &'static str, u16)>,
+    pub failing_targets: HashMap<String, (u64, &'static str, u16), Fast>,
     /// Every target seen in the logs within the client views' span (not serialised).
     #[serde(skip)]
     pub seen_targets: std::collections::HashSet<String>,
@@ -345,21 +357,41 @@ fn open_sources(
 }
 
 /// The aggregation of classified requests.
+/// Counters kept in hash maps and arrays during the pass (the hot path), turned
+/// into the report's sorted tables at the end.
+#[derive(Default)]
+struct Counters {
+    status: Vec<u64>,
+    minutes: HashMap<i64, Minute, Fast>,
+    by_url: HashMap<String, u64, Fast>,
+    client_errors_by_url: HashMap<String, u64, Fast>,
+    by_upstream: HashMap<String, u64, Fast>,
+}
+
+/// XXH3 for the per-line tables: several times faster than SipHash on short keys,
+/// and nothing here is exposed to untrusted key choice that matters (a log can
+/// only slow its own report).
+pub(crate) type Fast = xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
 struct Tally<'a> {
     report: &'a mut LogReport,
     observer: &'a mut dyn FnMut(&AccessEntry, Verdict, &[ErrorEntry]),
     examples: usize,
-    per_cause_kept: HashMap<&'static str, usize>,
+    per_cause: Vec<(&'static str, u64, usize)>,
     client_cursor: HashMap<String, usize>,
     first_ms: Option<i64>,
     last_ms: i64,
+    counts: Counters,
 }
 
-fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, overflow: K) {
-    if map.len() < TABLE_ROWS || map.contains_key(&key) {
-        *map.entry(key).or_default() += 1;
+/// Counts `key`; past `TABLE_ROWS` distinct keys new ones go to `overflow`.
+fn bump(map: &mut HashMap<String, u64, Fast>, key: &str, overflow: &str) {
+    if let Some(n) = map.get_mut(key) {
+        *n += 1;
+    } else if map.len() < TABLE_ROWS {
+        map.insert(key.to_string(), 1);
     } else {
-        *map.entry(overflow).or_default() += 1;
+        *map.entry(overflow.to_string()).or_default() += 1;
     }
 }
 
@@ -370,10 +402,12 @@ impl Tally<'_> {
         self.first_ms = Some(self.first_ms.map_or(a.time_ms, |f| f.min(a.time_ms)));
         self.last_ms = self.last_ms.max(a.time_ms);
         let status = a.status;
-        let status_text = a.status_text();
-        *r.by_status.entry(status_text.clone()).or_default() += 1;
-        let minute = rfc3339_ms(a.time_ms)[..16].to_string();
-        let m = r.by_minute.entry(minute.clone()).or_default();
+        let c = &mut self.counts;
+        if c.status.is_empty() {
+            c.status = vec![0; 1000];
+        }
+        c.status[usize::from(status.min(999))] += 1;
+        let m = c.minutes.entry(a.time_ms.div_euclid(60_000)).or_default();
         m.requests += 1;
         let mut verdict = classify::classify(&a, &errors);
         if let Some(views) = client {
@@ -404,33 +438,31 @@ impl Tally<'_> {
         }
         if (500..600).contains(&status) {
             m.server_errors += 1;
-            bump(&mut r.by_url, a.target().to_string(), "(other URLs)".into());
+            bump(&mut c.by_url, a.target(), "(other URLs)");
             if let Some(u) = &a.upstream_addr {
-                bump(&mut r.by_upstream, u.clone(), "(other upstreams)".into());
+                bump(&mut c.by_upstream, u, "(other upstreams)");
             }
         } else if (400..500).contains(&status) {
             m.client_errors += 1;
-            bump(
-                &mut r.client_errors_by_url,
-                a.target().to_string(),
-                "(other URLs)".into(),
-            );
+            bump(&mut c.client_errors_by_url, a.target(), "(other URLs)");
         }
-        *r.by_cause.entry(cause).or_default() += 1;
-        if r.failing_targets.len() < TABLE_ROWS || r.failing_targets.contains_key(a.target()) {
-            let e = r
-                .failing_targets
-                .entry(a.target().to_string())
-                .or_insert((0, cause, status));
+        // A handful of causes: a short list beats a map on the hot path.
+        let at = match self.per_cause.iter().position(|(c, _, _)| *c == cause) {
+            Some(i) => i,
+            None => {
+                self.per_cause.push((cause, 0, 0));
+                self.per_cause.len() - 1
+            }
+        };
+        self.per_cause[at].1 += 1;
+        if let Some(e) = r.failing_targets.get_mut(a.target()) {
             *e = (e.0 + 1, cause, status);
+        } else if r.failing_targets.len() < TABLE_ROWS {
+            r.failing_targets
+                .insert(a.target().to_string(), (1, cause, status));
         }
-        let crawler = a.user_agent.as_deref().and_then(|ua| {
-            CRAWLERS
-                .iter()
-                .find(|(k, _)| ua.contains(k))
-                .map(|(_, n)| *n)
-        });
-        let kept = self.per_cause_kept.entry(cause).or_default();
+        let crawler = a.user_agent.as_deref().and_then(crawler_of);
+        let kept = &mut self.per_cause[at].2;
         let want_example = self.examples == 0 || *kept < self.examples;
         let want_crawler = crawler.is_some() && r.crawler_problems.len() < CRAWLER_ROWS;
         if !want_example {
@@ -444,7 +476,11 @@ impl Tally<'_> {
             time: rfc3339_ms(a.time_ms),
             client: a.client,
             request: a.request,
-            status: status_text,
+            status: if status == 0 {
+                "-".into()
+            } else {
+                format!("{status:03}")
+            },
             cause,
             also_possible: also.to_vec(),
             article_cause: article,
@@ -465,6 +501,26 @@ impl Tally<'_> {
 
     fn finish(self) {
         let r = self.report;
+        for (cause, n, _) in &self.per_cause {
+            *r.by_cause.entry(cause).or_default() += n;
+        }
+        let c = self.counts;
+        for (code, n) in c.status.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let key = if code == 0 {
+                "-".to_string()
+            } else {
+                format!("{code:03}")
+            };
+            r.by_status.insert(key, *n);
+        }
+        r.by_minute = c
+            .minutes
+            .into_iter()
+            .map(|(m, v)| (rfc3339_ms(m * 60_000)[..16].to_string(), v))
+            .collect();
+        r.by_url = c.by_url.into_iter().collect();
+        r.client_errors_by_url = c.client_errors_by_url.into_iter().collect();
+        r.by_upstream = c.by_upstream.into_iter().collect();
         if let Some(first) = self.first_ms {
             r.span = Some((rfc3339_ms(first), rfc3339_ms(self.last_ms)));
             r.spikes = spikes(&r.by_minute, first, self.last_ms);
@@ -525,10 +581,11 @@ pub fn analyze_with(
         report: &mut report,
         observer,
         examples: opts.examples_per_cause.unwrap_or(EXAMPLES_PER_CAUSE),
-        per_cause_kept: HashMap::new(),
+        per_cause: Vec::new(),
         client_cursor: HashMap::new(),
         first_ms: None,
         last_ms: i64::MIN,
+        counts: Counters::default(),
     };
     let mut errors_to = i64::MIN;
     loop {
@@ -538,6 +595,11 @@ pub fn analyze_with(
         if let Some(i) = next {
             let a = heads[i].take().expect("filtered");
             heads[i] = access[i].next(format, tally.report)?;
+            if errors.is_empty() {
+                // Nothing to join: straight to the counters.
+                tally.add(a, Vec::new(), opts.client.as_ref());
+                continue;
+            }
             joiner.push_access(a);
         }
         // Error entries up to the latest access time read.
