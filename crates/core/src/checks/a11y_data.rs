@@ -312,7 +312,9 @@ mod tests {
             ),
             ("/none", json!({ "a11y": { "main_landmark": true } })),
         ] {
-            t = t.page(path, Some(200), None, |r| r.facts = Some(facts));
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&facts))
+            });
         }
         for (id, paths) in [
             ("dom-too-large", vec!["/big"]),

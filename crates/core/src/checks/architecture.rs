@@ -367,12 +367,14 @@ mod tests {
     use crate::checks::test_support::TestSite;
 
     fn html(t: TestSite, path: &str) -> TestSite {
-        t.page(path, Some(200), None, |r| r.facts = Some(json!({})))
+        t.page(path, Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&json!({})))
+        })
     }
 
     #[test]
     fn depth_orphans_and_inlinks() {
-        let mut t = TestSite::new().start(|r| r.facts = Some(json!({})));
+        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
         for p in ["/d1", "/d2", "/d3", "/d4"] {
             t = html(t, p);
         }
@@ -385,7 +387,7 @@ mod tests {
             .link("/d2", "/d3", "a")
             .link("/d3", "/d4", "a");
         t = t.unlinked("/orphan", Some(200), |r| {
-            r.facts = Some(json!({}));
+            r.facts = Some(crate::store::raw_json(&json!({})));
             r.in_sitemap = true;
         });
         assert_eq!(t.fired("crawl-depth-high"), ["/d4"]);
@@ -397,7 +399,7 @@ mod tests {
 
     #[test]
     fn follow_flags_and_outlinks() {
-        let mut t = TestSite::new().start(|r| r.facts = Some(json!({})));
+        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
         t = html(t, "/nf");
         t = html(t, "/mixed");
         t = html(t, "/other");
@@ -406,7 +408,7 @@ mod tests {
         // /other links /mixed with follow; / links it nofollow.
         assert_eq!(t.fired("nofollow-inlinks-only"), ["/nf"]);
         assert_eq!(t.fired("mixed-follow-inlinks"), ["/mixed"]);
-        let mut ext = TestSite::new().start(|r| r.facts = Some(json!({})));
+        let mut ext = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
         ext = ext.page("/x", Some(200), None, |r| {
             r.url = "http://elsewhere.example/x".into();
             r.scope = crate::store::UrlScope::External;
@@ -416,22 +418,28 @@ mod tests {
 
     #[test]
     fn non_indexable_sources_and_canonicalised_targets() {
-        let mut t =
-            TestSite::new().start(|r| r.facts = Some(json!({ "meta_robots": ["noindex"] })));
+        let mut t = TestSite::new().start(|r| {
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "meta_robots": ["noindex"] }),
+            ))
+        });
         t = t.page("/dup", Some(200), None, |r| {
-            r.facts = Some(json!({ "canonicals": ["http://site.example/main"] }))
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "canonicals": ["http://site.example/main"] }),
+            ))
         });
         t = html(t, "/main");
         assert!(
             t.fired("inlinks-only-from-non-indexable")
                 .contains(&"/main".to_string())
         );
-        let t2 = TestSite::new().start(|r| r.facts = Some(json!({}))).page(
-            "/dup",
-            Some(200),
-            None,
-            |r| r.facts = Some(json!({ "canonicals": ["http://site.example/main"] })),
-        );
+        let t2 = TestSite::new()
+            .start(|r| r.facts = Some(crate::store::raw_json(&json!({}))))
+            .page("/dup", Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(
+                    &json!({ "canonicals": ["http://site.example/main"] }),
+                ))
+            });
         assert_eq!(t2.fired("links-to-canonicalised"), ["/"]);
     }
 }

@@ -464,7 +464,7 @@ mod tests {
                 })
                 .collect();
             f["canonicals"] = json!(resolved);
-            r.facts = Some(f);
+            r.facts = Some(crate::store::raw_json(&f));
         })
     }
 
@@ -518,7 +518,7 @@ mod tests {
             json!({}),
         );
         t = t.page("/hdr", Some(200), None, |r| {
-            r.facts = Some(json!({}));
+            r.facts = Some(crate::store::raw_json(&json!({})));
             r.headers
                 .push(("link".into(), format!("<{BASE}/hdr>; rel=\"canonical\"")));
         });
@@ -592,7 +592,9 @@ mod tests {
             json!([tag(&format!("{BASE}/orphan"))]),
             json!({}),
         );
-        t = t.unlinked("/orphan", Some(200), |r| r.facts = Some(json!({})));
+        t = t.unlinked("/orphan", Some(200), |r| {
+            r.facts = Some(crate::store::raw_json(&json!({})))
+        });
         assert_eq!(
             t.fired("canonical-target-not-200"),
             ["/to-404", "/to-blocked"]
@@ -612,7 +614,9 @@ mod tests {
     fn https_page_with_http_canonical() {
         let t = TestSite::new().page("/s", Some(200), None, |r| {
             r.url = "https://site.example/s".into();
-            r.facts = Some(json!({ "canonical_tags": [{ "href": "http://site.example/s" }] }));
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "canonical_tags": [{ "href": "http://site.example/s" }] }),
+            ));
         });
         assert_eq!(
             t.fired("canonical-https-to-http"),

@@ -275,7 +275,8 @@ fn sitemap_urls(site: &SiteData) -> u64 {
     site.urls
         .iter()
         .filter_map(|u| {
-            let sm = u.facts.as_ref()?.get("sitemap")?;
+            let facts: serde_json::Value = serde_json::from_str(u.facts.as_ref()?.get()).ok()?;
+            let sm = facts.get("sitemap")?;
             // Index files count sitemaps, not URLs.
             (sm.get("kind")? != "index")
                 .then(|| sm.get("urls")?.as_u64())
@@ -312,13 +313,17 @@ mod tests {
     use crate::checks::test_support::TestSite;
 
     fn html(t: TestSite, path: &str, status: u16, facts: serde_json::Value) -> TestSite {
-        t.page(path, Some(status), None, |r| r.facts = Some(facts))
+        t.page(path, Some(status), None, |r| {
+            r.facts = Some(crate::store::raw_json(&facts))
+        })
     }
 
     fn sitemap(t: TestSite, urls: u64) -> TestSite {
         t.unlinked("/sitemap.xml", Some(200), |r| {
             r.found_by = "sitemap-file".into();
-            r.facts = Some(json!({ "sitemap": { "kind": "urlset", "urls": urls } }));
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "sitemap": { "kind": "urlset", "urls": urls } }),
+            ));
         })
     }
 

@@ -285,7 +285,9 @@ mod tests {
             ("/other", text(500, "dddd", "123456789abcdef0")),
             ("/short", text(5, "aaaa", "")),
         ] {
-            t = t.page(path, Some(200), None, |r| r.facts = Some(facts));
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&facts))
+            });
         }
         let mut exact = t.fired("duplicate-exact");
         exact.sort();
@@ -329,7 +331,7 @@ mod tests {
             ),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(facts);
+                r.facts = Some(crate::store::raw_json(&facts));
                 r.body_bytes = Some(4000);
             });
         }

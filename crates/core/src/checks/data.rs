@@ -45,12 +45,12 @@ pub struct SiteData {
 fn parse_facts(urls: &[UrlRecord]) -> HashMap<UrlId, PageFacts> {
     urls.iter()
         .filter_map(|u| {
-            let f = u.facts.as_ref()?;
-            // Sitemaps store their own facts; only page facts parse as PageFacts.
-            if f.get("sitemap").is_some() {
+            let f = u.facts.as_ref()?.get();
+            // Sitemaps store their own facts (`{"sitemap":…}`); only page facts parse as PageFacts.
+            if f.trim_start().starts_with("{\"sitemap\"") {
                 return None;
             }
-            serde_json::from_value(f.clone()).ok().map(|f| (u.id, f))
+            serde_json::from_str(f).ok().map(|f| (u.id, f))
         })
         .collect()
 }
@@ -300,9 +300,13 @@ impl<'a> PageView<'a> {
         if self.header("x-robots-tag").is_some_and(noindex) {
             return Some("noindex (X-Robots-Tag)");
         }
-        let facts = r.facts.as_ref();
+        let facts: Option<serde_json::Value> = r
+            .facts
+            .as_ref()
+            .and_then(|f| serde_json::from_str(f.get()).ok());
         let list = |key: &str| -> Vec<String> {
             facts
+                .as_ref()
                 .and_then(|f| f.get(key))
                 .and_then(|v| v.as_array())
                 .map(|a| {

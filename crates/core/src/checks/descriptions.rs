@@ -126,7 +126,9 @@ mod tests {
             ("/dup1", json!({ "descriptions": [dup] })),
             ("/dup2", json!({ "descriptions": [dup] })),
         ] {
-            t = t.page(path, Some(200), None, |r| r.facts = Some(facts));
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&facts))
+            });
         }
         assert_eq!(t.fired("description-missing"), ["/none"]);
         assert_eq!(t.fired("description-multiple"), ["/two"]);
@@ -134,7 +136,9 @@ mod tests {
         assert_eq!(t.fired("description-too-long"), ["/long"]);
         assert!(t.fired("description-too-short").is_empty());
         let t = t.page("/short", Some(200), None, |r| {
-            r.facts = Some(json!({ "descriptions": ["Too short."] }))
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "descriptions": ["Too short."] }),
+            ))
         });
         assert_eq!(t.fired("description-too-short"), ["/short"]);
         let mut d = t.fired("description-duplicate");

@@ -156,7 +156,7 @@ mod tests {
             ("/d2", json!([h(1, "same   HEADING")])),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(json!({ "headings": headings }))
+                r.facts = Some(crate::store::raw_json(&json!({ "headings": headings })))
             });
         }
         assert_eq!(t.fired("h1-missing"), ["/none"]);

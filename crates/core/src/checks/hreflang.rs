@@ -534,7 +534,9 @@ mod tests {
 
     fn page(t: TestSite, path: &str, lang: &str, alts: serde_json::Value) -> TestSite {
         t.page(path, Some(200), None, |r| {
-            r.facts = Some(json!({ "lang": lang, "hreflang": alts }))
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "lang": lang, "hreflang": alts }),
+            ))
         })
     }
 
@@ -607,10 +609,14 @@ mod tests {
         );
         t = t.page("/de", Some(404), None, |_| {});
         t = t.page("/fr", Some(200), None, |r| {
-            r.facts = Some(json!({ "meta_robots": ["noindex"] }))
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "meta_robots": ["noindex"] }),
+            ))
         });
         t = t.page("/it", Some(200), None, |r| {
-            r.facts = Some(json!({ "canonicals": [format!("{B}/en")] }))
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "canonicals": [format!("{B}/en")] }),
+            ))
         });
         t = t.page(
             "/es",
@@ -618,12 +624,14 @@ mod tests {
             Some(crate::model::FailureKind::BlockedByRobots),
             |_| {},
         );
-        t = t.page("/body", Some(200), None, |r| r.facts = Some(json!({ "lang": "en_US", "xml_lang": "fr", "hreflang": [{ "value": "en", "href": format!("{B}/body"), "in_body": true }] })));
+        t = t.page("/body", Some(200), None, |r| r.facts = Some(crate::store::raw_json(&json!({ "lang": "en_US", "xml_lang": "fr", "hreflang": [{ "value": "en", "href": format!("{B}/body"), "in_body": true }] }))));
         t = t.page("/hdr", Some(200), None, |r| {
-            r.facts = Some(json!({ "lang": "en" }));
+            r.facts = Some(crate::store::raw_json(&json!({ "lang": "en" })));
             r.headers.push(("content-language".into(), "de".into()));
         });
-        t = t.page("/nolang", Some(200), None, |r| r.facts = Some(json!({})));
+        t = t.page("/nolang", Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&json!({})))
+        });
         assert_eq!(t.fired("hreflang-target-not-200"), ["/en"]);
         assert_eq!(t.fired("hreflang-to-noindex"), ["/en"]);
         assert_eq!(t.fired("hreflang-to-non-canonical"), ["/en"]);

@@ -454,9 +454,9 @@ mod tests {
     #[test]
     fn hrefs_that_are_not_crawled() {
         let t = TestSite::new().start(|r| {
-            r.facts = Some(serde_json::json!({ "uncrawlable_hrefs": [
+            r.facts = Some(crate::store::raw_json(&serde_json::json!({ "uncrawlable_hrefs": [
                 "", "javascript:void(0)", "ftp://files.example/x", "mailto:", "mailto:team@example.com", "tel:+44 20 7946 0000", "tel:call-us"
-            ] }));
+            ] })));
         });
         let hrefs = |id: &str| -> serde_json::Value {
             t.findings(id)
@@ -478,7 +478,9 @@ mod tests {
             serde_json::json!(["mailto:", "tel:call-us"])
         );
         let clean = TestSite::new().start(|r| {
-            r.facts = Some(serde_json::json!({ "uncrawlable_hrefs": ["mailto:a@b.example"] }))
+            r.facts = Some(crate::store::raw_json(
+                &serde_json::json!({ "uncrawlable_hrefs": ["mailto:a@b.example"] }),
+            ))
         });
         for id in [
             "link-empty-href",

@@ -278,7 +278,9 @@ mod tests {
                 json!({ "viewports": ["width=device-width, initial-scale=1"], "plugins": ["movie.swf"] }),
             ),
         ] {
-            t = t.page(path, Some(200), None, |r| r.facts = Some(facts));
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&facts))
+            });
         }
         assert!(t.fired("viewport-missing").contains(&"/none".to_string()));
         assert!(!t.fired("viewport-missing").contains(&"/good".to_string()));
@@ -308,7 +310,9 @@ mod tests {
                 json!({ "open_graph": { "og:title": "T", "og:type": "article", "og:image": "/i.png", "og:url": "http://site.example/elsewhere" }, "twitter_card": "summary" }),
             ),
         ] {
-            t = t.page(path, Some(200), None, |r| r.facts = Some(facts));
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&facts))
+            });
         }
         assert!(t.fired("og-missing").contains(&"/bare".to_string()));
         assert!(!t.fired("og-missing").contains(&"/full".to_string()));

@@ -440,15 +440,21 @@ mod tests {
                 r.location = to("/noindex")
             })
             .page("/noindex", Some(200), None, |r| {
-                r.facts = Some(serde_json::json!({ "meta_robots": ["noindex, follow"] }))
+                r.facts = Some(crate::store::raw_json(
+                    &serde_json::json!({ "meta_robots": ["noindex, follow"] }),
+                ))
             })
             .page("/to-canon", Some(301), None, |r| r.location = to("/canon"))
             .page("/canon", Some(200), None, |r| {
-                r.facts = Some(serde_json::json!({ "canonicals": ["http://site.example/ok"] }))
+                r.facts = Some(crate::store::raw_json(
+                    &serde_json::json!({ "canonicals": ["http://site.example/ok"] }),
+                ))
             })
             .page("/to-ok", Some(301), None, |r| r.location = to("/ok"))
             .page("/ok", Some(200), None, |r| {
-                r.facts = Some(serde_json::json!({ "canonicals": ["http://site.example/ok"] }))
+                r.facts = Some(crate::store::raw_json(
+                    &serde_json::json!({ "canonicals": ["http://site.example/ok"] }),
+                ))
             })
             .page("/refresh", Some(200), None, |r| {
                 r.headers.push(("refresh".into(), "0; url=/ok".into()))

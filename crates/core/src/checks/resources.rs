@@ -478,7 +478,7 @@ mod tests {
     #[test]
     fn image_tags() {
         let t = TestSite::new().start(|r| {
-            r.facts = Some(json!({ "images": [
+            r.facts = Some(crate::store::raw_json(&json!({ "images": [
                 img("/ok.png", Some("A red bicycle"), true),
                 img("/noalt.png", None, true),
                 img("/empty.png", Some(""), true),
@@ -487,7 +487,7 @@ mod tests {
                 img("/unsized.png", Some("A chart"), false),
                 img("", Some("nothing"), true),
                 { "src": "/pixel.gif", "sized": true, "pixel": true },
-            ], "pictures_without_img": 1, "image_maps": 2 }));
+            ], "pictures_without_img": 1, "image_maps": 2 })));
         });
         let hits = |id: &str| -> serde_json::Value {
             t.findings(id)
@@ -504,7 +504,9 @@ mod tests {
         assert_eq!(t.fired("picture-without-img"), ["/"]);
         assert_eq!(t.fired("image-map-used"), ["/"]);
         let clean = TestSite::new().start(|r| {
-            r.facts = Some(json!({ "images": [img("/ok.png", Some("A bicycle"), true)] }))
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "images": [img("/ok.png", Some("A bicycle"), true)] }),
+            ))
         });
         for id in [
             "image-alt-missing",
@@ -521,7 +523,11 @@ mod tests {
     #[test]
     fn image_and_resource_responses() {
         let t = TestSite::new()
-            .start(|r| r.facts = Some(json!({ "render_blocking": ["/a.js"] })))
+            .start(|r| {
+                r.facts = Some(crate::store::raw_json(
+                    &json!({ "render_blocking": ["/a.js"] }),
+                ))
+            })
             .page("/gone.png", Some(404), None, |_| {})
             .linked_as("/gone.png", "img")
             .page("/big.jpg", Some(200), None, |r| {

@@ -659,7 +659,7 @@ mod tests {
     #[test]
     fn blocked_urls() {
         let t = TestSite::new()
-            .start(|r| r.facts = Some(serde_json::json!({})))
+            .start(|r| r.facts = Some(crate::store::raw_json(&serde_json::json!({}))))
             .page(
                 "/private/x",
                 None,

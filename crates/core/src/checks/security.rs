@@ -631,7 +631,7 @@ mod tests {
 
     /// A secure https page with every recommended header.
     fn hardened(r: &mut crate::store::UrlRecord) {
-        r.facts = Some(json!({}));
+        r.facts = Some(crate::store::raw_json(&json!({})));
         hdr(
             r,
             "strict-transport-security",
@@ -724,10 +724,14 @@ mod tests {
     fn https_adoption_and_mixed_content() {
         let mut t = TestSite::new().start(|r| {
             r.url = "https://site.example/".into();
-            r.facts = Some(json!({ "form_actions": ["http://site.example/login"] }));
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "form_actions": ["http://site.example/login"] }),
+            ));
         });
         t = t.page("/old", Some(200), None, |r| {
-            r.facts = Some(json!({ "form_actions": [""], "password_inputs": 1 }))
+            r.facts = Some(crate::store::raw_json(
+                &json!({ "form_actions": [""], "password_inputs": 1 }),
+            ))
         });
         t = https(t, "/old", |_| {});
         t = t

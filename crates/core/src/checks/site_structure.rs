@@ -397,7 +397,9 @@ mod tests {
     use crate::checks::test_support::TestSite;
 
     fn html(t: TestSite, path: &str) -> TestSite {
-        t.page(path, Some(200), None, |r| r.facts = Some(json!({})))
+        t.page(path, Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&json!({})))
+        })
     }
 
     fn rel(t: TestSite, from: &str, to: &str, rel: &str) -> TestSite {
@@ -444,12 +446,12 @@ mod tests {
     fn performance_size_and_patterns() {
         let mut t = TestSite::new();
         t = t.page("/slow", Some(200), None, |r| {
-            r.facts = Some(json!({}));
+            r.facts = Some(crate::store::raw_json(&json!({})));
             r.ttfb_ms = Some(1200.0);
             r.headers.push(("etag".into(), "\"x\"".into()));
         });
         t = t.page("/big", Some(200), None, |r| {
-            r.facts = Some(json!({}));
+            r.facts = Some(crate::store::raw_json(&json!({})));
             r.body_bytes = Some(3 << 20);
             r.wire_bytes = Some(5 << 20);
             r.headers.push(("last-modified".into(), "x".into()));

@@ -18,9 +18,10 @@ fn is_file(r: &UrlRecord) -> bool {
     ) && r.state == "done"
 }
 
-/// The parse facts of a fetched sitemap file.
-fn facts(r: &UrlRecord) -> Option<&Value> {
-    r.facts.as_ref()?.get("sitemap")
+/// The parse facts of a fetched sitemap file (stored as JSON text; sitemap files are few).
+fn facts(r: &UrlRecord) -> Option<Value> {
+    let mut v: Value = serde_json::from_str(r.facts.as_ref()?.get()).ok()?;
+    Some(v.get_mut("sitemap")?.take())
 }
 
 /// A check over each sitemap file, reported once per file.
@@ -536,7 +537,7 @@ mod tests {
         t.unlinked(path, Some(status), |r| {
             r.found_by = "sitemap-file".into();
             r.content_type = Some("application/xml".into());
-            r.facts = Some(json!({ "sitemap": facts }));
+            r.facts = Some(crate::store::raw_json(&json!({ "sitemap": facts })));
         })
     }
 
@@ -609,7 +610,7 @@ mod tests {
 
     #[test]
     fn entries() {
-        let mut t = TestSite::new().start(|r| r.facts = Some(json!({})));
+        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
         t = sm(t, "/a.xml", 200, urlset(5));
         t = sm(t, "/b.xml", 200, urlset(1));
         for (path, status, facts) in [
@@ -624,14 +625,16 @@ mod tests {
         ] {
             t = t.page(path, Some(status), None, |r| {
                 r.in_sitemap = true;
-                r.facts = Some(facts);
+                r.facts = Some(crate::store::raw_json(&facts));
             });
             t = t.link("/a.xml", path, "sitemap");
         }
         t = t
             .link("/a.xml", "/ok", "sitemap")
             .link("/b.xml", "/ok", "sitemap");
-        t = t.page("/unlisted", Some(200), None, |r| r.facts = Some(json!({})));
+        t = t.page("/unlisted", Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&json!({})))
+        });
         t = t.page("/other-host", Some(200), None, |r| {
             r.url = "http://elsewhere.example/other-host".into();
             r.scope = crate::store::UrlScope::External;

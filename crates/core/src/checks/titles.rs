@@ -184,7 +184,9 @@ mod tests {
     use crate::checks::test_support::TestSite;
 
     fn page(t: TestSite, path: &str, facts: serde_json::Value) -> TestSite {
-        t.page(path, Some(200), None, |r| r.facts = Some(facts))
+        t.page(path, Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&facts))
+        })
     }
 
     #[test]

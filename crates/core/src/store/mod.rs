@@ -222,12 +222,21 @@ pub struct UrlRecord {
     /// Kept response headers.
     pub headers: Vec<(String, String)>,
     /// Page facts (JSON), for HTML pages.
-    pub facts: Option<serde_json::Value>,
+    pub facts: Option<RawJson>,
     /// Start of an error body.
     pub body_snippet: Option<String>,
     /// The deduplication fingerprint.
     #[serde(skip)]
     pub fingerprint: u64,
+}
+
+/// Stored JSON kept as text until something reads it: a crawl's page facts
+/// cost their bytes, not a tree of values per page.
+pub type RawJson = Box<serde_json::value::RawValue>;
+
+/// JSON text for a stored JSON column.
+pub fn raw_json(v: &serde_json::Value) -> RawJson {
+    serde_json::value::to_raw_value(v).expect("a JSON value always serialises")
 }
 
 /// A host's robots.txt as stored: `(scheme://host[:port], status, body)`.

@@ -446,7 +446,7 @@ impl Store for SqliteStore {
                 headers: headers
                     .and_then(|h| serde_json::from_str(&h).ok())
                     .unwrap_or_default(),
-                facts: facts.and_then(|f| serde_json::from_str(&f).ok()),
+                facts: facts.and_then(|f| serde_json::value::RawValue::from_string(f).ok()),
                 body_snippet: r.get(21)?,
                 fingerprint: r.get::<_, i64>(22)? as u64,
             })
