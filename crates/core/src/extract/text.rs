@@ -26,6 +26,7 @@ pub(crate) struct TextStats {
     lorem: bool,
     template: bool,
     excerpt: String,
+    excerpt_chars: usize,
     last_was_space: bool,
     /// A text node ended: the excerpt separates it from the next one.
     pending_space: bool,
@@ -53,6 +54,7 @@ impl Default for TextStats {
             lorem: false,
             template: false,
             excerpt: String::new(),
+            excerpt_chars: 0,
             last_was_space: true,
             pending_space: false,
         }
@@ -72,20 +74,25 @@ impl TextStats {
             let space = c.is_whitespace();
             if !(space && self.last_was_space) {
                 self.text_bytes += c.len_utf8() as u64;
-                if self.excerpt.chars().count() < EXCERPT_CHARS {
+                // A running count: counting the excerpt's chars per char was quadratic.
+                if self.excerpt_chars < EXCERPT_CHARS {
                     if self.pending_space
                         && !space
                         && !self.excerpt.ends_with(' ')
                         && !self.excerpt.is_empty()
                     {
                         self.excerpt.push(' ');
+                        self.excerpt_chars += 1;
                     }
                     self.excerpt.push(if space { ' ' } else { c });
+                    self.excerpt_chars += 1;
                 }
             }
             self.pending_space = false;
             self.last_was_space = space;
-            if c.is_alphanumeric() {
+            if c.is_ascii_alphanumeric() {
+                self.partial.push(c.to_ascii_lowercase());
+            } else if c.is_alphanumeric() {
                 self.partial.extend(c.to_lowercase());
             } else {
                 self.end_word();
@@ -103,6 +110,7 @@ impl TextStats {
         if self.partial.is_empty() {
             return;
         }
+        // The buffer is reused: one allocation per page, not per word.
         let w = std::mem::take(&mut self.partial);
         self.words += 1;
         self.hasher.update(w.as_bytes());
@@ -113,6 +121,8 @@ impl TextStats {
             self.window.pop_front();
         }
         self.window.push_back(xxh3_64(w.as_bytes()));
+        self.partial = w;
+        self.partial.clear();
         if self.window.len() == SHINGLE {
             let mut bytes = [0u8; SHINGLE * 8];
             for (i, h) in self.window.iter().enumerate() {
