@@ -53,10 +53,10 @@ if [[ $tools == *wrk* ]]; then
     python3 -c "print(f\"{'wrk':<12} {'10.0':>10} {float('$rps'):10.0f} {'-':>12} fetch limit: 2 threads, 64 connections, pages in turn\")" | tee -a "$results"
 fi
 if [[ $tools == *siteaudit* ]]; then
-    timed "$run/siteaudit.txt" "$bin" crawl "$url" --db "$run/sa.db" --quiet --format json -o "$run/sa.json" \
+    timed "$run/siteaudit.txt" "$bin" crawl "$url" --db "$run/sa.db" --quiet --format text -o "$run/sa.txt" \
         --concurrency 64 --per-host 64 --reprobe 0 --no-tls-probe --fail-on none
-    n=$(python3 -c "import json; r=json.load(open('$run/sa.json')); print(sum(1 for u in r['urls'] if u.get('scope')=='internal'))")
-    report siteaudit "$secs" "$rss" "crawled and audited $n internal URLs (all default checks)"
+    n=$("$bin" crawls --db "$run/sa.db" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['done'])")
+    report siteaudit "$secs" "$rss" "crawled $n URLs and ran every default check"
 fi
 if [[ $tools == *wget* ]]; then
     timed "$run/wget.txt" wget --spider -r -l inf -nv -e robots=off -P "$run/wget" "$url"
