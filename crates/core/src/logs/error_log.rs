@@ -242,8 +242,9 @@ pub fn parse_entry(kind: LogKind, text: &str) -> Option<ErrorEntry> {
     }
 }
 
-/// Splits a whole log into entries (tests and small files).
-pub fn parse_all(kind: LogKind, text: &str) -> Vec<ErrorEntry> {
+/// Splits a whole log into entries (the streaming reader does this line by line).
+#[cfg(test)]
+fn parse_all(kind: LogKind, text: &str) -> Vec<ErrorEntry> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in text.lines() {

@@ -58,9 +58,8 @@ fn accept_time(s: &str) -> Option<i64> {
     Some(t * 1000 + ms.parse::<i64>().ok()?)
 }
 
-/// Parses one request line. `year` is unused for request lines (their accept
-/// date has a year) and kept for symmetry with [`event`].
-pub fn parse_line(line: &str, _year: i64) -> Option<AccessEntry> {
+/// Parses one request line (its accept date carries the year).
+pub fn parse_line(line: &str) -> Option<AccessEntry> {
     let m = strip_syslog(line);
     let (client, rest) = m.split_once(' ')?;
     let (ip, port) = client.rsplit_once(':')?;
@@ -125,29 +124,26 @@ mod tests {
     #[test]
     fn httplog_raw_syslog_and_custom() {
         let raw = r#"127.0.0.1:34004 [25/Nov/2026:01:33:53.890] fe be_retry/s2 0/0/0/4/4 200 92 - - ---- 1/1/0/0/+1 0/0 "GET /retry/?page=1 HTTP/1.1""#;
-        let e = parse_line(raw, 2026).unwrap();
+        let e = parse_line(raw).unwrap();
         assert_eq!(e.target(), "/retry/?page=1");
         assert_eq!(e.termination.as_deref(), Some("----"));
         assert_eq!(e.retries.as_deref(), Some("+1"));
         assert_eq!(e.upstream_addr.as_deref(), Some("be_retry/s2"));
         assert_eq!(e.time_ms % 1000, 890);
         let framed = format!("<134>Nov 25 01:33:53 haproxy[2014]: {raw}");
-        assert_eq!(parse_line(&framed, 2026), Some(e));
+        assert_eq!(parse_line(&framed), Some(e));
         let detail = r#"127.0.0.1:39972 [25/Nov/2026:01:35:11.310] fe_detail be_refused/app 0/0/-1/-1/3003 503 217 SC-- 1/1/0/0/3 0/0 "GET /refused/ HTTP/1.1" bc_err="SSL handshake failure" fc_err="Success""#;
-        let d = parse_line(detail, 2026).unwrap();
+        let d = parse_line(detail).unwrap();
         assert_eq!(d.termination.as_deref(), Some("SC--"));
         assert_eq!(d.backend_error.as_deref(), Some("SSL handshake failure"));
         assert_eq!(d.duration_ms, Some(3003.0));
         let ev = "<129>Nov 25 01:33:04 haproxy[2014]: Server be_nolive/s2 is DOWN. 0 active and 0 backup servers left.";
         let (t, msg) = event(ev, 2026).unwrap();
         assert!(t.is_some() && msg.starts_with("Server be_nolive/s2 is DOWN"));
-        assert!(parse_line(ev, 2026).is_none());
+        assert!(parse_line(ev).is_none());
         assert!(
-            parse_line(
-                "127.0.0.1 - - [25/Nov/2026:01:33:53 +0000] \"GET / HTTP/1.1\" 200 1",
-                2026
-            )
-            .is_none()
+            parse_line("127.0.0.1 - - [25/Nov/2026:01:33:53 +0000] \"GET / HTTP/1.1\" 200 1")
+                .is_none()
         );
     }
 }

@@ -143,7 +143,7 @@ pub fn kind_of_line(line: &str) -> Option<LogKind> {
     if super::error_log::fpm_time(l).is_some() {
         return Some(LogKind::PhpFpm);
     }
-    if super::haproxy::parse_line(l, 2026).is_some() {
+    if super::haproxy::parse_line(l).is_some() {
         return Some(LogKind::Haproxy);
     }
     if super::access::parse_line(l).is_some() {

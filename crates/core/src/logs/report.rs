@@ -285,7 +285,7 @@ impl AccessSource {
                 continue;
             }
             let parsed = match (self.kind, format) {
-                (LogKind::Haproxy, _) => haproxy::parse_line(line, self.year),
+                (LogKind::Haproxy, _) => haproxy::parse_line(line),
                 (_, Some(f)) => f.parse_line(line),
                 _ => access::parse_line(line),
             };
@@ -342,7 +342,12 @@ fn open_sources(
             access.push(AccessSource {
                 kind,
                 reader,
-                year: 2026,
+                // Syslog frames carry no year: the current one until a request dates the log.
+                year: 1970
+                    + std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64)
+                        / 31_556_952,
             });
         } else {
             errors.push(ErrorSource {
