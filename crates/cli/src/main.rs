@@ -182,6 +182,13 @@ struct OutputArgs {
     quiet: bool,
 }
 
+impl OutputArgs {
+    /// Whether the report must list every URL, link and redirect.
+    fn needs_tables(&self) -> bool {
+        self.format.needs_tables() || self.output_dir.is_some()
+    }
+}
+
 /// The database.
 #[derive(Debug, clap::Args)]
 struct DbArgs {

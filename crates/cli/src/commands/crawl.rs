@@ -60,8 +60,13 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
         CrawlError::Fetch(_) => exit::no_start(e),
         _ => exit::usage(e),
     })?;
-    let report = CrawlReport::build(store.as_ref(), summary.crawl_id, audit.as_ref())
-        .map_err(exit::no_start)?;
+    let report = CrawlReport::build_with(
+        store.as_ref(),
+        summary.crawl_id,
+        audit.as_ref(),
+        a.out.needs_tables(),
+    )
+    .map_err(exit::no_start)?;
     output::write_report(&a.out, &report).map_err(|e| Failure {
         exit: Exit::Usage,
         error: e,

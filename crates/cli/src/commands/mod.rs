@@ -99,7 +99,7 @@ impl Baseline {
         let id: i64 = spec
             .parse()
             .with_context(|| format!("--baseline {spec:?} is neither a file nor a crawl id"))?;
-        let report = CrawlReport::build(store, id, audit)
+        let report = CrawlReport::build_with(store, id, audit, false)
             .with_context(|| format!("cannot read baseline crawl #{id}"))?;
         Ok(Self::of(&report))
     }

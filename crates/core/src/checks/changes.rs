@@ -275,7 +275,12 @@ fn sitemap_urls(site: &SiteData) -> u64 {
     site.urls
         .iter()
         .filter_map(|u| {
-            let facts: serde_json::Value = serde_json::from_str(u.facts.as_ref()?.get()).ok()?;
+            // Only sitemap files store `{"sitemap":…}`; page facts are not parsed at all.
+            let raw = u.facts.as_ref()?.get();
+            if !raw.trim_start().starts_with("{\"sitemap\"") {
+                return None;
+            }
+            let facts: serde_json::Value = serde_json::from_str(raw).ok()?;
             let sm = facts.get("sitemap")?;
             // Index files count sitemaps, not URLs.
             (sm.get("kind")? != "index")

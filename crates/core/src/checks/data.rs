@@ -58,6 +58,12 @@ fn parse_facts(urls: &[UrlRecord]) -> HashMap<UrlId, PageFacts> {
 impl SiteData {
     /// Loads crawl `id`.
     pub fn load(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
+        Ok(Self::load_without_facts(store, id)?.with_facts())
+    }
+
+    /// Loads crawl `id` without parsing page facts or indexing links by source: what a
+    /// report needs when no check runs.
+    pub fn load_without_facts(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
         let info = store.crawl(id)?;
         let urls = store.urls(id)?;
         let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
@@ -95,8 +101,13 @@ impl SiteData {
             by_url,
             facts: HashMap::new(),
             outlinks: HashMap::new(),
-        }
-        .with_facts())
+        })
+    }
+
+    /// The crawl's URL records and links (in no particular order), moved out.
+    pub fn into_rows(self) -> (Vec<UrlRecord>, Vec<LinkRow>) {
+        let Self { urls, inlinks, .. } = self;
+        (urls, inlinks.into_values().flatten().collect())
     }
 
     /// Loads crawl `id` and, for change detection, the newest finished crawl before it
@@ -300,26 +311,13 @@ impl<'a> PageView<'a> {
         if self.header("x-robots-tag").is_some_and(noindex) {
             return Some("noindex (X-Robots-Tag)");
         }
-        let facts: Option<serde_json::Value> = r
-            .facts
-            .as_ref()
-            .and_then(|f| serde_json::from_str(f.get()).ok());
-        let list = |key: &str| -> Vec<String> {
-            facts
-                .as_ref()
-                .and_then(|f| f.get(key))
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        if list("meta_robots").iter().any(|m| noindex(m)) {
+        let (robots, canonicals) = self.facts.map_or((&[][..], &[][..]), |f| {
+            (&f.meta_robots[..], &f.canonicals[..])
+        });
+        if robots.iter().any(|m| noindex(m)) {
             return Some("noindex (meta robots)");
         }
-        if list("canonicals")
+        if canonicals
             .iter()
             .any(|c| crate::url::normalize(c).is_ok_and(|c| c.as_str() != r.url))
         {

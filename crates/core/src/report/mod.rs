@@ -150,6 +150,12 @@ pub enum Format {
 impl Format {
     /// Every format name, for messages and docs.
     pub const NAMES: &'static str = "text, json, jsonl, csv, html, junit, sarif or markdown";
+
+    /// Whether it lists every URL, link and redirect (JSON, JSON Lines, CSV, HTML), not
+    /// only the summary, problems and findings (text, Markdown, JUnit, SARIF).
+    pub fn needs_tables(self) -> bool {
+        matches!(self, Self::Json | Self::Jsonl | Self::Csv | Self::Html)
+    }
 }
 
 impl std::str::FromStr for Format {
@@ -430,6 +436,9 @@ pub struct CrawlReport {
     pub links: Vec<LinkRow>,
     /// Every URL that redirects, with its chain hop by hop.
     pub redirects: Vec<RedirectRow>,
+    /// The start URL's row (kept when the tables are left out).
+    #[serde(skip)]
+    start: Option<UrlRow>,
 }
 
 /// A redirecting URL and where its redirects lead.
@@ -484,19 +493,46 @@ impl CrawlReport {
         id: CrawlId,
         audit: Option<&AuditConfig>,
     ) -> Result<Self, ReportError> {
+        Self::build_with(store, id, audit, true)
+    }
+
+    /// Like [`CrawlReport::build`]; without `tables` the URL, link and redirect lists stay
+    /// empty (what [`Format::needs_tables`] says a format can do without), so a large
+    /// crawl's summary report does not hold every row. The crawl's rows move into the
+    /// report rather than being copied.
+    pub fn build_with(
+        store: &dyn Store,
+        id: CrawlId,
+        audit: Option<&AuditConfig>,
+        tables: bool,
+    ) -> Result<Self, ReportError> {
         let mut site = match audit {
             Some(_) => SiteData::load_with_previous(store, id)?,
-            None => SiteData::load(store, id)?,
+            None => SiteData::load_without_facts(store, id)?,
         };
         if let Some(cfg) = audit {
             site.thresholds = cfg.thresholds.clone();
         }
-        Ok(Self::from_site(&site, audit))
+        let mut report = Self::summarize(&site, audit);
+        if tables {
+            report.add_tables(site, SiteData::into_rows);
+        }
+        Ok(report)
     }
 
     /// Builds the report of a loaded crawl. Redirect chains are judged by the crawl's own
     /// `max_redirects`.
     pub fn from_site(site: &SiteData, audit: Option<&AuditConfig>) -> Self {
+        let mut report = Self::summarize(site, audit);
+        report.add_tables(site, |site| {
+            let links = site.inlinks.values().flatten().cloned().collect();
+            (site.urls.clone(), links)
+        });
+        report
+    }
+
+    /// Everything but the tables: summary, problems, audit.
+    fn summarize(site: &SiteData, audit: Option<&AuditConfig>) -> Self {
         let max_redirects = site.info.config.max_redirects as usize;
         let urls = &site.urls;
 
@@ -576,26 +612,14 @@ impl CrawlReport {
         problems.sort_by(|a, b| a.problem.cmp(&b.problem).then_with(|| a.url.cmp(&b.url)));
         summary.throttled = site.throttled.clone();
         summary.problems = problems.len() as u64;
-        let rows = urls
+        let audit = audit.map(|cfg| AuditSection::run(site, cfg));
+        let start = urls
             .iter()
+            .find(|u| u.found_by == crate::crawl::FOUND_START)
             .map(|record| UrlRow {
                 inlinks: site.inlinks.get(&record.id).map_or(0, |l| l.len() as u64),
                 record: record.clone(),
-            })
-            .collect();
-        let audit = audit.map(|cfg| AuditSection::run(site, cfg));
-        let mut links: Vec<LinkRow> = site.outlinks.values().flatten().cloned().collect();
-        links.sort_by_key(|l| (l.from, l.to));
-        let redirects = urls
-            .iter()
-            .filter(|u| u.location.is_some() || site.hops.contains_key(&u.id))
-            .map(|u| RedirectRow {
-                url_id: u.id,
-                url: u.url.clone(),
-                hops: site.chain(u),
-            })
-            .filter(|r| !r.hops.is_empty())
-            .collect();
+            });
         Self {
             schema_version: SCHEMA_VERSION,
             tool: concat!("siteaudit ", env!("CARGO_PKG_VERSION")).to_string(),
@@ -609,18 +633,52 @@ impl CrawlReport {
             summary,
             problems,
             audit,
-            urls: rows,
-            links,
-            redirects,
+            urls: Vec::new(),
+            links: Vec::new(),
+            redirects: Vec::new(),
+            start,
         }
+    }
+
+    /// Fills the URL, link and redirect lists; `rows` gives the crawl's URLs and links
+    /// (moved out of an owned crawl, or copied from a borrowed one).
+    fn add_tables<S: std::borrow::Borrow<SiteData>>(
+        &mut self,
+        site: S,
+        rows: impl FnOnce(S) -> (Vec<UrlRecord>, Vec<LinkRow>),
+    ) {
+        let s = site.borrow();
+        self.redirects = s
+            .urls
+            .iter()
+            .filter(|u| u.location.is_some() || s.hops.contains_key(&u.id))
+            .map(|u| RedirectRow {
+                url_id: u.id,
+                url: u.url.clone(),
+                hops: s.chain(u),
+            })
+            .filter(|r| !r.hops.is_empty())
+            .collect();
+        let inlinks: Vec<u64> = s
+            .urls
+            .iter()
+            .map(|u| s.inlinks.get(&u.id).map_or(0, |l| l.len() as u64))
+            .collect();
+        let (urls, mut links) = rows(site);
+        links.sort_by_key(|l| (l.from, l.to));
+        self.links = links;
+        self.urls = urls
+            .into_iter()
+            .zip(inlinks)
+            .map(|(record, inlinks)| UrlRow { record, inlinks })
+            .collect();
     }
 
     /// The start URL's record when the crawl could not reach it at all (no HTTP answer):
     /// the crawl effectively did not start.
     pub fn unreachable_start(&self) -> Option<&UrlRow> {
-        self.urls.iter().find(|u| {
-            u.record.found_by == crate::crawl::FOUND_START
-                && u.record.status.is_none()
+        self.start.as_ref().filter(|u| {
+            u.record.status.is_none()
                 && u.record.failure.as_ref().is_some_and(FailureKind::is_error)
         })
     }

@@ -10,8 +10,8 @@ use crate::model::FailureKind;
 /// A small crawl with a bit of everything: a 502 that failed three times
 /// behind nginx, a 404 linked with text, a redirect, a slow page, a refused
 /// external link.
-fn fixed_crawl() -> CrawlReport {
-    let site = TestSite::new()
+fn fixed_site() -> crate::checks::SiteData {
+    TestSite::new()
         .page("/ok", Some(200), None, |_| {})
         .page("/gone", Some(404), None, |_| {})
         .page("/gateway", Some(502), None, |r| {
@@ -31,8 +31,40 @@ fn fixed_crawl() -> CrawlReport {
             r.scope = crate::store::UrlScope::External;
         })
         .texts(&[("/gone", "Old <page> & more"), ("/gateway", "API")])
-        .built();
-    CrawlReport::from_site(&site, Some(&AuditConfig::default()))
+        .built()
+}
+
+fn fixed_crawl() -> CrawlReport {
+    CrawlReport::from_site(&fixed_site(), Some(&AuditConfig::default()))
+}
+
+fn render_report(r: &CrawlReport, format: Format) -> String {
+    let mut out = Vec::new();
+    r.render(format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn summary_formats_render_the_same_without_the_tables_and_owned_rows_match_copied_ones() {
+    let site = fixed_site();
+    let cfg = AuditConfig::default();
+    let full = CrawlReport::from_site(&site, Some(&cfg));
+    let bare = CrawlReport::summarize(&site, Some(&cfg));
+    assert!(bare.urls.is_empty() && bare.links.is_empty() && bare.redirects.is_empty());
+    assert!(!full.urls.is_empty() && !full.links.is_empty() && !full.redirects.is_empty());
+    for f in [Format::Text, Format::Markdown, Format::Junit, Format::Sarif] {
+        assert!(!f.needs_tables());
+        assert_eq!(render_report(&bare, f), render_report(&full, f), "{f:?}");
+    }
+    for f in [Format::Json, Format::Jsonl, Format::Csv, Format::Html] {
+        assert!(f.needs_tables());
+    }
+    let mut owned = CrawlReport::summarize(&site, Some(&cfg));
+    owned.add_tables(site, crate::checks::SiteData::into_rows);
+    assert_eq!(
+        render_report(&owned, Format::Json),
+        render_report(&full, Format::Json)
+    );
 }
 
 fn render(format: Format) -> String {
