@@ -80,8 +80,12 @@ impl Check for Exact {
     }
 }
 
-/// `duplicate-near`: SimHash within 3 bits, exact duplicates excluded. Candidates come
-/// from 4 bands of 16 bits: two hashes within 3 bits agree on at least one band.
+/// `duplicate-near`: SimHash within 3 bits, exact duplicates excluded.
+///
+/// Pages are grouped by identical SimHash first (templated sites have thousands of pages
+/// per hash), and only distinct hashes are compared: candidates come from 4 bands of 16
+/// bits, since two hashes within 3 bits agree on at least one band. Without the grouping
+/// a site of near-identical pages costs a comparison per pair of pages.
 struct Near;
 
 const NEAR: CheckInfo = CheckInfo {
@@ -93,64 +97,111 @@ const NEAR: CheckInfo = CheckInfo {
     fix: "Merge them, make each distinct, or canonicalise to the main one.",
 };
 
+/// Pages sharing one SimHash.
+struct HashGroup<'a> {
+    hash: u64,
+    /// (url, exact-text hash) of each page, in crawl order.
+    pages: Vec<(&'a str, &'a str)>,
+    /// Pages per exact-text hash: those are exact duplicates of each other, not near.
+    texts: HashMap<&'a str, usize>,
+    /// Other groups within the distance: (group, distance).
+    near: Vec<(usize, u32)>,
+}
+
 impl Check for Near {
     fn info(&self) -> &CheckInfo {
         &NEAR
     }
 
     fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
-        let pages: Vec<(&str, u64, &str)> = comparable(site)
-            .into_iter()
-            .filter_map(|(u, f)| {
-                Some((
-                    u,
-                    u64::from_str_radix(&f.text.simhash, 16).ok()?,
-                    f.text.text_hash.as_str(),
-                ))
-            })
-            .collect();
+        let mut groups: Vec<HashGroup<'_>> = Vec::new();
+        let mut by_hash: HashMap<u64, usize> = HashMap::new();
+        for (url, f) in comparable(site) {
+            let Ok(hash) = u64::from_str_radix(&f.text.simhash, 16) else {
+                continue;
+            };
+            let g = *by_hash.entry(hash).or_insert_with(|| {
+                groups.push(HashGroup {
+                    hash,
+                    pages: Vec::new(),
+                    texts: HashMap::new(),
+                    near: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            let text = f.text.text_hash.as_str();
+            groups[g].pages.push((url, text));
+            *groups[g].texts.entry(text).or_default() += 1;
+        }
+        let band = |h: u64, b: u8| (h >> (16 * b)) as u16;
         let mut bands: HashMap<(u8, u16), Vec<usize>> = HashMap::new();
-        for (i, (_, h, _)) in pages.iter().enumerate() {
+        for (i, g) in groups.iter().enumerate() {
             for b in 0..4u8 {
-                bands
-                    .entry((b, (h >> (16 * b)) as u16))
-                    .or_default()
-                    .push(i);
+                bands.entry((b, band(g.hash, b))).or_default().push(i);
             }
         }
-        // Per page: how many near duplicates, and the first few as evidence. A pair is
-        // compared in the first band it shares only, so no pair is counted twice.
-        let band = |h: u64, b: u8| (h >> (16 * b)) as u16;
-        let mut similar: Vec<(usize, Vec<(usize, u32)>)> = vec![(0, Vec::new()); pages.len()];
-        for ((b, _), members) in bands.iter().filter(|(_, m)| m.len() > 1) {
+        // A pair is compared in the first band it shares only, so it is linked once.
+        let mut keys: Vec<&(u8, u16)> = bands.keys().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let members = &bands[key];
             for (x, &i) in members.iter().enumerate() {
                 for &j in &members[x + 1..] {
-                    let (hi, hj) = (pages[i].1, pages[j].1);
-                    if (0..*b).any(|earlier| band(hi, earlier) == band(hj, earlier)) {
+                    let (hi, hj) = (groups[i].hash, groups[j].hash);
+                    if (0..key.0).any(|earlier| band(hi, earlier) == band(hj, earlier)) {
                         continue;
                     }
                     let d = (hi ^ hj).count_ones();
-                    if d <= site.thresholds.near_distance && pages[i].2 != pages[j].2 {
-                        for (a, other) in [(i, j), (j, i)] {
-                            similar[a].0 += 1;
-                            if similar[a].1.len() < 10 {
-                                similar[a].1.push((other, d));
-                            }
-                        }
+                    if d <= site.thresholds.near_distance {
+                        groups[i].near.push((j, d));
+                        groups[j].near.push((i, d));
                     }
                 }
             }
         }
-        for (i, (count, others)) in similar.iter().enumerate().filter(|(_, s)| s.0 > 0) {
-            let shown: Vec<serde_json::Value> = others
-                .iter()
-                .map(|(j, d)| json!({ "url": pages[*j].0, "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
-                .collect();
-            out.push(finding(
-                &NEAR,
-                pages[i].0,
-                json!({ "similar": shown, "pages": count }),
-            ));
+        for g in &mut groups {
+            g.near.sort_unstable_by_key(|&(j, d)| (d, j));
+        }
+        for g in &groups {
+            let elsewhere: usize = g.near.iter().map(|&(j, _)| groups[j].pages.len()).sum();
+            // Up to 10 pages of each text, until 11 texts are in: whatever a page's own
+            // text, this holds 10 pages with another text when the group has them (11
+            // texts: 10 others with one page each at least), so picking the evidence does
+            // not scan a large group once per page.
+            let mut sample: Vec<(&str, &str)> = Vec::new();
+            let mut taken: HashMap<&str, usize> = HashMap::new();
+            for &(u, t) in &g.pages {
+                let n = taken.entry(t).or_default();
+                if *n < 10 {
+                    *n += 1;
+                    sample.push((u, t));
+                }
+                if taken.len() > 10 {
+                    break;
+                }
+            }
+            for &(url, text) in &g.pages {
+                // Same hash, different text, then the nearest other hashes.
+                let count = g.pages.len() - g.texts[text] + elsewhere;
+                if count == 0 {
+                    continue;
+                }
+                let here = sample.iter().filter(|p| p.1 != text).map(|p| (p.0, 0));
+                let there = g
+                    .near
+                    .iter()
+                    .flat_map(|&(j, d)| groups[j].pages.iter().map(move |p| (p.0, d)));
+                let shown: Vec<serde_json::Value> = here
+                    .chain(there)
+                    .take(10)
+                    .map(|(u, d)| json!({ "url": u, "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
+                    .collect();
+                out.push(finding(
+                    &NEAR,
+                    url,
+                    json!({ "similar": shown, "pages": count }),
+                ));
+            }
         }
     }
 }
@@ -295,6 +346,133 @@ mod tests {
         let mut near = t.fired("duplicate-near");
         near.sort();
         assert_eq!(near, ["/b", "/b-near"]);
+    }
+
+    /// A template: 30 pages share one SimHash (25 distinct texts, one text on 6 pages),
+    /// 4 more are one bit away, 1 is 4 bits away. Counts and evidence are those of the
+    /// pairwise definition.
+    #[test]
+    fn near_duplicates_of_a_template_are_counted_per_page() {
+        let mut t = TestSite::new();
+        for i in 0..30 {
+            let hash = if i < 6 {
+                "same".to_string()
+            } else {
+                format!("t{i}")
+            };
+            t = t.page(&format!("/tpl{i}"), Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&text(
+                    500,
+                    &hash,
+                    "00000000000000ff",
+                )))
+            });
+        }
+        for i in 0..4 {
+            t = t.page(&format!("/close{i}"), Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&text(
+                    500,
+                    &format!("c{i}"),
+                    "00000000000001ff",
+                )))
+            });
+        }
+        t = t.page("/far", Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&text(
+                500,
+                "far",
+                "000000000000f0ff",
+            )))
+        });
+        let found = t.findings("duplicate-near");
+        let pages = |url: &str| {
+            let f = found
+                .iter()
+                .find(|f| f.url.as_deref() == Some(&format!("http://site.example{url}")))
+                .unwrap_or_else(|| panic!("{url} not reported"));
+            let shown = f.details["similar"].as_array().unwrap();
+            assert_eq!(shown.len(), 10, "{url}");
+            let own = format!("http://site.example{url}");
+            assert!(shown.iter().all(|s| s["url"] != own.as_str()), "{url}");
+            f.details["pages"].as_u64().unwrap()
+        };
+        // The 29 other template pages and 4 close ones, less the 5 exact copies of its
+        // own text (and not /far, 4 bits away).
+        assert_eq!(pages("/tpl0"), 29 + 4 - 5);
+        assert_eq!(pages("/tpl10"), 29 + 4);
+        // The 3 other "close" pages and the 30 of the template, not /far (4 bits).
+        assert_eq!(pages("/close0"), 33);
+        assert!(
+            found
+                .iter()
+                .all(|f| !f.url.as_deref().unwrap().ends_with("/far"))
+        );
+        assert_eq!(found.len(), 34);
+        // Evidence of a template page skips its exact copies.
+        let tpl0 = found
+            .iter()
+            .find(|f| f.url.as_deref().unwrap().ends_with("/tpl0"))
+            .unwrap();
+        for s in tpl0.details["similar"].as_array().unwrap() {
+            let u = s["url"].as_str().unwrap();
+            assert!(
+                !matches!(
+                    u.rsplit('/').next().unwrap(),
+                    "tpl1" | "tpl2" | "tpl3" | "tpl4" | "tpl5"
+                ),
+                "{u}"
+            );
+        }
+    }
+
+    /// Against the definition, pair by pair: hashes a few bits from a handful of bases,
+    /// texts from a small set (so exact copies share hashes too).
+    #[test]
+    fn near_duplicate_counts_match_a_pairwise_count() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let bases = [next(), next(), next()];
+        let mut pages = Vec::new();
+        for i in 0..150 {
+            let mut h = bases[(next() % 3) as usize];
+            for _ in 0..next() % 5 {
+                h ^= 1 << (next() % 64);
+            }
+            // Same text implies same hash, as the extractor guarantees.
+            let text = if next() % 4 == 0 {
+                format!("{h:x}")
+            } else {
+                format!("p{i}")
+            };
+            pages.push((format!("/p{i}"), h, text));
+        }
+        let mut t = TestSite::new();
+        for (path, h, text_hash) in &pages {
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&text(
+                    500,
+                    text_hash,
+                    &format!("{h:016x}"),
+                )))
+            });
+        }
+        let found = t.findings("duplicate-near");
+        for (path, h, text_hash) in &pages {
+            let expected = pages
+                .iter()
+                .filter(|(p, oh, ot)| p != path && ot != text_hash && (h ^ oh).count_ones() <= 3)
+                .count() as u64;
+            let got = found
+                .iter()
+                .find(|f| f.url.as_deref().is_some_and(|u| u.ends_with(path.as_str())))
+                .map_or(0, |f| f.details["pages"].as_u64().unwrap());
+            assert_eq!(got, expected, "{path}");
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct SiteData {
     pub inlinks: HashMap<UrlId, Vec<LinkRow>>,
     /// Position in `urls` by URL string.
     by_url: HashMap<String, usize>,
+    /// Position in `urls` of the start URL.
+    start: Option<usize>,
     /// Page facts of HTML pages, parsed once.
     facts: HashMap<UrlId, PageFacts>,
     /// Links by source, in discovery order.
@@ -39,6 +41,11 @@ pub struct SiteData {
     pub reprobes: HashMap<UrlId, Vec<Attempt>>,
     /// Hosts adaptive throttling slowed down.
     pub throttled: Vec<crate::report::Throttle>,
+}
+
+/// Where the start URL's record is.
+fn start_of(urls: &[UrlRecord]) -> Option<usize> {
+    urls.iter().position(|u| u.found_by == FOUND_START)
 }
 
 /// Parses the stored facts of every HTML page.
@@ -72,6 +79,7 @@ impl SiteData {
             .enumerate()
             .map(|(i, u)| (u.url.clone(), i))
             .collect();
+        let start = start_of(&urls);
         let mut inlinks: HashMap<UrlId, Vec<LinkRow>> = HashMap::new();
         store.for_each_link(id, &mut |l: LinkRow| {
             inlinks.entry(l.to).or_default().push(l)
@@ -98,6 +106,7 @@ impl SiteData {
                 .filter_map(|(_, json)| serde_json::from_str(&json).ok())
                 .collect(),
             inlinks,
+            start,
             by_url,
             facts: HashMap::new(),
             outlinks: HashMap::new(),
@@ -152,6 +161,7 @@ impl SiteData {
             .enumerate()
             .map(|(i, u)| (u.url.clone(), i))
             .collect();
+        let start = start_of(&urls);
         Self {
             info,
             urls,
@@ -159,6 +169,7 @@ impl SiteData {
             attempts: HashMap::new(),
             hops: HashMap::new(),
             inlinks: HashMap::new(),
+            start,
             by_url,
             facts: HashMap::new(),
             outlinks: HashMap::new(),
@@ -215,6 +226,11 @@ impl SiteData {
         chain
     }
 
+    /// The start URL's record.
+    pub fn start(&self) -> Option<&UrlRecord> {
+        self.start.map(|i| &self.urls[i])
+    }
+
     /// The record with this id.
     pub fn get(&self, id: UrlId) -> Option<&UrlRecord> {
         self.index.get(&id).map(|i| &self.urls[*i])
@@ -230,12 +246,17 @@ impl SiteData {
 
     /// One URL as a check sees it.
     pub fn view<'a>(&'a self, record: &'a UrlRecord) -> PageView<'a> {
+        let facts = self.facts.get(&record.id);
+        let html_ok = record.scope == UrlScope::Internal
+            && record.status.is_some_and(|s| (200..300).contains(&s))
+            && crate::extract::is_html(record.content_type.as_deref());
         PageView {
             record,
             attempts: self.attempts.get(&record.id).map_or(&[], Vec::as_slice),
             inlinks: self.inlinks.get(&record.id).map_or(&[], Vec::as_slice),
-            facts: self.facts.get(&record.id),
+            facts,
             limits: &self.thresholds,
+            html: facts.filter(|_| html_ok),
         }
     }
 }
@@ -253,6 +274,9 @@ pub struct PageView<'a> {
     pub facts: Option<&'a PageFacts>,
     /// The crawl's check thresholds.
     pub limits: &'a super::Thresholds,
+    /// `facts` when it is an internal HTML page that answered 2xx (worked out once: most
+    /// checks ask).
+    html: Option<&'a PageFacts>,
 }
 
 impl<'a> PageView<'a> {
@@ -272,10 +296,7 @@ impl<'a> PageView<'a> {
 
     /// The facts of an internal HTML page that answered 2xx (what content checks look at).
     pub fn html(&self) -> Option<&'a PageFacts> {
-        let ok = self.internal()
-            && self.record.status.is_some_and(|s| (200..300).contains(&s))
-            && crate::extract::is_html(self.record.content_type.as_deref());
-        self.facts.filter(|_| ok)
+        self.html
     }
 
     /// Whether the URL is internal.

@@ -143,6 +143,11 @@ pub trait Check: Send + Sync {
     fn info(&self) -> &CheckInfo;
     /// Evaluates it over the crawl, pushing findings.
     fn run(&self, site: &SiteData, out: &mut Vec<Finding>);
+    /// The per-page evaluation, when it is a [`PageCheck`]: [`audit`] then runs every
+    /// page check in one pass over the pages instead of one pass each.
+    fn as_page_check(&self) -> Option<&PageCheck> {
+        None
+    }
 }
 
 /// What a page check returns when it fires: a graded severity (or `None` for the
@@ -166,14 +171,24 @@ impl Check for PageCheck {
 
     fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
         for page in site.pages() {
-            if let Some((severity, details)) = (self.eval)(&page) {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: severity.unwrap_or(self.info.severity),
-                    url: Some(page.record.url.clone()),
-                    details,
-                });
-            }
+            self.eval_page(&page, out);
+        }
+    }
+
+    fn as_page_check(&self) -> Option<&PageCheck> {
+        Some(self)
+    }
+}
+
+impl PageCheck {
+    fn eval_page(&self, page: &PageView<'_>, out: &mut Vec<Finding>) {
+        if let Some((severity, details)) = (self.eval)(page) {
+            out.push(Finding {
+                check_id: self.info.id,
+                severity: severity.unwrap_or(self.info.severity),
+                url: Some(page.record.url.clone()),
+                details,
+            });
         }
     }
 }
@@ -346,20 +361,35 @@ impl AuditConfig {
 /// Runs every enabled check over the crawl, comparing against `site.thresholds` (set
 /// them from [`AuditConfig::thresholds`] when loading). Findings are ordered by severity
 /// (errors first), then check id, then URL.
-pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<Finding> {
+pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> {
+    // Findings are kept as JSON text from the moment a check returns them.
+    let mut kept: Vec<model::AuditFinding> = Vec::new();
     let mut out = Vec::new();
-    for check in registry() {
-        if !config.disabled.contains(check.info().id) {
-            check.run(site, &mut out);
+    let checks = registry();
+    let enabled: Vec<&dyn Check> = checks
+        .iter()
+        .map(|c| c.as_ref())
+        .filter(|c| !config.disabled.contains(c.info().id))
+        .collect();
+    // Page checks share one pass: each page's view is assembled once, not once per check.
+    let page_checks: Vec<&PageCheck> = enabled.iter().filter_map(|c| c.as_page_check()).collect();
+    for page in site.pages() {
+        for check in &page_checks {
+            check.eval_page(&page, &mut out);
         }
+        kept.extend(out.drain(..).map(model::AuditFinding::from));
     }
-    out.sort_by(|a, b| {
+    for check in enabled.iter().filter(|c| c.as_page_check().is_none()) {
+        check.run(site, &mut out);
+        kept.extend(out.drain(..).map(model::AuditFinding::from));
+    }
+    kept.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.check_id.cmp(b.check_id))
             .then_with(|| a.url.cmp(&b.url))
     });
-    out
+    kept
 }
 
 /// The catalogue entry of an implemented check.

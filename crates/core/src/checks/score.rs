@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::{SiteData, info};
-use crate::model::{Finding, Severity};
+use crate::model::{AuditFinding, Severity};
 use crate::store::UrlScope;
 
 /// The score of one category.
@@ -36,7 +36,7 @@ pub struct Score {
     pub categories: Vec<CategoryScore>,
 }
 
-fn formula(findings: &[&Finding], urls: usize) -> u8 {
+fn formula(findings: &[&AuditFinding], urls: usize) -> u8 {
     let mut worst: HashMap<&str, Severity> = HashMap::new();
     let mut site_cost = 0.0;
     let mut site_count = 0usize;
@@ -71,14 +71,14 @@ fn formula(findings: &[&Finding], urls: usize) -> u8 {
 }
 
 /// Scores the findings of a crawl.
-pub fn score(site: &SiteData, findings: &[Finding]) -> Score {
+pub fn score(site: &SiteData, findings: &[AuditFinding]) -> Score {
     let urls = site
         .urls
         .iter()
         .filter(|u| u.scope == UrlScope::Internal && u.state == "done")
         .count();
-    let all: Vec<&Finding> = findings.iter().collect();
-    let mut by_cat: BTreeMap<u8, Vec<&Finding>> = BTreeMap::new();
+    let all: Vec<&AuditFinding> = findings.iter().collect();
+    let mut by_cat: BTreeMap<u8, Vec<&AuditFinding>> = BTreeMap::new();
     for f in findings {
         if let Some(i) = info(f.check_id) {
             by_cat.entry(i.category).or_default().push(f);

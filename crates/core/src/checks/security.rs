@@ -207,10 +207,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Update the references to https://.",
             ],
             |site, p| {
-                let secure_site = site
-                    .urls
-                    .iter()
-                    .any(|u| u.found_by == crate::crawl::FOUND_START && https(&u.url));
+                let secure_site = site.start().is_some_and(|u| https(&u.url));
                 (secure_site
                     && http(&p.record.url)
                     && p.record.found_by != crate::crawl::FOUND_INVALID)

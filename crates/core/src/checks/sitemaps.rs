@@ -351,9 +351,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "List the https:// URLs.",
             ],
             |site, r| {
-                if !site.urls.iter().any(|u| {
-                    u.found_by == crate::crawl::FOUND_START && u.url.starts_with("https://")
-                }) {
+                if !site.start().is_some_and(|u| u.url.starts_with("https://")) {
                     return None;
                 }
                 let http: Vec<&str> = site

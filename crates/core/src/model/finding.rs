@@ -37,3 +37,29 @@ pub struct Finding {
     /// The evidence, as a small JSON object.
     pub details: serde_json::Value,
 }
+
+/// A finding as an audit keeps it: the evidence as compact JSON text. An audit of a
+/// large site holds every finding at once, and a JSON tree costs several times its text.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditFinding {
+    /// The check's id, from the catalogue.
+    pub check_id: &'static str,
+    /// Its severity.
+    pub severity: Severity,
+    /// The URL it is about (`None` for site-wide findings).
+    pub url: Option<String>,
+    /// The evidence, as JSON text.
+    pub details: Box<serde_json::value::RawValue>,
+}
+
+impl From<Finding> for AuditFinding {
+    fn from(f: Finding) -> Self {
+        Self {
+            check_id: f.check_id,
+            severity: f.severity,
+            url: f.url,
+            details: serde_json::value::to_raw_value(&f.details)
+                .expect("a JSON value always serialises"),
+        }
+    }
+}

@@ -8,7 +8,7 @@ mod page;
 
 pub use event::CrawlEvent;
 pub use failure::FailureKind;
-pub use finding::{Finding, Severity};
+pub use finding::{AuditFinding, Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
 pub use page::{
     Accessibility, CanonicalTag, Directive, Heading, HreflangTag, ImageTag, Link, LinkKind,

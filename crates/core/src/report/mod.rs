@@ -359,10 +359,18 @@ pub struct FindingRow {
     pub title: &'static str,
     /// The URL (absent for site-wide findings).
     pub url: Option<String>,
-    /// The evidence.
-    pub details: serde_json::Value,
+    /// The evidence (JSON text; written out as a JSON tree, so pretty output indents it).
+    #[serde(serialize_with = "json_tree")]
+    pub details: crate::store::RawJson,
     /// How to fix it.
     pub fix: &'static str,
+}
+
+/// Serializes stored JSON text as the value it holds (one finding at a time).
+fn json_tree<S: serde::Serializer>(raw: &crate::store::RawJson, s: S) -> Result<S::Ok, S::Error> {
+    let v: serde_json::Value =
+        serde_json::from_str(raw.get()).map_err(serde::ser::Error::custom)?;
+    v.serialize(s)
 }
 
 /// The audit: health score and findings.

@@ -106,7 +106,9 @@ fn audit(a: &super::AuditSection, out: &mut dyn Write) -> std::io::Result<()> {
         for f in list.iter().take(SHOWN_FINDINGS) {
             let url = f.url.as_deref().unwrap_or("(site)");
             // Link findings name the page to edit and the link's target.
-            match f.details.get("target").and_then(|t| t.as_str()) {
+            let details: serde_json::Value =
+                serde_json::from_str(f.details.get()).unwrap_or_default();
+            match details.get("target").and_then(|t| t.as_str()) {
                 Some(target) => writeln!(out, "  {url} → {target}")?,
                 None => writeln!(out, "  {url}")?,
             }
