@@ -100,7 +100,7 @@ impl Check for GraphCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let graph = Graph {
             depth: if self.info.id == "crawl-depth-high" {
                 click_depths(site)
@@ -336,7 +336,7 @@ impl Check for LinksToCanonicalised {
         &TO_CANON
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
             if p.non_indexable_reason() != Some("canonicalised to another URL") {
                 continue;

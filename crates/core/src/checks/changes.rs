@@ -36,7 +36,7 @@ impl Check for ChangeCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let Some(prev) = site.previous.as_deref() else {
             return;
         };
@@ -221,7 +221,7 @@ impl Check for RobotsChanged {
         &ROBOTS
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let Some(prev) = site.previous.as_deref() else {
             return;
         };
@@ -295,7 +295,7 @@ impl Check for SitemapDropped {
         &DROPPED
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let Some(prev) = site.previous.as_deref() else {
             return;
         };

@@ -59,7 +59,7 @@ impl Check for Exact {
         &EXACT
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
         for (url, f) in comparable(site) {
             groups
@@ -113,7 +113,7 @@ impl Check for Near {
         &NEAR
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let mut groups: Vec<HashGroup<'_>> = Vec::new();
         let mut by_hash: HashMap<u64, usize> = HashMap::new();
         for (url, f) in comparable(site) {

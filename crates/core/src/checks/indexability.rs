@@ -301,7 +301,7 @@ impl Check for NoindexLinkedHeavily {
         &HEAVY
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
             if p.html().is_none()
                 || p.non_indexable_reason()

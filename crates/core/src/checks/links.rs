@@ -65,7 +65,7 @@ impl Check for LinkCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
             for link in p.inlinks {
                 let Some(from) = site.get(link.from) else {

@@ -142,11 +142,51 @@ pub trait Check: Send + Sync {
     /// Its catalogue entry.
     fn info(&self) -> &CheckInfo;
     /// Evaluates it over the crawl, pushing findings.
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>);
+    fn run(&self, site: &SiteData, out: &mut Findings);
     /// The per-page evaluation, when it is a [`PageCheck`]: [`audit`] then runs every
     /// page check in one pass over the pages instead of one pass each.
     fn as_page_check(&self) -> Option<&PageCheck> {
         None
+    }
+}
+
+/// Where checks put what they find. The audit keeps each finding as JSON text from the
+/// moment it is pushed (a check over a large site may push one per page); check tests
+/// keep the JSON trees to look into.
+#[derive(Debug)]
+pub struct Findings {
+    trees: Option<Vec<Finding>>,
+    kept: Vec<model::AuditFinding>,
+}
+
+impl Findings {
+    /// Keeps findings as JSON text.
+    pub fn text() -> Self {
+        Self {
+            trees: None,
+            kept: Vec::new(),
+        }
+    }
+
+    /// Keeps findings as they are pushed.
+    pub fn trees() -> Self {
+        Self {
+            trees: Some(Vec::new()),
+            kept: Vec::new(),
+        }
+    }
+
+    /// Adds one.
+    pub fn push(&mut self, f: Finding) {
+        match &mut self.trees {
+            Some(t) => t.push(f),
+            None => self.kept.push(f.into()),
+        }
+    }
+
+    /// The findings pushed to a [`Findings::trees`] sink.
+    pub fn into_trees(self) -> Vec<Finding> {
+        self.trees.unwrap_or_default()
     }
 }
 
@@ -169,7 +209,7 @@ impl Check for PageCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut Findings) {
         for page in site.pages() {
             self.eval_page(&page, out);
         }
@@ -181,7 +221,7 @@ impl Check for PageCheck {
 }
 
 impl PageCheck {
-    fn eval_page(&self, page: &PageView<'_>, out: &mut Vec<Finding>) {
+    fn eval_page(&self, page: &PageView<'_>, out: &mut Findings) {
         if let Some((severity, details)) = (self.eval)(page) {
             out.push(Finding {
                 check_id: self.info.id,
@@ -213,7 +253,7 @@ impl Check for DuplicateCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut Findings) {
         let mut groups: std::collections::HashMap<String, Vec<&str>> = Default::default();
         for p in site.pages() {
             let Some(f) = p.html() else { continue };
@@ -290,7 +330,7 @@ impl<E: IntoEvidence + 'static> Check for HtmlCheck<E> {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut Findings) {
         for p in site.pages().filter(|p| p.html().is_some()) {
             if let Some((severity, details)) = (self.eval)(site, &p).into_evidence() {
                 out.push(Finding {
@@ -362,9 +402,7 @@ impl AuditConfig {
 /// them from [`AuditConfig::thresholds`] when loading). Findings are ordered by severity
 /// (errors first), then check id, then URL.
 pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> {
-    // Findings are kept as JSON text from the moment a check returns them.
-    let mut kept: Vec<model::AuditFinding> = Vec::new();
-    let mut out = Vec::new();
+    let mut out = Findings::text();
     let checks = registry();
     let enabled: Vec<&dyn Check> = checks
         .iter()
@@ -377,12 +415,11 @@ pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> 
         for check in &page_checks {
             check.eval_page(&page, &mut out);
         }
-        kept.extend(out.drain(..).map(model::AuditFinding::from));
     }
     for check in enabled.iter().filter(|c| c.as_page_check().is_none()) {
         check.run(site, &mut out);
-        kept.extend(out.drain(..).map(model::AuditFinding::from));
     }
+    let mut kept = out.kept;
     kept.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

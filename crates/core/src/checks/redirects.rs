@@ -43,7 +43,7 @@ impl Check for ChainCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
             if !p.internal() || p.record.location.is_none() {
                 continue;
@@ -282,7 +282,7 @@ impl Check for HomepageBulk {
         &BULK
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let homes: BTreeSet<&str> = site
             .urls
             .iter()
@@ -330,7 +330,7 @@ impl Check for MetaRefresh {
         &META_REFRESH
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for links in site.inlinks.values() {
             for l in links
                 .iter()

@@ -24,7 +24,7 @@ impl Check for ResourceCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
             let users: Vec<&str> = p
                 .inlinks
@@ -420,7 +420,7 @@ impl Check for PageResourceCheck {
         self.0
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages().filter(|p| p.html().is_some()) {
             let links: Vec<_> = site
                 .outlinks

@@ -120,7 +120,7 @@ impl Check for RobotsCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for f in files(site) {
             if let Some(mut details) = (self.eval)(site, &f) {
                 details["robots_txt"] = json!(f.record.url);
@@ -478,7 +478,7 @@ impl Check for BlockedLinked {
         &LINKED
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages().filter(|p| {
             p.internal()
                 && (p.record.robots_disallowed
@@ -526,7 +526,7 @@ impl Check for BlocksResources {
         &RESOURCES
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let blocked: Vec<&str> = site
             .pages()
             .filter(|p| {

@@ -64,7 +64,7 @@ impl Check for SiteAware {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages().filter(|p| p.internal()) {
             if let Some(details) = (self.eval)(site, &p) {
                 out.push(Finding {
@@ -553,7 +553,7 @@ impl Check for HstsNoSubdomains {
         &NO_SUB
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site
             .pages()
             .filter(|p| p.record.found_by == crate::crawl::FOUND_START)
@@ -589,7 +589,7 @@ impl Check for ServerVersion {
         &VERSION
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let mut seen = std::collections::BTreeMap::new();
         for p in site.pages().filter(|p| p.internal()) {
             let host = crate::url::normalize(&p.record.url)

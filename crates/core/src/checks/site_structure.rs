@@ -39,7 +39,7 @@ impl Check for SiteCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages().filter(|p| p.html().is_some()) {
             if let Some(details) = (self.eval)(site, p.record.id) {
                 out.push(Finding {
@@ -351,7 +351,7 @@ impl Check for UrlPatterns {
         if self.trap { &TRAP } else { &PARAMS }
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let mut groups: HashMap<String, usize> = HashMap::new();
         for u in site
             .urls

@@ -35,7 +35,7 @@ impl Check for FileCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for r in site.urls.iter().filter(|r| is_file(r)) {
             if let Some(mut details) = (self.eval)(site, r) {
                 details["sitemap"] = json!(r.url);
@@ -93,7 +93,7 @@ impl Check for EntryCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages().filter(|p| p.record.in_sitemap) {
             if let Some(mut details) = (self.eval)(&p) {
                 details["sitemaps"] = json!(listed_in(site, &p));
@@ -442,7 +442,7 @@ impl Check for NotFound {
         &NOT_FOUND
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let looked = site.urls.iter().any(is_file) || site.info.config.sitemaps;
         if looked && !site.urls.iter().any(|r| is_file(r) && ok(r)) {
             out.push(Finding {
@@ -472,7 +472,7 @@ impl Check for InMultiple {
         &MULTIPLE
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages().filter(|p| p.record.in_sitemap) {
             let files = listed_in(site, &p);
             if files.len() > 1 {
@@ -504,7 +504,7 @@ impl Check for NotInSitemap {
         &NOT_IN
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let has_sitemap = site
             .urls
             .iter()

@@ -162,7 +162,7 @@ impl Check for StartUrlUnreachable {
         &START_INFO
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site
             .pages()
             .filter(|p| p.record.found_by == crate::crawl::FOUND_START)

@@ -254,9 +254,9 @@ impl TestSite {
             .into_iter()
             .find(|c| c.info().id == id)
             .unwrap_or_else(|| panic!("no check {id}"));
-        let mut out: Vec<Finding> = Vec::new();
+        let mut out = super::Findings::trees();
         check.run(&self.refreshed(), &mut out);
-        out
+        out.into_trees()
     }
 }
 

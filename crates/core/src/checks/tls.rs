@@ -18,7 +18,7 @@ impl Check for TlsCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Vec<Finding>) {
+    fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for facts in &site.tls {
             if let Some(mut details) = (self.eval)(site, facts) {
                 details["host"] = json!(facts.authority());
