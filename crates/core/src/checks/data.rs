@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::crawl::FOUND_START;
 use crate::model::{Attempt, LinkKind, PageFacts, RedirectHop};
 use crate::store::{CrawlId, CrawlInfo, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
@@ -14,21 +16,21 @@ pub struct SiteData {
     /// Every URL, by id order.
     pub urls: Vec<UrlRecord>,
     /// Position in `urls` by id.
-    pub index: HashMap<UrlId, usize>,
+    pub index: FxHashMap<UrlId, usize>,
     /// Every attempt of URLs tried more than once.
-    pub attempts: HashMap<UrlId, Vec<Attempt>>,
+    pub attempts: FxHashMap<UrlId, Vec<Attempt>>,
     /// Redirect chains recorded inline (external checks, robots.txt, sitemaps).
-    pub hops: HashMap<UrlId, Vec<RedirectHop>>,
+    pub hops: FxHashMap<UrlId, Vec<RedirectHop>>,
     /// Links by target, in discovery order.
-    pub inlinks: HashMap<UrlId, Vec<LinkRow>>,
+    pub inlinks: FxHashMap<UrlId, Vec<LinkRow>>,
     /// Position in `urls` by URL string.
     by_url: HashMap<String, usize>,
     /// Position in `urls` of the start URL.
     start: Option<usize>,
     /// Page facts of HTML pages, parsed once.
-    facts: HashMap<UrlId, PageFacts>,
+    facts: FxHashMap<UrlId, PageFacts>,
     /// Links by source, in discovery order.
-    pub outlinks: HashMap<UrlId, Vec<LinkRow>>,
+    pub outlinks: FxHashMap<UrlId, Vec<LinkRow>>,
     /// robots.txt bodies by host key, as fetched.
     pub robots: Vec<crate::store::StoredRobots>,
     /// What the checks compare against.
@@ -38,7 +40,7 @@ pub struct SiteData {
     /// What the TLS probe found, per host.
     pub tls: Vec<crate::tls::TlsFacts>,
     /// Re-probes made after the crawl of URLs that failed, by URL.
-    pub reprobes: HashMap<UrlId, Vec<Attempt>>,
+    pub reprobes: FxHashMap<UrlId, Vec<Attempt>>,
     /// Hosts adaptive throttling slowed down.
     pub throttled: Vec<crate::report::Throttle>,
 }
@@ -49,7 +51,7 @@ fn start_of(urls: &[UrlRecord]) -> Option<usize> {
 }
 
 /// Parses the stored facts of every HTML page.
-fn parse_facts(urls: &[UrlRecord]) -> HashMap<UrlId, PageFacts> {
+fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, PageFacts> {
     urls.iter()
         .filter_map(|u| {
             let f = u.facts.as_ref()?.get();
@@ -80,7 +82,7 @@ impl SiteData {
             .map(|(i, u)| (u.url.clone(), i))
             .collect();
         let start = start_of(&urls);
-        let mut inlinks: HashMap<UrlId, Vec<LinkRow>> = HashMap::new();
+        let mut inlinks: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
         store.for_each_link(id, &mut |l: LinkRow| {
             inlinks.entry(l.to).or_default().push(l)
         })?;
@@ -108,8 +110,8 @@ impl SiteData {
             inlinks,
             start,
             by_url,
-            facts: HashMap::new(),
-            outlinks: HashMap::new(),
+            facts: FxHashMap::default(),
+            outlinks: FxHashMap::default(),
         })
     }
 
@@ -144,7 +146,7 @@ impl SiteData {
 
     /// Rebuilds `outlinks` from `inlinks`.
     pub(crate) fn index_outlinks(&mut self) {
-        let mut out: HashMap<UrlId, Vec<LinkRow>> = HashMap::new();
+        let mut out: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
         let mut all: Vec<&LinkRow> = self.inlinks.values().flatten().collect();
         all.sort_by_key(|l| (l.from, l.to));
         for l in all {
@@ -166,18 +168,18 @@ impl SiteData {
             info,
             urls,
             index,
-            attempts: HashMap::new(),
-            hops: HashMap::new(),
-            inlinks: HashMap::new(),
+            attempts: FxHashMap::default(),
+            hops: FxHashMap::default(),
+            inlinks: FxHashMap::default(),
             start,
             by_url,
-            facts: HashMap::new(),
-            outlinks: HashMap::new(),
+            facts: FxHashMap::default(),
+            outlinks: FxHashMap::default(),
             robots: Vec::new(),
             thresholds: super::Thresholds::default(),
             previous: None,
             tls: Vec::new(),
-            reprobes: HashMap::new(),
+            reprobes: FxHashMap::default(),
             throttled: Vec::new(),
         }
         .with_facts()
