@@ -67,22 +67,32 @@ impl Check for LinkCheck {
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
-            for link in p.inlinks {
-                let Some(from) = site.get(link.from) else {
-                    continue;
-                };
-                if from.scope != UrlScope::Internal {
-                    continue;
-                }
-                let edge = Edge { link, to: p.record };
-                if let Some((sev, details)) = (self.eval)(site, &edge) {
-                    out.push(Finding {
-                        check_id: self.info.id,
-                        severity: sev.unwrap_or(self.info.severity),
-                        url: Some(from.url.clone()),
-                        details,
-                    });
-                }
+            super::PerPage::eval_page(self, site, &p, out);
+        }
+    }
+
+    fn per_page(&self) -> Option<&dyn super::PerPage> {
+        Some(self)
+    }
+}
+
+impl super::PerPage for LinkCheck {
+    fn eval_page(&self, site: &SiteData, p: &super::PageView<'_>, out: &mut super::Findings) {
+        for link in p.inlinks {
+            let Some(from) = site.get(link.from) else {
+                continue;
+            };
+            if from.scope != UrlScope::Internal {
+                continue;
+            }
+            let edge = Edge { link, to: p.record };
+            if let Some((sev, details)) = (self.eval)(site, &edge) {
+                out.push(Finding {
+                    check_id: self.info.id,
+                    severity: sev.unwrap_or(self.info.severity),
+                    url: Some(from.url.clone()),
+                    details,
+                });
             }
         }
     }

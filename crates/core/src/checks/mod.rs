@@ -143,11 +143,19 @@ pub trait Check: Send + Sync {
     fn info(&self) -> &CheckInfo;
     /// Evaluates it over the crawl, pushing findings.
     fn run(&self, site: &SiteData, out: &mut Findings);
-    /// The per-page evaluation, when it is a [`PageCheck`]: [`audit`] then runs every
-    /// page check in one pass over the pages instead of one pass each.
-    fn as_page_check(&self) -> Option<&PageCheck> {
+    /// The per-page evaluation, when the check looks at each page on its own (with the
+    /// crawl at hand): [`audit`] then runs all of those in one pass over the pages
+    /// instead of one pass each.
+    fn per_page(&self) -> Option<&dyn PerPage> {
         None
     }
+}
+
+/// A check's evaluation of one page (see [`Check::per_page`]); `run` must equal this
+/// over every page of `site.pages()`, in order.
+pub trait PerPage: Send + Sync {
+    /// Evaluates one page, pushing its findings.
+    fn eval_page(&self, site: &SiteData, page: &PageView<'_>, out: &mut Findings);
 }
 
 /// Where checks put what they find. The audit keeps each finding as JSON text from the
@@ -211,17 +219,17 @@ impl Check for PageCheck {
 
     fn run(&self, site: &SiteData, out: &mut Findings) {
         for page in site.pages() {
-            self.eval_page(&page, out);
+            self.eval_page(site, &page, out);
         }
     }
 
-    fn as_page_check(&self) -> Option<&PageCheck> {
+    fn per_page(&self) -> Option<&dyn PerPage> {
         Some(self)
     }
 }
 
-impl PageCheck {
-    fn eval_page(&self, page: &PageView<'_>, out: &mut Findings) {
+impl PerPage for PageCheck {
+    fn eval_page(&self, _: &SiteData, page: &PageView<'_>, out: &mut Findings) {
         if let Some((severity, details)) = (self.eval)(page) {
             out.push(Finding {
                 check_id: self.info.id,
@@ -331,15 +339,28 @@ impl<E: IntoEvidence + 'static> Check for HtmlCheck<E> {
     }
 
     fn run(&self, site: &SiteData, out: &mut Findings) {
-        for p in site.pages().filter(|p| p.html().is_some()) {
-            if let Some((severity, details)) = (self.eval)(site, &p).into_evidence() {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: severity.unwrap_or(self.info.severity),
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
-            }
+        for p in site.pages() {
+            self.eval_page(site, &p, out);
+        }
+    }
+
+    fn per_page(&self) -> Option<&dyn PerPage> {
+        Some(self)
+    }
+}
+
+impl<E: IntoEvidence + 'static> PerPage for HtmlCheck<E> {
+    fn eval_page(&self, site: &SiteData, p: &PageView<'_>, out: &mut Findings) {
+        if p.html().is_none() {
+            return;
+        }
+        if let Some((severity, details)) = (self.eval)(site, p).into_evidence() {
+            out.push(Finding {
+                check_id: self.info.id,
+                severity: severity.unwrap_or(self.info.severity),
+                url: Some(p.record.url.clone()),
+                details,
+            });
         }
     }
 }
@@ -409,14 +430,15 @@ pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> 
         .map(|c| c.as_ref())
         .filter(|c| !config.disabled.contains(c.info().id))
         .collect();
-    // Page checks share one pass: each page's view is assembled once, not once per check.
-    let page_checks: Vec<&PageCheck> = enabled.iter().filter_map(|c| c.as_page_check()).collect();
+    // Per-page checks share one pass: each page's view is assembled once, not once per
+    // check.
+    let page_checks: Vec<&dyn PerPage> = enabled.iter().filter_map(|c| c.per_page()).collect();
     for page in site.pages() {
         for check in &page_checks {
-            check.eval_page(&page, &mut out);
+            check.eval_page(site, &page, &mut out);
         }
     }
-    for check in enabled.iter().filter(|c| c.as_page_check().is_none()) {
+    for check in enabled.iter().filter(|c| c.per_page().is_none()) {
         check.run(site, &mut out);
     }
     let mut kept = out.kept;

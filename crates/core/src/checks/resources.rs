@@ -421,46 +421,59 @@ impl Check for PageResourceCheck {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        for p in site.pages().filter(|p| p.html().is_some()) {
-            let links: Vec<_> = site
-                .outlinks
-                .get(&p.record.id)
-                .map_or(&[][..], Vec::as_slice)
-                .iter()
-                .filter(|l| matches!(l.kind, "script" | "css"))
-                .collect();
-            let mut count: HashMap<u32, usize> = HashMap::new();
-            for l in &links {
-                *count.entry(l.to).or_default() += 1;
+        for p in site.pages() {
+            super::PerPage::eval_page(self, site, &p, out);
+        }
+    }
+
+    fn per_page(&self) -> Option<&dyn super::PerPage> {
+        Some(self)
+    }
+}
+
+impl super::PerPage for PageResourceCheck {
+    fn eval_page(&self, site: &SiteData, p: &super::PageView<'_>, out: &mut super::Findings) {
+        if p.html().is_none() {
+            return;
+        }
+        let links: Vec<_> = site
+            .outlinks
+            .get(&p.record.id)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(|l| matches!(l.kind, "script" | "css"))
+            .collect();
+        let mut count: HashMap<u32, usize> = HashMap::new();
+        for l in &links {
+            *count.entry(l.to).or_default() += 1;
+        }
+        let details = match self.0.id {
+            "resources-total-heavy" => {
+                let bytes: u64 = count
+                    .keys()
+                    .filter_map(|id| site.get(*id)?.wire_bytes)
+                    .sum();
+                (bytes > site.thresholds.page_resources_max_bytes)
+                    .then(|| json!({ "bytes": bytes, "files": count.len() }))
             }
-            let details = match self.0.id {
-                "resources-total-heavy" => {
-                    let bytes: u64 = count
-                        .keys()
-                        .filter_map(|id| site.get(*id)?.wire_bytes)
-                        .sum();
-                    (bytes > site.thresholds.page_resources_max_bytes)
-                        .then(|| json!({ "bytes": bytes, "files": count.len() }))
-                }
-                "resources-too-many" => (count.len() > site.thresholds.page_resources_max)
-                    .then(|| json!({ "files": count.len() })),
-                _ => {
-                    let dup: Vec<&str> = count
-                        .iter()
-                        .filter(|(_, n)| **n > 1)
-                        .filter_map(|(id, _)| site.get(*id).map(|r| r.url.as_str()))
-                        .collect();
-                    (!dup.is_empty()).then(|| json!({ "resources": dup }))
-                }
-            };
-            if let Some(details) = details {
-                out.push(Finding {
-                    check_id: self.0.id,
-                    severity: self.0.severity,
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
+            "resources-too-many" => (count.len() > site.thresholds.page_resources_max)
+                .then(|| json!({ "files": count.len() })),
+            _ => {
+                let dup: Vec<&str> = count
+                    .iter()
+                    .filter(|(_, n)| **n > 1)
+                    .filter_map(|(id, _)| site.get(*id).map(|r| r.url.as_str()))
+                    .collect();
+                (!dup.is_empty()).then(|| json!({ "resources": dup }))
             }
+        };
+        if let Some(details) = details {
+            out.push(Finding {
+                check_id: self.0.id,
+                severity: self.0.severity,
+                url: Some(p.record.url.clone()),
+                details,
+            });
         }
     }
 }

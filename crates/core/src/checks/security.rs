@@ -65,15 +65,28 @@ impl Check for SiteAware {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        for p in site.pages().filter(|p| p.internal()) {
-            if let Some(details) = (self.eval)(site, &p) {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: self.info.severity,
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
-            }
+        for p in site.pages() {
+            super::PerPage::eval_page(self, site, &p, out);
+        }
+    }
+
+    fn per_page(&self) -> Option<&dyn super::PerPage> {
+        Some(self)
+    }
+}
+
+impl super::PerPage for SiteAware {
+    fn eval_page(&self, site: &SiteData, p: &PageView<'_>, out: &mut super::Findings) {
+        if !p.internal() {
+            return;
+        }
+        if let Some(details) = (self.eval)(site, p) {
+            out.push(Finding {
+                check_id: self.info.id,
+                severity: self.info.severity,
+                url: Some(p.record.url.clone()),
+                details,
+            });
         }
     }
 }

@@ -40,15 +40,28 @@ impl Check for SiteCheck {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        for p in site.pages().filter(|p| p.html().is_some()) {
-            if let Some(details) = (self.eval)(site, p.record.id) {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: self.info.severity,
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
-            }
+        for p in site.pages() {
+            super::PerPage::eval_page(self, site, &p, out);
+        }
+    }
+
+    fn per_page(&self) -> Option<&dyn super::PerPage> {
+        Some(self)
+    }
+}
+
+impl super::PerPage for SiteCheck {
+    fn eval_page(&self, site: &SiteData, p: &super::PageView<'_>, out: &mut super::Findings) {
+        if p.html().is_none() {
+            return;
+        }
+        if let Some(details) = (self.eval)(site, p.record.id) {
+            out.push(Finding {
+                check_id: self.info.id,
+                severity: self.info.severity,
+                url: Some(p.record.url.clone()),
+                details,
+            });
         }
     }
 }
