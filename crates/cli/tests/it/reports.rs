@@ -269,3 +269,70 @@ fn diff_of_the_last_two_crawls() {
     let o = d.run(&["diff", "--format", "html"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A summary report without checks reads only the links to problem URLs (by target);
+/// what it prints of each problem and its linking pages matches the full JSON report.
+#[test]
+fn summary_report_without_checks_lists_the_same_problems_and_linking_pages() {
+    let s = Site::new()
+        .page("/", &links(&["/a", "/b", "/gone", "/hop"]))
+        .page("/a", &links(&["/gone", "/err"]))
+        .page("/b", &links(&["/gone", "/a"]))
+        .reply("/gone", Reply::status(404))
+        .reply("/err", Reply::status(500))
+        .reply("/hop", Reply::redirect(301, "/hop2"))
+        .reply("/hop2", Reply::redirect(301, "/hop"))
+        .start();
+    let d = Dir::new();
+    let (code, json) = d.crawl(&s.url("/"), &["--no-audit"]);
+    assert_eq!(code, 1);
+    let problems = json.0["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    let o = d.run(&["report", "--no-audit", "--format", "text"]);
+    let text = stdout(&o);
+    for p in problems {
+        let url = p["url"].as_str().unwrap();
+        assert!(text.contains(url), "{url} missing:\n{text}");
+        for l in p["linked_from"].as_array().unwrap() {
+            let from = l["url"].as_str().unwrap();
+            assert!(
+                text.contains(from),
+                "{from} (linking to {url}) missing:\n{text}"
+            );
+        }
+    }
+    assert_eq!(json.linked_from("/gone").len(), 3);
+}
+
+/// The text report's audit (facts parsed as they are read, no URL list kept) has the
+/// same score and checks as the JSON report's (everything loaded).
+#[test]
+fn lean_text_audit_matches_the_full_json_audit() {
+    let s = Site::new()
+        .page(
+            "/",
+            &format!("<title>Home</title>{}", links(&["/a", "/b", "/gone"])),
+        )
+        .page(
+            "/a",
+            "<title>Same</title><h1>A</h1><p>words words words</p>",
+        )
+        .page("/b", "<title>Same</title><title>Twice</title>")
+        .reply("/gone", Reply::status(404))
+        .start();
+    let d = Dir::new();
+    let (_, json) = d.crawl(&s.url("/"), &[]);
+    let audit = &json.0["audit"];
+    let text = stdout(&d.run(&["report", "--format", "text"]));
+    let score = audit["score"]["score"].as_u64().unwrap();
+    assert!(
+        text.contains(&format!("health score {score}/100")),
+        "{score}\n{text}"
+    );
+    let findings = audit["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["check"] == "title-multiple"));
+    for f in findings {
+        let id = f["check"].as_str().unwrap();
+        assert!(text.contains(&format!("] {id}: ")), "{id} missing:\n{text}");
+    }
+}

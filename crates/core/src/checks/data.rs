@@ -50,13 +50,18 @@ fn start_of(urls: &[UrlRecord]) -> Option<usize> {
     urls.iter().position(|u| u.found_by == FOUND_START)
 }
 
+/// Whether stored facts are a sitemap file's (`{"sitemap":…}`), not a page's.
+fn is_sitemap_json(raw: &str) -> bool {
+    raw.trim_start().starts_with("{\"sitemap\"")
+}
+
 /// Parses the stored facts of every HTML page.
 fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, PageFacts> {
     urls.iter()
         .filter_map(|u| {
             let f = u.facts.as_ref()?.get();
             // Sitemaps store their own facts (`{"sitemap":…}`); only page facts parse as PageFacts.
-            if f.trim_start().starts_with("{\"sitemap\"") {
+            if is_sitemap_json(f) {
                 return None;
             }
             serde_json::from_str(f).ok().map(|f| (u.id, f))
@@ -73,8 +78,65 @@ impl SiteData {
     /// Loads crawl `id` without parsing page facts or indexing links by source: what a
     /// report needs when no check runs.
     pub fn load_without_facts(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
+        Self::load_parts(store, id, true, true)
+    }
+
+    /// Loads crawl `id` for checks whose report lists no URLs: page facts are parsed
+    /// row by row as they are read and their JSON is not kept (sitemaps keep theirs),
+    /// so the crawl is never held both as JSON text and parsed.
+    pub fn load_lean(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
+        let mut site = Self::load_parts(store, id, false, true)?;
+        let mut facts = FxHashMap::default();
+        let mut sitemaps = Vec::new();
+        store.for_each_facts(id, &mut |uid, raw| {
+            if is_sitemap_json(raw) {
+                sitemaps.push((uid, raw.to_string()));
+            } else if let Ok(f) = serde_json::from_str::<PageFacts>(raw) {
+                facts.insert(uid, f);
+            }
+        })?;
+        for (uid, raw) in sitemaps {
+            if let Some(&i) = site.index.get(&uid) {
+                site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
+            }
+        }
+        site.facts = facts;
+        site.index_outlinks();
+        Ok(site)
+    }
+
+    /// Loads what a summary report of crawl `id` reads when no check runs: no page facts,
+    /// and only the links to URLs that can be problems (error statuses, failures,
+    /// redirects), read through the store's index by target. A crawl of a million pages
+    /// is summarised without holding its links.
+    pub fn load_summary(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
+        let mut site = Self::load_parts(store, id, false, false)?;
+        let candidates: Vec<UrlId> = site
+            .urls
+            .iter()
+            .filter(|u| {
+                u.failure.is_some() || u.location.is_some() || u.status.is_some_and(|s| s >= 400)
+            })
+            .map(|u| u.id)
+            .collect();
+        for l in store.links_to(id, &candidates)? {
+            site.inlinks.entry(l.to).or_default().push(l);
+        }
+        Ok(site)
+    }
+
+    fn load_parts(
+        store: &dyn Store,
+        id: CrawlId,
+        facts: bool,
+        links: bool,
+    ) -> Result<Self, StoreError> {
         let info = store.crawl(id)?;
-        let urls = store.urls(id)?;
+        let urls = if facts {
+            store.urls(id)?
+        } else {
+            store.urls_without_facts(id)?
+        };
         let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
         let by_url = urls
             .iter()
@@ -83,9 +145,11 @@ impl SiteData {
             .collect();
         let start = start_of(&urls);
         let mut inlinks: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
-        store.for_each_link(id, &mut |l: LinkRow| {
-            inlinks.entry(l.to).or_default().push(l)
-        })?;
+        if links {
+            store.for_each_link(id, &mut |l: LinkRow| {
+                inlinks.entry(l.to).or_default().push(l)
+            })?;
+        }
         Ok(Self {
             info,
             urls,
@@ -115,6 +179,20 @@ impl SiteData {
         })
     }
 
+    /// Frees the stored JSON of every page whose facts were parsed (sitemaps keep theirs,
+    /// the checks read it), here and in the previous crawl: the checks read the parsed
+    /// facts, and a report that lists no URLs does not write the JSON out.
+    pub fn drop_page_json(&mut self) {
+        for u in &mut self.urls {
+            if self.facts.contains_key(&u.id) {
+                u.facts = None;
+            }
+        }
+        if let Some(p) = &mut self.previous {
+            p.drop_page_json();
+        }
+    }
+
     /// The crawl's URL records and links (in no particular order), moved out.
     pub fn into_rows(self) -> (Vec<UrlRecord>, Vec<LinkRow>) {
         let Self { urls, inlinks, .. } = self;
@@ -124,7 +202,17 @@ impl SiteData {
     /// Loads crawl `id` and, for change detection, the newest finished crawl before it
     /// with the same start URL.
     pub fn load_with_previous(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        let mut site = Self::load(store, id)?;
+        Self::load_with_previous_as(store, id, Self::load)
+    }
+
+    /// [`SiteData::load_with_previous`] with both crawls loaded by `load` (e.g.
+    /// [`SiteData::load_lean`]).
+    pub fn load_with_previous_as(
+        store: &dyn Store,
+        id: CrawlId,
+        load: fn(&dyn Store, CrawlId) -> Result<Self, StoreError>,
+    ) -> Result<Self, StoreError> {
+        let mut site = load(store, id)?;
         let earlier = store.crawls()?.into_iter().find(|c| {
             c.id < id
                 && c.state == "finished"
@@ -132,7 +220,7 @@ impl SiteData {
                 && c.config.recheck_of.is_none()
         });
         if let Some(c) = earlier {
-            site.previous = Some(Box::new(Self::load(store, c.id)?));
+            site.previous = Some(Box::new(load(store, c.id)?));
         }
         Ok(site)
     }

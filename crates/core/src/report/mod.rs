@@ -514,12 +514,17 @@ impl CrawlReport {
         audit: Option<&AuditConfig>,
         tables: bool,
     ) -> Result<Self, ReportError> {
-        let mut site = match audit {
-            Some(_) => SiteData::load_with_previous(store, id)?,
-            None => SiteData::load_without_facts(store, id)?,
+        let mut site = match (audit, tables) {
+            (Some(_), true) => SiteData::load_with_previous(store, id)?,
+            (Some(_), false) => SiteData::load_with_previous_as(store, id, SiteData::load_lean)?,
+            (None, true) => SiteData::load_without_facts(store, id)?,
+            (None, false) => SiteData::load_summary(store, id)?,
         };
         if let Some(cfg) = audit {
             site.thresholds = cfg.thresholds.clone();
+        }
+        if !tables {
+            site.drop_page_json();
         }
         let mut report = Self::summarize(&site, audit);
         if tables {

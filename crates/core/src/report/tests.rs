@@ -46,10 +46,33 @@ fn render_report(r: &CrawlReport, format: Format) -> String {
 
 #[test]
 fn summary_formats_render_the_same_without_the_tables_and_owned_rows_match_copied_ones() {
-    let site = fixed_site();
+    let site = TestSite::new()
+        .page("/gone", Some(404), None, |_| {})
+        .page("/titled", Some(200), None, |r| {
+            r.content_type = Some("text/html".into());
+            r.facts = Some(crate::store::raw_json(
+                &serde_json::json!({ "titles": ["One", "Two"] }),
+            ));
+        })
+        .page("/moved", Some(301), None, |r| {
+            r.location = Some("http://site.example/titled".into());
+        })
+        .built();
     let cfg = AuditConfig::default();
     let full = CrawlReport::from_site(&site, Some(&cfg));
-    let bare = CrawlReport::summarize(&site, Some(&cfg));
+    // As `build_with` does without tables: pages' stored JSON dropped once parsed, and
+    // the findings from those facts still there.
+    let mut lean = site.clone();
+    lean.drop_page_json();
+    let titled = |s: &crate::checks::SiteData| {
+        s.by_url("http://site.example/titled")
+            .unwrap()
+            .facts
+            .is_some()
+    };
+    assert!(titled(&site) && !titled(&lean));
+    let bare = CrawlReport::summarize(&lean, Some(&cfg));
+    assert!(render_report(&bare, Format::Text).contains("title-multiple"));
     assert!(bare.urls.is_empty() && bare.links.is_empty() && bare.redirects.is_empty());
     assert!(!full.urls.is_empty() && !full.links.is_empty() && !full.redirects.is_empty());
     for f in [Format::Text, Format::Markdown, Format::Junit, Format::Sarif] {

@@ -258,6 +258,14 @@ pub trait Store: Send + Sync {
     fn flush(&self) -> Result<(), StoreError>;
     /// Every URL of a crawl, by id.
     fn urls(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
+    /// Calls `f` with the id and stored facts (JSON text) of every URL that has them.
+    fn for_each_facts(
+        &self,
+        crawl: CrawlId,
+        f: &mut dyn FnMut(UrlId, &str),
+    ) -> Result<(), StoreError>;
+    /// Every URL of a crawl, by id, without page facts (`facts` is `None`).
+    fn urls_without_facts(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
     /// The links pointing at the given URLs.
     fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError>;
     /// Calls `f` for every link of a crawl.

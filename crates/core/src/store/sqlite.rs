@@ -56,6 +56,54 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
+    /// The URL rows of a crawl, with or without the page facts column.
+    fn url_records(&self, crawl: CrawlId, facts: bool) -> Result<Vec<UrlRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, url, depth, scope, found_by, in_sitemap, state, status, failure, failure_detail,
+                    location, content_type, ttfb_ms, total_ms, wire_bytes, body_bytes, charset, attempts,
+                    robots_disallowed, headers, {}, body_snippet, fingerprint
+             FROM urls WHERE crawl_id = ?1 ORDER BY id",
+            if facts { "facts" } else { "NULL" }
+        ))?;
+        let rows = stmt.query_map([crawl], |r| {
+            let failure: Option<String> = r.get(8)?;
+            let detail: Option<String> = r.get(9)?;
+            let headers: Option<String> = r.get(19)?;
+            let facts: Option<String> = r.get(20)?;
+            Ok(UrlRecord {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                depth: r.get(2)?,
+                scope: if r.get::<_, String>(3)? == "external" {
+                    UrlScope::External
+                } else {
+                    UrlScope::Internal
+                },
+                found_by: r.get(4)?,
+                in_sitemap: r.get(5)?,
+                state: r.get(6)?,
+                status: r.get(7)?,
+                failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
+                location: r.get(10)?,
+                content_type: r.get(11)?,
+                ttfb_ms: r.get(12)?,
+                total_ms: r.get(13)?,
+                wire_bytes: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
+                body_bytes: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
+                charset: r.get(16)?,
+                attempts: r.get(17)?,
+                robots_disallowed: r.get(18)?,
+                headers: headers
+                    .and_then(|h| serde_json::from_str(&h).ok())
+                    .unwrap_or_default(),
+                facts: facts.and_then(|f| serde_json::value::RawValue::from_string(f).ok()),
+                body_snippet: r.get(21)?,
+                fingerprint: r.get::<_, i64>(22)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
     /// Opens (creating if needed) the database at `path` and applies the schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent()
@@ -408,50 +456,30 @@ impl Store for SqliteStore {
     }
 
     fn urls(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
+        self.url_records(crawl, true)
+    }
+
+    fn urls_without_facts(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
+        self.url_records(crawl, false)
+    }
+
+    fn for_each_facts(
+        &self,
+        crawl: CrawlId,
+        f: &mut dyn FnMut(UrlId, &str),
+    ) -> Result<(), StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, url, depth, scope, found_by, in_sitemap, state, status, failure, failure_detail,
-                    location, content_type, ttfb_ms, total_ms, wire_bytes, body_bytes, charset, attempts,
-                    robots_disallowed, headers, facts, body_snippet, fingerprint
-             FROM urls WHERE crawl_id = ?1 ORDER BY id",
+            "SELECT id, facts FROM urls WHERE crawl_id = ?1 AND facts IS NOT NULL ORDER BY id",
         )?;
-        let rows = stmt.query_map([crawl], |r| {
-            let failure: Option<String> = r.get(8)?;
-            let detail: Option<String> = r.get(9)?;
-            let headers: Option<String> = r.get(19)?;
-            let facts: Option<String> = r.get(20)?;
-            Ok(UrlRecord {
-                id: r.get(0)?,
-                url: r.get(1)?,
-                depth: r.get(2)?,
-                scope: if r.get::<_, String>(3)? == "external" {
-                    UrlScope::External
-                } else {
-                    UrlScope::Internal
-                },
-                found_by: r.get(4)?,
-                in_sitemap: r.get(5)?,
-                state: r.get(6)?,
-                status: r.get(7)?,
-                failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
-                location: r.get(10)?,
-                content_type: r.get(11)?,
-                ttfb_ms: r.get(12)?,
-                total_ms: r.get(13)?,
-                wire_bytes: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
-                body_bytes: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
-                charset: r.get(16)?,
-                attempts: r.get(17)?,
-                robots_disallowed: r.get(18)?,
-                headers: headers
-                    .and_then(|h| serde_json::from_str(&h).ok())
-                    .unwrap_or_default(),
-                facts: facts.and_then(|f| serde_json::value::RawValue::from_string(f).ok()),
-                body_snippet: r.get(21)?,
-                fingerprint: r.get::<_, i64>(22)? as u64,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = stmt.query([crawl])?;
+        while let Some(r) = rows.next()? {
+            // Borrowed from SQLite's row buffer: no copy of each page's JSON.
+            if let rusqlite::types::ValueRef::Text(t) = r.get_ref(1)? {
+                f(r.get(0)?, std::str::from_utf8(t).unwrap_or_default());
+            }
+        }
+        Ok(())
     }
 
     fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError> {
