@@ -27,8 +27,9 @@ pub struct SiteData {
     by_url: HashMap<String, usize>,
     /// Position in `urls` of the start URL.
     start: Option<usize>,
-    /// Page facts of HTML pages, parsed once.
-    facts: FxHashMap<UrlId, PageFacts>,
+    /// Page facts of HTML pages, parsed once (boxed: the facts are large, and a hash
+    /// table's empty slots would each cost a whole `PageFacts`).
+    facts: FxHashMap<UrlId, Box<PageFacts>>,
     /// Links by source, in discovery order.
     pub outlinks: FxHashMap<UrlId, Vec<LinkRow>>,
     /// robots.txt bodies by host key, as fetched.
@@ -56,7 +57,7 @@ fn is_sitemap_json(raw: &str) -> bool {
 }
 
 /// Parses the stored facts of every HTML page.
-fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, PageFacts> {
+fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, Box<PageFacts>> {
     urls.iter()
         .filter_map(|u| {
             let f = u.facts.as_ref()?.get();
@@ -91,7 +92,7 @@ impl SiteData {
         store.for_each_facts(id, &mut |uid, raw| {
             if is_sitemap_json(raw) {
                 sitemaps.push((uid, raw.to_string()));
-            } else if let Ok(f) = serde_json::from_str::<PageFacts>(raw) {
+            } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw) {
                 facts.insert(uid, f);
             }
         })?;
@@ -336,7 +337,7 @@ impl SiteData {
 
     /// One URL as a check sees it.
     pub fn view<'a>(&'a self, record: &'a UrlRecord) -> PageView<'a> {
-        let facts = self.facts.get(&record.id);
+        let facts = self.facts.get(&record.id).map(|f| &**f);
         let html_ok = record.scope == UrlScope::Internal
             && record.status.is_some_and(|s| (200..300).contains(&s))
             && crate::extract::is_html(record.content_type.as_deref());

@@ -188,7 +188,11 @@ impl Findings {
     pub fn push(&mut self, f: Finding) {
         match &mut self.trees {
             Some(t) => t.push(f),
-            None => self.kept.push(f.into()),
+            None => {
+                let i = info(f.check_id).expect("findings come from registered checks");
+                self.kept
+                    .push(model::AuditFinding::new(f, i.category, i.title, i.fix));
+            }
         }
     }
 
@@ -445,7 +449,7 @@ pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> 
     kept.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
-            .then_with(|| a.check_id.cmp(b.check_id))
+            .then_with(|| a.check.cmp(b.check))
             .then_with(|| a.url.cmp(&b.url))
     });
     kept

@@ -80,7 +80,7 @@ pub fn score(site: &SiteData, findings: &[AuditFinding]) -> Score {
     let all: Vec<&AuditFinding> = findings.iter().collect();
     let mut by_cat: BTreeMap<u8, Vec<&AuditFinding>> = BTreeMap::new();
     for f in findings {
-        if let Some(i) = info(f.check_id) {
+        if let Some(i) = info(f.check) {
             by_cat.entry(i.category).or_default().push(f);
         }
     }
@@ -120,7 +120,7 @@ mod tests {
             .page("/ok", Some(200), None, |_| {});
         // Status checks only: the start page's links would add link findings.
         let mut findings = audit(t.site(), &AuditConfig::default());
-        findings.retain(|f| info(f.check_id).is_some_and(|i| i.category == 2));
+        findings.retain(|f| info(f.check).is_some_and(|i| i.category == 2));
         let s = score(t.site(), &findings);
         assert_eq!(s.score, 63, "100 × (1 − 1.5/4) = 62.5 → 63");
         let status = s.categories.iter().find(|c| c.category == 2).unwrap();
@@ -130,16 +130,12 @@ mod tests {
             .page("/ok", Some(200), None, |_| {})
             .texts(&[("/ok", "A page")]);
         let mut clean_findings = audit(clean.site(), &AuditConfig::default());
-        clean_findings.retain(|f| info(f.check_id).is_some_and(|i| i.category == 2));
+        clean_findings.retain(|f| info(f.check).is_some_and(|i| i.category == 2));
         assert_eq!(score(clean.site(), &clean_findings).score, 100);
         // Disabled checks do not run.
         let mut cfg = AuditConfig::default();
         cfg.disabled.insert("http-404".into());
-        assert!(
-            audit(t.site(), &cfg)
-                .iter()
-                .all(|f| f.check_id != "http-404")
-        );
+        assert!(audit(t.site(), &cfg).iter().all(|f| f.check != "http-404"));
         assert!(cfg.validate().is_ok());
         cfg.disabled.insert("no-such-check".into());
         assert!(cfg.validate().is_err());

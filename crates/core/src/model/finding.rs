@@ -38,28 +38,50 @@ pub struct Finding {
     pub details: serde_json::Value,
 }
 
-/// A finding as an audit keeps it: the evidence as compact JSON text. An audit of a
-/// large site holds every finding at once, and a JSON tree costs several times its text.
+/// A finding as an audit keeps it and reports show it: its check's catalogue entry, and
+/// the evidence as compact JSON text. An audit of a large site holds every finding at
+/// once, and a JSON tree costs several times its text.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditFinding {
-    /// The check's id, from the catalogue.
-    pub check_id: &'static str,
-    /// Its severity.
+    /// The check id.
+    pub check: &'static str,
+    /// The category number.
+    pub category: u8,
+    /// The severity of this finding.
     pub severity: Severity,
-    /// The URL it is about (`None` for site-wide findings).
+    /// The check's title.
+    pub title: &'static str,
+    /// The URL (absent for site-wide findings).
     pub url: Option<String>,
-    /// The evidence, as JSON text.
+    /// The evidence (JSON text; written out as a JSON tree, so pretty output indents it).
+    #[serde(serialize_with = "json_tree")]
     pub details: Box<serde_json::value::RawValue>,
+    /// How to fix it.
+    pub fix: &'static str,
 }
 
-impl From<Finding> for AuditFinding {
-    fn from(f: Finding) -> Self {
+impl AuditFinding {
+    /// Keeps `f`, with its check's category, title and fix.
+    pub fn new(f: Finding, category: u8, title: &'static str, fix: &'static str) -> Self {
         Self {
-            check_id: f.check_id,
+            check: f.check_id,
+            category,
             severity: f.severity,
+            title,
             url: f.url,
             details: serde_json::value::to_raw_value(&f.details)
                 .expect("a JSON value always serialises"),
+            fix,
         }
     }
+}
+
+/// Serializes stored JSON text as the value it holds (one finding at a time).
+fn json_tree<S: serde::Serializer>(
+    raw: &serde_json::value::RawValue,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let v: serde_json::Value =
+        serde_json::from_str(raw.get()).map_err(serde::ser::Error::custom)?;
+    v.serialize(s)
 }

@@ -120,7 +120,7 @@ pub use diff::{CrawlDiff, FindingChange, ProblemChange, ScoreChange, StatusChang
 
 use crate::checks::{self, AuditConfig, Score, SiteData};
 use crate::crawl::{FOUND_ROBOTS, FOUND_SITEMAP_PROBE};
-use crate::model::{Attempt, FailureKind, RedirectHop, Severity};
+use crate::model::{Attempt, FailureKind, RedirectHop};
 use crate::store::{CrawlId, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
 
 /// The version of the JSON report format.
@@ -347,31 +347,7 @@ pub struct UrlRow {
 }
 
 /// A finding with its check's catalogue entry, for output.
-#[derive(Debug, Clone, Serialize)]
-pub struct FindingRow {
-    /// The check id.
-    pub check: &'static str,
-    /// The category number.
-    pub category: u8,
-    /// The severity of this finding.
-    pub severity: Severity,
-    /// The check's title.
-    pub title: &'static str,
-    /// The URL (absent for site-wide findings).
-    pub url: Option<String>,
-    /// The evidence (JSON text; written out as a JSON tree, so pretty output indents it).
-    #[serde(serialize_with = "json_tree")]
-    pub details: crate::store::RawJson,
-    /// How to fix it.
-    pub fix: &'static str,
-}
-
-/// Serializes stored JSON text as the value it holds (one finding at a time).
-fn json_tree<S: serde::Serializer>(raw: &crate::store::RawJson, s: S) -> Result<S::Ok, S::Error> {
-    let v: serde_json::Value =
-        serde_json::from_str(raw.get()).map_err(serde::ser::Error::custom)?;
-    v.serialize(s)
-}
+pub type FindingRow = crate::model::AuditFinding;
 
 /// The audit: health score and findings.
 #[derive(Debug, Clone, Serialize)]
@@ -392,22 +368,9 @@ impl AuditSection {
         let findings = checks::audit(site, cfg);
         let score = checks::score(site, &findings);
         let mut by_severity = BTreeMap::new();
-        let rows = findings
-            .into_iter()
-            .map(|f| {
-                *by_severity.entry(f.severity.id()).or_default() += 1;
-                let info = checks::info(f.check_id).expect("findings come from registered checks");
-                FindingRow {
-                    check: f.check_id,
-                    category: info.category,
-                    severity: f.severity,
-                    title: info.title,
-                    url: f.url,
-                    details: f.details,
-                    fix: info.fix,
-                }
-            })
-            .collect();
+        for f in &findings {
+            *by_severity.entry(f.severity.id()).or_default() += 1;
+        }
         let checks_run = checks::registry()
             .iter()
             .map(|c| *c.info())
@@ -416,7 +379,7 @@ impl AuditSection {
         Self {
             score,
             by_severity,
-            findings: rows,
+            findings,
             checks_run,
         }
     }
