@@ -51,7 +51,7 @@ fn click_depths(site: &SiteData) -> HashMap<UrlId, u32> {
     }
     while let Some(id) = queue.pop_front() {
         let d = depth[&id];
-        for l in site.outlinks.get(&id).map_or(&[][..], Vec::as_slice) {
+        for l in site.outlinks(id) {
             // Redirects do not add a click.
             let step = if l.kind == "redirect" { 0 } else { 1 };
             if (l.kind == "redirect" || followed(site, l)) && !depth.contains_key(&l.to) {
@@ -246,10 +246,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Add navigation and related links.",
             ),
             |site, _, id| {
-                let any = site
-                    .outlinks
-                    .get(&id)
-                    .is_some_and(|l| l.iter().any(|l| l.kind == "a"));
+                let any = site.outlinks(id).any(|l| l.kind == "a");
                 (!any).then(|| json!({}))
             },
         ),
@@ -262,8 +259,10 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Link to related pages of your own site.",
             ),
             |site, _, id| {
-                let links = site.outlinks.get(&id)?;
-                let anchors: Vec<&LinkRow> = links.iter().filter(|l| l.kind == "a").collect();
+                if !site.has_outlinks(id) {
+                    return None;
+                }
+                let anchors: Vec<&LinkRow> = site.outlinks(id).filter(|l| l.kind == "a").collect();
                 let internal = anchors.iter().any(|l| {
                     !nofollow(l)
                         && site
@@ -282,12 +281,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Split the page or trim the navigation.",
             ),
             |site, _, id| {
-                let n = site
-                    .outlinks
-                    .get(&id)?
-                    .iter()
-                    .filter(|l| l.kind == "a")
-                    .count();
+                let n = site.outlinks(id).filter(|l| l.kind == "a").count();
                 (n > site.thresholds.max_links).then(|| json!({ "links": n }))
             },
         ),
@@ -301,9 +295,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ),
             |site, _, id| {
                 let ext: HashSet<UrlId> = site
-                    .outlinks
-                    .get(&id)?
-                    .iter()
+                    .outlinks(id)
                     .filter(|l| {
                         l.kind == "a"
                             && site

@@ -31,7 +31,9 @@ pub struct SiteData {
     /// table's empty slots would each cost a whole `PageFacts`).
     facts: FxHashMap<UrlId, Box<PageFacts>>,
     /// Links by source, in discovery order.
-    pub outlinks: FxHashMap<UrlId, Vec<LinkRow>>,
+    /// Links by source, as (target, position in the target's `inlinks`): each link is
+    /// held once, in `inlinks`.
+    outlinks: FxHashMap<UrlId, Vec<(UrlId, u32)>>,
     /// robots.txt bodies by host key, as fetched.
     pub robots: Vec<crate::store::StoredRobots>,
     /// What the checks compare against.
@@ -235,13 +237,30 @@ impl SiteData {
 
     /// Rebuilds `outlinks` from `inlinks`.
     pub(crate) fn index_outlinks(&mut self) {
-        let mut out: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
-        let mut all: Vec<&LinkRow> = self.inlinks.values().flatten().collect();
-        all.sort_by_key(|l| (l.from, l.to));
-        for l in all {
-            out.entry(l.from).or_default().push(l.clone());
+        let mut out: FxHashMap<UrlId, Vec<(UrlId, u32)>> = FxHashMap::default();
+        for (to, links) in &self.inlinks {
+            for (i, l) in links.iter().enumerate() {
+                out.entry(l.from).or_default().push((*to, i as u32));
+            }
+        }
+        for v in out.values_mut() {
+            v.sort_unstable();
         }
         self.outlinks = out;
+    }
+
+    /// The links on page `id`, by target (in discovery order for one target).
+    pub fn outlinks(&self, id: UrlId) -> impl Iterator<Item = &LinkRow> {
+        self.outlinks
+            .get(&id)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|(to, i)| &self.inlinks[to][*i as usize])
+    }
+
+    /// Whether page `id` has any link.
+    pub fn has_outlinks(&self, id: UrlId) -> bool {
+        self.outlinks.contains_key(&id)
     }
 
     /// Assembles a crawl from parts (tests, other stores).

@@ -437,10 +437,7 @@ impl super::PerPage for PageResourceCheck {
             return;
         }
         let links: Vec<_> = site
-            .outlinks
-            .get(&p.record.id)
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
+            .outlinks(p.record.id)
             .filter(|l| matches!(l.kind, "script" | "css"))
             .collect();
         let mut count: HashMap<u32, usize> = HashMap::new();

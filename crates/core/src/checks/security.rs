@@ -38,10 +38,7 @@ fn out_where<'a>(
     pred: impl Fn(&LinkRow, &UrlRecord) -> bool,
 ) -> Vec<&'a str> {
     let mut v: Vec<&str> = site
-        .outlinks
-        .get(&p.record.id)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
+        .outlinks(p.record.id)
         .filter_map(|l| {
             site.get(l.to)
                 .filter(|t| pred(l, t))

@@ -20,12 +20,7 @@ fn rel_is(l: &LinkRow, r: &str) -> bool {
 
 /// A page's rel=next / rel=prev targets.
 fn pagination<'a>(site: &'a SiteData, id: UrlId, rel: &str) -> Vec<&'a LinkRow> {
-    site.outlinks
-        .get(&id)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .filter(|l| rel_is(l, rel))
-        .collect()
+    site.outlinks(id).filter(|l| rel_is(l, rel)).collect()
 }
 
 /// A check over internal HTML pages with the whole crawl at hand.
@@ -162,10 +157,11 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Add visible <a href> pagination links.",
             ],
             |site, id| {
+                if !site.has_outlinks(id) {
+                    return None;
+                }
                 let anchors: HashSet<UrlId> = site
-                    .outlinks
-                    .get(&id)?
-                    .iter()
+                    .outlinks(id)
                     .filter(|l| l.kind == "a")
                     .map(|l| l.to)
                     .collect();
@@ -296,10 +292,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |site, id| {
                 let own = site.get(id)?.wire_bytes.unwrap_or(0);
                 let res: HashSet<UrlId> = site
-                    .outlinks
-                    .get(&id)
-                    .map_or(&[][..], Vec::as_slice)
-                    .iter()
+                    .outlinks(id)
                     .filter(|l| {
                         matches!(
                             l.kind,

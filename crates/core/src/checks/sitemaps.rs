@@ -248,9 +248,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     return None;
                 }
                 let nested: Vec<&str> = site
-                    .outlinks
-                    .get(&r.id)?
-                    .iter()
+                    .outlinks(r.id)
                     .filter(|l| l.kind == "sitemap-file")
                     .filter_map(|l| site.get(l.to))
                     .filter(|c| facts(c).is_some_and(|f| f["kind"] == "index"))
@@ -284,9 +282,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |site, r| {
                 let own = url::Url::parse(&r.url).ok()?;
                 let other: Vec<&str> = site
-                    .outlinks
-                    .get(&r.id)?
-                    .iter()
+                    .outlinks(r.id)
                     .filter(|l| l.kind == "sitemap" || l.kind == "sitemap-file")
                     .filter_map(|l| site.get(l.to))
                     .filter(|t| {
@@ -324,12 +320,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |site, r| {
                 let mut count: HashMap<u32, usize> = HashMap::new();
-                for l in site
-                    .outlinks
-                    .get(&r.id)?
-                    .iter()
-                    .filter(|l| l.kind == "sitemap")
-                {
+                for l in site.outlinks(r.id).filter(|l| l.kind == "sitemap") {
                     *count.entry(l.to).or_default() += 1;
                 }
                 let dup: Vec<&str> = count
@@ -355,9 +346,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     return None;
                 }
                 let http: Vec<&str> = site
-                    .outlinks
-                    .get(&r.id)?
-                    .iter()
+                    .outlinks(r.id)
                     .filter(|l| l.kind == "sitemap")
                     .filter_map(|l| site.get(l.to))
                     .filter(|t| t.url.starts_with("http://"))
