@@ -427,7 +427,6 @@ impl AuditConfig {
 /// them from [`AuditConfig::thresholds`] when loading). Findings are ordered by severity
 /// (errors first), then check id, then URL.
 pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> {
-    let mut out = Findings::text();
     let checks = registry();
     let enabled: Vec<&dyn Check> = checks
         .iter()
@@ -435,17 +434,44 @@ pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> 
         .filter(|c| !config.disabled.contains(c.info().id))
         .collect();
     // Per-page checks share one pass: each page's view is assembled once, not once per
-    // check.
+    // check. The pages are split between the cores (the crawl is over, they are free),
+    // while this thread runs the site-wide checks; results are joined in page order.
     let page_checks: Vec<&dyn PerPage> = enabled.iter().filter_map(|c| c.per_page()).collect();
-    for page in site.pages() {
-        for check in &page_checks {
-            check.eval_page(site, &page, &mut out);
+    let pages: Vec<PageView<'_>> = site.pages().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let chunk = pages.len().div_ceil(threads).max(1);
+    let mut out = Findings::text();
+    let parts: Vec<Findings> = std::thread::scope(|scope| {
+        let workers: Vec<_> = pages
+            .chunks(chunk)
+            .map(|share| {
+                let page_checks = &page_checks;
+                scope.spawn(move || {
+                    let mut found = Findings::text();
+                    for page in share {
+                        for check in page_checks {
+                            check.eval_page(site, page, &mut found);
+                        }
+                    }
+                    found
+                })
+            })
+            .collect();
+        for check in enabled.iter().filter(|c| c.per_page().is_none()) {
+            check.run(site, &mut out);
         }
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    // Appended to the first part's buffer: never two copies of every finding.
+    let mut parts = parts.into_iter().map(|p| p.kept);
+    let mut kept = parts.next().unwrap_or_default();
+    for mut p in parts {
+        kept.append(&mut p);
     }
-    for check in enabled.iter().filter(|c| c.per_page().is_none()) {
-        check.run(site, &mut out);
-    }
-    let mut kept = out.kept;
+    kept.append(&mut out.kept);
     kept.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
