@@ -141,8 +141,15 @@ pub fn category_name(n: u8) -> &'static str {
 pub trait Check: Send + Sync {
     /// Its catalogue entry.
     fn info(&self) -> &CheckInfo;
-    /// Evaluates it over the crawl, pushing findings.
-    fn run(&self, site: &SiteData, out: &mut Findings);
+    /// Evaluates it over the crawl, pushing findings. A check that looks at each page on
+    /// its own implements [`Check::per_page`] instead and keeps this default.
+    fn run(&self, site: &SiteData, out: &mut Findings) {
+        if let Some(each) = self.per_page() {
+            for page in site.pages() {
+                each.eval_page(site, &page, out);
+            }
+        }
+    }
     /// The per-page evaluation, when the check looks at each page on its own (with the
     /// crawl at hand): [`audit`] then runs all of those in one pass over the pages
     /// instead of one pass each.
@@ -219,12 +226,6 @@ pub struct PageCheck {
 impl Check for PageCheck {
     fn info(&self) -> &CheckInfo {
         &self.info
-    }
-
-    fn run(&self, site: &SiteData, out: &mut Findings) {
-        for page in site.pages() {
-            self.eval_page(site, &page, out);
-        }
     }
 
     fn per_page(&self) -> Option<&dyn PerPage> {
@@ -340,12 +341,6 @@ pub(crate) struct HtmlCheck<E> {
 impl<E: IntoEvidence + 'static> Check for HtmlCheck<E> {
     fn info(&self) -> &CheckInfo {
         &self.info
-    }
-
-    fn run(&self, site: &SiteData, out: &mut Findings) {
-        for p in site.pages() {
-            self.eval_page(site, &p, out);
-        }
     }
 
     fn per_page(&self) -> Option<&dyn PerPage> {

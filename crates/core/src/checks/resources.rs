@@ -420,12 +420,6 @@ impl Check for PageResourceCheck {
         self.0
     }
 
-    fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        for p in site.pages() {
-            super::PerPage::eval_page(self, site, &p, out);
-        }
-    }
-
     fn per_page(&self) -> Option<&dyn super::PerPage> {
         Some(self)
     }

@@ -61,12 +61,6 @@ impl Check for SiteAware {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        for p in site.pages() {
-            super::PerPage::eval_page(self, site, &p, out);
-        }
-    }
-
     fn per_page(&self) -> Option<&dyn super::PerPage> {
         Some(self)
     }
