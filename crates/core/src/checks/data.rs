@@ -30,7 +30,6 @@ pub struct SiteData {
     /// Page facts of HTML pages, parsed once (boxed: the facts are large, and a hash
     /// table's empty slots would each cost a whole `PageFacts`).
     facts: FxHashMap<UrlId, Box<PageFacts>>,
-    /// Links by source, in discovery order.
     /// Links by source, as (target, position in the target's `inlinks`): each link is
     /// held once, in `inlinks`.
     outlinks: FxHashMap<UrlId, Vec<(UrlId, u32)>>,
@@ -183,9 +182,10 @@ impl SiteData {
     }
 
     /// Frees the stored JSON of every page whose facts were parsed (sitemaps keep theirs,
-    /// the checks read it), here and in the previous crawl: the checks read the parsed
-    /// facts, and a report that lists no URLs does not write the JSON out.
-    pub fn drop_page_json(&mut self) {
+    /// the checks read it), here and in the previous crawl: what [`SiteData::load_lean`]
+    /// holds, for tests that build a crawl in memory.
+    #[cfg(test)]
+    pub(crate) fn drop_page_json(&mut self) {
         for u in &mut self.urls {
             if self.facts.contains_key(&u.id) {
                 u.facts = None;

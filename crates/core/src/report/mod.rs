@@ -486,9 +486,6 @@ impl CrawlReport {
         if let Some(cfg) = audit {
             site.thresholds = cfg.thresholds.clone();
         }
-        if !tables {
-            site.drop_page_json();
-        }
         let mut report = Self::summarize(&site, audit);
         if tables {
             report.add_tables(site, SiteData::into_rows);
