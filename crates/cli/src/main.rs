@@ -183,9 +183,14 @@ struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// Whether the report must list every URL, link and redirect.
-    fn needs_tables(&self) -> bool {
-        self.format.needs_tables() || self.output_dir.is_some()
+    /// What the report must hold: every URL, link and redirect for the formats that list
+    /// them; every finding for those and whenever a baseline compares them one by one.
+    fn detail(&self) -> siteaudit::report::Detail {
+        let all = self.output_dir.is_some();
+        siteaudit::report::Detail {
+            tables: self.format.needs_tables() || all,
+            every_finding: self.format.needs_every_finding() || all || self.baseline.is_some(),
+        }
     }
 }
 

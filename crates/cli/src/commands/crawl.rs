@@ -64,7 +64,7 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
         store.as_ref(),
         summary.crawl_id,
         audit.as_ref(),
-        a.out.needs_tables(),
+        a.out.detail(),
     )
     .map_err(exit::no_start)?;
     output::write_report(&a.out, &report).map_err(|e| Failure {

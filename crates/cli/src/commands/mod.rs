@@ -99,7 +99,11 @@ impl Baseline {
         let id: i64 = spec
             .parse()
             .with_context(|| format!("--baseline {spec:?} is neither a file nor a crawl id"))?;
-        let report = CrawlReport::build_with(store, id, audit, false)
+        let detail = siteaudit::report::Detail {
+            tables: false,
+            every_finding: true,
+        };
+        let report = CrawlReport::build_with(store, id, audit, detail)
             .with_context(|| format!("cannot read baseline crawl #{id}"))?;
         Ok(Self::of(&report))
     }

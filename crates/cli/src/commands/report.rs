@@ -27,7 +27,7 @@ pub(crate) fn run(a: ReportArgs) -> Result<Exit, Failure> {
         Some(s.audit_config().map_err(exit::usage)?)
     };
     let baseline = Baseline::from_flag(&a.out, store.as_ref(), audit.as_ref())?;
-    let report = CrawlReport::build_with(store.as_ref(), id, audit.as_ref(), a.out.needs_tables())
+    let report = CrawlReport::build_with(store.as_ref(), id, audit.as_ref(), a.out.detail())
         .map_err(exit::usage)?;
     output::write_report(&a.out, &report).map_err(exit::usage)?;
     Ok(crawl_exit(

@@ -336,3 +336,84 @@ fn lean_text_audit_matches_the_full_json_audit() {
         assert!(text.contains(&format!("] {id}: ")), "{id} missing:\n{text}");
     }
 }
+
+/// The audit's findings are stored with the crawl: a report reads them back instead of
+/// running the checks again, until the settings (or the crawl) change; summaries count
+/// every finding while listing only the first of each check.
+#[test]
+fn reports_read_stored_findings_until_the_settings_change() {
+    // 25 pages without a title: one check with more findings than a summary lists.
+    let mut site = Site::new();
+    let pages: Vec<String> = (0..25).map(|i| format!("/p{i}")).collect();
+    let refs: Vec<&str> = pages.iter().map(String::as_str).collect();
+    site = site.page("/", &links(&refs));
+    for p in &pages {
+        site = site.page(p, "<p>no title here</p>");
+    }
+    let s = site.start();
+    let d = Dir::new();
+    let (_, crawled) = d.crawl(&s.url("/"), &[]);
+    let findings = crawled.0["audit"]["findings"].as_array().unwrap().clone();
+    let untitled =
+        |fs: &[serde_json::Value]| fs.iter().filter(|f| f["check"] == "title-missing").count();
+    assert_eq!(untitled(&findings), 25);
+    let db = rusqlite::Connection::open(d.db()).unwrap();
+    let stored: i64 = db
+        .query_row("SELECT findings FROM audits WHERE crawl_id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored as usize, findings.len());
+
+    // The same findings, in the same order, read back from the store.
+    let (_, again) = d.json(&["report", "--format", "json"]);
+    assert_eq!(again.0["audit"], crawled.0["audit"]);
+    // Read, not recomputed: an edit of a stored finding shows in the next report.
+    db.execute(
+        "UPDATE findings SET details = '{\"edited\":true}' WHERE crawl_id = 1 AND check_id = 'title-missing'",
+        [],
+    )
+    .unwrap();
+    let (_, edited) = d.json(&["report", "--format", "json"]);
+    let first = edited.0["audit"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "title-missing")
+        .unwrap()
+        .clone();
+    assert_eq!(first["details"], serde_json::json!({ "edited": true }));
+
+    // The text summary lists 10 of the 25 and counts them all.
+    let text = stdout(&d.run(&["report", "--format", "text"]));
+    assert!(text.contains("title-missing: "), "{text}");
+    assert!(
+        text.contains("(25)") && text.contains("… and 15 more"),
+        "{text}"
+    );
+    let md = stdout(&d.run(&["report", "--format", "markdown"]));
+    assert!(
+        md.contains("`title-missing`") && md.contains("| 25 |"),
+        "{md}"
+    );
+
+    // Other settings: the checks run again (the edit is gone, the disabled check too).
+    let (_, other) = d.json(&[
+        "report",
+        "--format",
+        "json",
+        "--disable-check",
+        "h1-missing",
+    ]);
+    let fs = other.0["audit"]["findings"].as_array().unwrap();
+    assert_eq!(untitled(fs), 25);
+    assert!(
+        fs.iter()
+            .all(|f| f["details"] != serde_json::json!({ "edited": true }))
+    );
+    assert!(fs.iter().all(|f| f["check"] != "h1-missing"));
+    assert!(findings.iter().any(|f| f["check"] == "h1-missing"));
+    // And back: the default settings' findings are the crawl's again.
+    let (_, back) = d.json(&["report", "--format", "json"]);
+    assert_eq!(back.0["audit"], crawled.0["audit"]);
+}

@@ -216,16 +216,37 @@ impl SiteData {
         load: fn(&dyn Store, CrawlId) -> Result<Self, StoreError>,
     ) -> Result<Self, StoreError> {
         let mut site = load(store, id)?;
-        let earlier = store.crawls()?.into_iter().find(|c| {
-            c.id < id
-                && c.state == "finished"
-                && c.start_url == site.info.start_url
-                && c.config.recheck_of.is_none()
-        });
-        if let Some(c) = earlier {
-            site.previous = Some(Box::new(load(store, c.id)?));
+        if let Some(earlier) = Self::previous_crawl(store, id)? {
+            site.previous = Some(Box::new(load(store, earlier)?));
         }
         Ok(site)
+    }
+
+    /// The crawl change detection compares crawl `id` against: the newest finished
+    /// crawl before it with the same start URL (not a re-check).
+    pub fn previous_crawl(store: &dyn Store, id: CrawlId) -> Result<Option<CrawlId>, StoreError> {
+        let start_url = store.crawl(id)?.start_url;
+        Ok(store
+            .crawls()?
+            .into_iter()
+            .find(|c| {
+                c.id < id
+                    && c.state == "finished"
+                    && c.start_url == start_url
+                    && c.config.recheck_of.is_none()
+            })
+            .map(|c| c.id))
+    }
+
+    /// Frees the page facts, links by source and the previous crawl: what only the
+    /// checks read, once they have run.
+    pub fn drop_facts(&mut self) {
+        self.facts = FxHashMap::default();
+        self.outlinks = FxHashMap::default();
+        self.previous = None;
+        for u in &mut self.urls {
+            u.facts = None;
+        }
     }
 
     /// Derives what is computed once per crawl: parsed facts, links by source.

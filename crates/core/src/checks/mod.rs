@@ -53,7 +53,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 pub use data::{PageView, SiteData};
-pub use score::{CategoryScore, Score, score};
+pub use score::{CategoryScore, Score, ScoreTally, score, scored_urls};
 pub use thresholds::Thresholds;
 
 use crate::model::{self, Finding, Severity};
@@ -172,6 +172,10 @@ pub trait PerPage: Send + Sync {
 pub struct Findings {
     trees: Option<Vec<Finding>>,
     kept: Vec<model::AuditFinding>,
+    /// What is being evaluated (a page's position, or a site-wide check's), and how
+    /// many findings it gave so far: each finding's [`model::AuditFinding::order`].
+    rank: u64,
+    n: u64,
 }
 
 impl Findings {
@@ -180,6 +184,8 @@ impl Findings {
         Self {
             trees: None,
             kept: Vec::new(),
+            rank: 0,
+            n: 0,
         }
     }
 
@@ -188,7 +194,21 @@ impl Findings {
         Self {
             trees: Some(Vec::new()),
             kept: Vec::new(),
+            rank: 0,
+            n: 0,
         }
+    }
+
+    /// Findings pushed from now on come from evaluation number `rank` (page positions
+    /// first, then the site-wide checks), and sort after those of lower ranks.
+    fn set_rank(&mut self, rank: u64) {
+        self.rank = rank;
+        self.n = 0;
+    }
+
+    /// The findings kept as text so far, moved out.
+    fn take(&mut self) -> Vec<model::AuditFinding> {
+        std::mem::take(&mut self.kept)
     }
 
     /// Adds one.
@@ -197,8 +217,10 @@ impl Findings {
             Some(t) => t.push(f),
             None => {
                 let i = info(f.check_id).expect("findings come from registered checks");
-                self.kept
-                    .push(model::AuditFinding::new(f, i.category, i.title, i.fix));
+                let mut kept = model::AuditFinding::new(f, i.category, i.title, i.fix);
+                kept.order = (self.rank << 32) | self.n;
+                self.n += 1;
+                self.kept.push(kept);
             }
         }
     }
@@ -420,8 +442,39 @@ impl AuditConfig {
 
 /// Runs every enabled check over the crawl, comparing against `site.thresholds` (set
 /// them from [`AuditConfig::thresholds`] when loading). Findings are ordered by severity
-/// (errors first), then check id, then URL.
+/// (errors first), then check id, then URL, then as found (see [`audit_into`]).
 pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> {
+    let all = std::sync::Mutex::new(Vec::new());
+    audit_into(site, config, &|mut batch| {
+        all.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .append(&mut batch)
+    });
+    let mut kept = all
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    kept.sort_unstable_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check.cmp(b.check))
+            .then_with(|| a.url.cmp(&b.url))
+            .then_with(|| a.order.cmp(&b.order))
+    });
+    kept
+}
+
+/// Where [`audit_into`] hands findings, a batch at a time, from several threads.
+pub type FindingSink<'a> = dyn Fn(Vec<model::AuditFinding>) + Sync + 'a;
+
+/// Findings a worker holds before handing them to the sink.
+const SINK_BATCH: usize = 4096;
+
+/// Runs every enabled check over the crawl like [`audit`], handing the findings to
+/// `sink` in batches as they are found, in no particular order: each carries its
+/// [`model::AuditFinding::order`] (pages in crawl order, each page's checks in registry
+/// order, then the site-wide checks), which breaks ties when they are sorted. The
+/// audit never holds more than a few batches, however many findings a crawl has.
+pub fn audit_into(site: &SiteData, config: &AuditConfig, sink: &FindingSink<'_>) {
     let checks = registry();
     let enabled: Vec<&dyn Check> = checks
         .iter()
@@ -430,50 +483,46 @@ pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> 
         .collect();
     // Per-page checks share one pass: each page's view is assembled once, not once per
     // check. The pages are split between the cores (the crawl is over, they are free),
-    // while this thread runs the site-wide checks; results are joined in page order.
+    // while this thread runs the site-wide checks.
     let page_checks: Vec<&dyn PerPage> = enabled.iter().filter_map(|c| c.per_page()).collect();
     let pages: Vec<PageView<'_>> = site.pages().collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let chunk = pages.len().div_ceil(threads).max(1);
-    let mut out = Findings::text();
-    let parts: Vec<Findings> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let workers: Vec<_> = pages
             .chunks(chunk)
-            .map(|share| {
+            .enumerate()
+            .map(|(part, share)| {
                 let page_checks = &page_checks;
                 scope.spawn(move || {
                     let mut found = Findings::text();
-                    for page in share {
+                    for (i, page) in share.iter().enumerate() {
+                        found.set_rank((part * chunk + i) as u64);
                         for check in page_checks {
                             check.eval_page(site, page, &mut found);
                         }
+                        if found.kept.len() >= SINK_BATCH {
+                            sink(found.take());
+                        }
                     }
-                    found
+                    sink(found.take());
                 })
             })
             .collect();
-        for check in enabled.iter().filter(|c| c.per_page().is_none()) {
+        let mut out = Findings::text();
+        let site_wide = enabled.iter().filter(|c| c.per_page().is_none());
+        for (k, check) in site_wide.enumerate() {
+            out.set_rank((pages.len() + k) as u64);
             check.run(site, &mut out);
+            if out.kept.len() >= SINK_BATCH {
+                sink(out.take());
+            }
         }
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        sink(out.take());
+        for w in workers {
+            w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
     });
-    // Appended to the first part's buffer: never two copies of every finding.
-    let mut parts = parts.into_iter().map(|p| p.kept);
-    let mut kept = parts.next().unwrap_or_default();
-    for mut p in parts {
-        kept.append(&mut p);
-    }
-    kept.append(&mut out.kept);
-    kept.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.check.cmp(b.check))
-            .then_with(|| a.url.cmp(&b.url))
-    });
-    kept
 }
 
 /// The catalogue entry of an implemented check.

@@ -6,7 +6,9 @@
 //! `score = round(100 × (1 − cost / (N + site findings)))`. Notices never count. A
 //! category's score is the same formula over that category's findings only.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -36,73 +38,112 @@ pub struct Score {
     pub categories: Vec<CategoryScore>,
 }
 
-fn formula(findings: &[&AuditFinding], urls: usize) -> u8 {
-    let mut worst: HashMap<&str, Severity> = HashMap::new();
-    let mut site_cost = 0.0;
-    let mut site_count = 0usize;
-    for f in findings {
-        match &f.url {
+/// What one category's (or the whole crawl's) score is computed from.
+#[derive(Debug, Default)]
+struct Cost {
+    /// The worst warning or error of each URL (notices cost nothing).
+    worst: FxHashMap<u32, Severity>,
+    /// Site-wide warnings and errors.
+    site_count: usize,
+    site_cost: f64,
+}
+
+impl Cost {
+    fn add(&mut self, url: Option<u32>, severity: Severity) {
+        if severity == Severity::Notice {
+            return;
+        }
+        match url {
             Some(u) => {
-                let w = worst.entry(u.as_str()).or_insert(Severity::Notice);
-                *w = (*w).max(f.severity);
+                let w = self.worst.entry(u).or_insert(severity);
+                *w = (*w).max(severity);
             }
-            None if f.severity != Severity::Notice => {
-                site_count += 1;
-                site_cost += if f.severity == Severity::Error {
+            None => {
+                self.site_count += 1;
+                self.site_cost += if severity == Severity::Error {
                     1.0
                 } else {
                     0.5
                 };
             }
-            None => {}
         }
     }
-    let cost: f64 = worst
-        .values()
-        .map(|s| match s {
-            Severity::Error => 1.0,
-            Severity::Warning => 0.5,
-            Severity::Notice => 0.0,
-        })
-        .sum::<f64>()
-        + site_cost;
-    let total = (urls + site_count).max(1) as f64;
-    (100.0 * (1.0 - (cost / total).min(1.0))).round() as u8
+
+    fn score(&self, urls: usize) -> u8 {
+        let cost: f64 = self
+            .worst
+            .values()
+            .map(|s| if *s == Severity::Error { 1.0 } else { 0.5 })
+            .sum::<f64>()
+            + self.site_cost;
+        let total = (urls + self.site_count).max(1) as f64;
+        (100.0 * (1.0 - (cost / total).min(1.0))).round() as u8
+    }
+}
+
+/// The health score, added up one finding at a time (in any order), so a crawl's
+/// findings can be scored as they are read from the store without being held.
+#[derive(Debug, Default)]
+pub struct ScoreTally {
+    /// URL ids, by URL, for the cost tables.
+    ids: FxHashMap<String, u32>,
+    all: Cost,
+    /// Per category: its cost and its findings by severity id.
+    categories: BTreeMap<u8, (Cost, BTreeMap<&'static str, u64>)>,
+}
+
+impl ScoreTally {
+    /// Counts one finding of a check in `category`.
+    pub fn add(&mut self, category: u8, severity: Severity, url: Option<&str>) {
+        let id = url.map(|u| match self.ids.get(u) {
+            Some(&id) => id,
+            None => {
+                let id = self.ids.len() as u32;
+                self.ids.insert(u.to_string(), id);
+                id
+            }
+        });
+        self.all.add(id, severity);
+        let (cost, counts) = self.categories.entry(category).or_default();
+        cost.add(id, severity);
+        *counts.entry(severity.id()).or_default() += 1;
+    }
+
+    /// The score over `urls` internal URLs fetched.
+    pub fn finish(self, urls: usize) -> Score {
+        Score {
+            score: self.all.score(urls),
+            categories: self
+                .categories
+                .into_iter()
+                .map(|(category, (cost, findings))| CategoryScore {
+                    category,
+                    name: super::category_name(category),
+                    score: cost.score(urls),
+                    findings,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The internal URLs of a crawl that were fetched: what the score is over.
+pub fn scored_urls(site: &SiteData) -> usize {
+    site.urls
+        .iter()
+        .filter(|u| u.scope == UrlScope::Internal && u.state == "done")
+        .count()
 }
 
 /// Scores the findings of a crawl.
 pub fn score(site: &SiteData, findings: &[AuditFinding]) -> Score {
-    let urls = site
-        .urls
-        .iter()
-        .filter(|u| u.scope == UrlScope::Internal && u.state == "done")
-        .count();
-    let all: Vec<&AuditFinding> = findings.iter().collect();
-    let mut by_cat: BTreeMap<u8, Vec<&AuditFinding>> = BTreeMap::new();
+    let mut tally = ScoreTally::default();
     for f in findings {
         if let Some(i) = info(f.check) {
-            by_cat.entry(i.category).or_default().push(f);
+            tally.add(i.category, f.severity, f.url.as_deref());
         }
     }
-    let categories = by_cat
-        .into_iter()
-        .map(|(category, fs)| {
-            let mut counts = BTreeMap::new();
-            for f in &fs {
-                *counts.entry(f.severity.id()).or_default() += 1;
-            }
-            CategoryScore {
-                category,
-                name: super::category_name(category),
-                score: formula(&fs, urls),
-                findings: counts,
-            }
-        })
-        .collect();
-    Score {
-        score: formula(&all, urls),
-        categories,
-    }
+    tally.finish(scored_urls(site))
 }
 
 #[cfg(test)]

@@ -23,6 +23,21 @@ impl Severity {
             Self::Notice => "notice",
         }
     }
+
+    /// 0 for notices, 1 for warnings, 2 for errors (how the store keeps it).
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    /// The severity of a [`Severity::rank`] (`None` when out of range).
+    pub fn from_rank(rank: u8) -> Option<Self> {
+        match rank {
+            0 => Some(Self::Notice),
+            1 => Some(Self::Warning),
+            2 => Some(Self::Error),
+            _ => None,
+        }
+    }
 }
 
 /// One check firing on one URL (or once for the site).
@@ -58,6 +73,10 @@ pub struct AuditFinding {
     pub details: Box<serde_json::value::RawValue>,
     /// How to fix it.
     pub fix: &'static str,
+    /// Where the checks produced it: orders findings that sort equal (same severity,
+    /// check and URL) the way they were found.
+    #[serde(skip)]
+    pub order: u64,
 }
 
 impl AuditFinding {
@@ -72,6 +91,7 @@ impl AuditFinding {
             details: serde_json::value::to_raw_value(&f.details)
                 .expect("a JSON value always serialises"),
             fix,
+            order: 0,
         }
     }
 }

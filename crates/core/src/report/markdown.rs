@@ -83,41 +83,50 @@ pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> Result<(), ReportE
         md.push('\n');
     }
     if let Some(a) = &r.audit {
-        let mut by_check: BTreeMap<(std::cmp::Reverse<Severity>, &str), Vec<&FindingRow>> =
-            BTreeMap::new();
-        for f in &a.findings {
-            by_check
-                .entry((std::cmp::Reverse(f.severity), f.check))
-                .or_default()
-                .push(f);
+        // (severity, check) -> (how many, the first few)
+        type Groups<'a> =
+            BTreeMap<(std::cmp::Reverse<Severity>, &'a str), (u64, Vec<&'a FindingRow>)>;
+        let mut by_check: Groups<'_> = BTreeMap::new();
+        for g in &a.groups {
+            by_check.insert(
+                (std::cmp::Reverse(g.severity), g.check),
+                (g.count, Vec::new()),
+            );
         }
+        // A summary holds the first few findings of each group; the counts are whole.
+        for f in &a.findings {
+            if let Some((_, list)) = by_check.get_mut(&(std::cmp::Reverse(f.severity), f.check)) {
+                list.push(f);
+            }
+        }
+        by_check.retain(|_, (_, list)| !list.is_empty());
         if !by_check.is_empty() {
             let _ = writeln!(md, "### Findings by check ({})\n", by_check.len());
             md.push_str("| severity | check | URLs |\n|---|---|---:|\n");
-            for ((sev, id), list) in by_check.iter().take(MAX_ROWS * 2) {
+            for ((sev, id), (count, list)) in by_check.iter().take(MAX_ROWS * 2) {
                 let _ = writeln!(
                     md,
-                    "| {} | `{id}` {} | {} |",
+                    "| {} | `{id}` {} | {count} |",
                     sev.0.id(),
                     cell(list[0].title),
-                    list.len()
                 );
             }
             more(&mut md, by_check.len().saturating_sub(MAX_ROWS));
             md.push('\n');
-            for ((sev, id), list) in by_check.iter().filter(|((s, _), _)| s.0 == Severity::Error) {
+            for ((sev, id), (count, list)) in
+                by_check.iter().filter(|((s, _), _)| s.0 == Severity::Error)
+            {
                 let _ = writeln!(
                     md,
-                    "<details><summary>{} <code>{id}</code>: {} ({})</summary>\n",
+                    "<details><summary>{} <code>{id}</code>: {} ({count})</summary>\n",
                     sev.0.id(),
                     cell(list[0].title),
-                    list.len()
                 );
                 let _ = writeln!(md, "Fix: {}\n", cell(list[0].fix));
                 for f in list.iter().take(MAX_ROWS) {
                     let _ = writeln!(md, "- {}", cell(f.url.as_deref().unwrap_or("(site-wide)")));
                 }
-                more(&mut md, list.len());
+                more(&mut md, *count as usize);
                 md.push_str("\n</details>\n\n");
             }
         }

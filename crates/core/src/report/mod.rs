@@ -98,6 +98,7 @@
 //! Fields may be added in later versions of schema 1; none will be removed or change
 //! meaning without a new `schema_version`.
 
+mod audit;
 mod check;
 mod csv;
 mod diff;
@@ -115,10 +116,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use audit::{AuditSection, FindingGroup, SAMPLE};
 pub use check::{CheckReport, CheckResult};
 pub use diff::{CrawlDiff, FindingChange, ProblemChange, ScoreChange, StatusChange};
 
-use crate::checks::{self, AuditConfig, Score, SiteData};
+use crate::checks::{AuditConfig, SiteData};
 use crate::crawl::{FOUND_ROBOTS, FOUND_SITEMAP_PROBE};
 use crate::model::{Attempt, FailureKind, RedirectHop};
 use crate::store::{CrawlId, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
@@ -155,6 +157,12 @@ impl Format {
     /// only the summary, problems and findings (text, Markdown, JUnit, SARIF).
     pub fn needs_tables(self) -> bool {
         matches!(self, Self::Json | Self::Jsonl | Self::Csv | Self::Html)
+    }
+
+    /// Whether it lists every finding (all but text and Markdown, which show the first
+    /// few of each check with counts).
+    pub fn needs_every_finding(self) -> bool {
+        !matches!(self, Self::Text | Self::Markdown)
     }
 }
 
@@ -349,42 +357,6 @@ pub struct UrlRow {
 /// A finding with its check's catalogue entry, for output.
 pub type FindingRow = crate::model::AuditFinding;
 
-/// The audit: health score and findings.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditSection {
-    /// The health score (formula in `checks::score`).
-    pub score: Score,
-    /// Counts by severity.
-    pub by_severity: BTreeMap<&'static str, u64>,
-    /// Every finding, errors first.
-    pub findings: Vec<FindingRow>,
-    /// The checks that ran (registered and not disabled), in registry order.
-    #[serde(skip)]
-    pub checks_run: Vec<checks::CheckInfo>,
-}
-
-impl AuditSection {
-    fn run(site: &SiteData, cfg: &AuditConfig) -> Self {
-        let findings = checks::audit(site, cfg);
-        let score = checks::score(site, &findings);
-        let mut by_severity = BTreeMap::new();
-        for f in &findings {
-            *by_severity.entry(f.severity.id()).or_default() += 1;
-        }
-        let checks_run = checks::registry()
-            .iter()
-            .map(|c| *c.info())
-            .filter(|i| !cfg.disabled.contains(i.id))
-            .collect();
-        Self {
-            score,
-            by_severity,
-            findings,
-            checks_run,
-        }
-    }
-}
-
 /// Everything a crawl found, ready to render.
 #[derive(Debug, Clone, Serialize)]
 pub struct CrawlReport {
@@ -457,46 +429,94 @@ pub fn http_reason(status: u16) -> &'static str {
     }
 }
 
+/// How much of a crawl a report holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detail {
+    /// Every URL, link and redirect (else those lists stay empty).
+    pub tables: bool,
+    /// Every finding (else the first [`SAMPLE`] of each check and severity, with counts).
+    pub every_finding: bool,
+}
+
+impl Detail {
+    /// Everything.
+    pub const FULL: Self = Self {
+        tables: true,
+        every_finding: true,
+    };
+
+    /// What a format renders (see [`Format::needs_tables`], [`Format::needs_every_finding`]).
+    pub fn of(format: Format) -> Self {
+        Self {
+            tables: format.needs_tables(),
+            every_finding: format.needs_every_finding(),
+        }
+    }
+}
+
 impl CrawlReport {
-    /// Reads crawl `id` from the store and, unless `audit` is `None`, runs the checks.
+    /// Reads crawl `id` from the store with its findings (unless `audit` is `None`),
+    /// auditing it first when the store holds none made with these settings.
     pub fn build(
         store: &dyn Store,
         id: CrawlId,
         audit: Option<&AuditConfig>,
     ) -> Result<Self, ReportError> {
-        Self::build_with(store, id, audit, true)
+        Self::build_with(store, id, audit, Detail::FULL)
     }
 
-    /// Like [`CrawlReport::build`]; without `tables` the URL, link and redirect lists stay
-    /// empty (what [`Format::needs_tables`] says a format can do without), so a large
-    /// crawl's summary report does not hold every row. The crawl's rows move into the
-    /// report rather than being copied.
+    /// Like [`CrawlReport::build`], holding only what `detail` asks for: a large crawl's
+    /// summary report holds neither every row nor every finding. The crawl's rows move
+    /// into the report rather than being copied.
     pub fn build_with(
         store: &dyn Store,
         id: CrawlId,
         audit: Option<&AuditConfig>,
-        tables: bool,
+        detail: Detail,
     ) -> Result<Self, ReportError> {
-        let mut site = match (audit, tables) {
-            (Some(_), true) => SiteData::load_with_previous(store, id)?,
-            (Some(_), false) => SiteData::load_with_previous_as(store, id, SiteData::load_lean)?,
+        let mut audited = None;
+        if let Some(cfg) = audit {
+            let key = AuditSection::key(store, id, cfg)?;
+            if store.audit_key(id)?.as_deref() != Some(key.as_str()) {
+                // Page facts are parsed row by row, their JSON not kept; once the audit
+                // is stored they are dropped, and the crawl is reported without them.
+                let mut site = SiteData::load_with_previous_as(store, id, SiteData::load_lean)?;
+                site.thresholds = cfg.thresholds.clone();
+                AuditSection::store(store, &site, cfg, key)?;
+                // The tables list each page's stored facts, which a lean load left out.
+                if !detail.tables {
+                    site.drop_facts();
+                    audited = Some(site);
+                }
+            }
+        }
+        let site = match (audited, detail.tables) {
+            (Some(site), _) => site,
             (None, true) => SiteData::load_without_facts(store, id)?,
             (None, false) => SiteData::load_summary(store, id)?,
         };
+        let mut report = Self::summarize(&site);
         if let Some(cfg) = audit {
-            site.thresholds = cfg.thresholds.clone();
+            let urls = crate::checks::scored_urls(&site);
+            report.audit = Some(AuditSection::read(
+                store,
+                id,
+                cfg,
+                urls,
+                !detail.every_finding,
+            )?);
         }
-        let mut report = Self::summarize(&site, audit);
-        if tables {
+        if detail.tables {
             report.add_tables(site, SiteData::into_rows);
         }
         Ok(report)
     }
 
-    /// Builds the report of a loaded crawl. Redirect chains are judged by the crawl's own
-    /// `max_redirects`.
+    /// Builds the report of a loaded crawl, running the checks in memory. Redirect
+    /// chains are judged by the crawl's own `max_redirects`.
     pub fn from_site(site: &SiteData, audit: Option<&AuditConfig>) -> Self {
-        let mut report = Self::summarize(site, audit);
+        let mut report = Self::summarize(site);
+        report.audit = audit.map(|cfg| AuditSection::run(site, cfg));
         report.add_tables(site, |site| {
             let links = site.inlinks.values().flatten().cloned().collect();
             (site.urls.clone(), links)
@@ -504,8 +524,8 @@ impl CrawlReport {
         report
     }
 
-    /// Everything but the tables: summary, problems, audit.
-    fn summarize(site: &SiteData, audit: Option<&AuditConfig>) -> Self {
+    /// Everything but the tables and the audit: summary, problems.
+    fn summarize(site: &SiteData) -> Self {
         let max_redirects = site.info.config.max_redirects as usize;
         let urls = &site.urls;
 
@@ -585,7 +605,6 @@ impl CrawlReport {
         problems.sort_by(|a, b| a.problem.cmp(&b.problem).then_with(|| a.url.cmp(&b.url)));
         summary.throttled = site.throttled.clone();
         summary.problems = problems.len() as u64;
-        let audit = audit.map(|cfg| AuditSection::run(site, cfg));
         let start = urls
             .iter()
             .find(|u| u.found_by == crate::crawl::FOUND_START)
@@ -605,7 +624,7 @@ impl CrawlReport {
             },
             summary,
             problems,
-            audit,
+            audit: None,
             urls: Vec::new(),
             links: Vec::new(),
             redirects: Vec::new(),

@@ -71,7 +71,8 @@ fn summary_formats_render_the_same_without_the_tables_and_owned_rows_match_copie
             .is_some()
     };
     assert!(titled(&site) && !titled(&lean));
-    let bare = CrawlReport::summarize(&lean, Some(&cfg));
+    let mut bare = CrawlReport::summarize(&lean);
+    bare.audit = Some(super::AuditSection::run(&lean, &cfg));
     assert!(render_report(&bare, Format::Text).contains("title-multiple"));
     assert!(bare.urls.is_empty() && bare.links.is_empty() && bare.redirects.is_empty());
     assert!(!full.urls.is_empty() && !full.links.is_empty() && !full.redirects.is_empty());
@@ -82,7 +83,8 @@ fn summary_formats_render_the_same_without_the_tables_and_owned_rows_match_copie
     for f in [Format::Json, Format::Jsonl, Format::Csv, Format::Html] {
         assert!(f.needs_tables());
     }
-    let mut owned = CrawlReport::summarize(&site, Some(&cfg));
+    let mut owned = CrawlReport::summarize(&site);
+    owned.audit = Some(super::AuditSection::run(&site, &cfg));
     owned.add_tables(site, crate::checks::SiteData::into_rows);
     assert_eq!(
         render_report(&owned, Format::Json),

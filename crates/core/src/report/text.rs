@@ -1,7 +1,7 @@
 //! The terminal report: summary counts by status class, then every problem grouped by
 //! kind, each with the pages that link to it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use super::{CrawlReport, Problem, http_reason};
@@ -87,21 +87,29 @@ fn audit(a: &super::AuditSection, out: &mut dyn Write) -> std::io::Result<()> {
             c.category, c.name, c.score
         )?;
     }
-    let mut by_check: Vec<(&str, Vec<&super::FindingRow>)> = Vec::new();
+    // Findings of a check in order (a summary holds only the first of each severity);
+    // how many each check has, from the counts.
+    let mut shown: HashMap<&str, Vec<&super::FindingRow>> = HashMap::new();
     for f in &a.findings {
-        match by_check.iter_mut().find(|(id, _)| *id == f.check) {
-            Some((_, v)) => v.push(f),
-            None => by_check.push((f.check, vec![f])),
+        shown.entry(f.check).or_default().push(f);
+    }
+    let mut by_check: Vec<(&str, u64)> = Vec::new();
+    for g in &a.groups {
+        match by_check.iter_mut().find(|(id, _)| *id == g.check) {
+            Some((_, n)) => *n += g.count,
+            None => by_check.push((g.check, g.count)),
         }
     }
-    for (id, list) in by_check {
+    for (id, count) in by_check {
+        let Some(list) = shown.get(id) else {
+            continue;
+        };
         let first = list[0];
         writeln!(
             out,
-            "\n[{}] {id}: {} ({})",
+            "\n[{}] {id}: {} ({count})",
             first.severity.id(),
             first.title,
-            list.len()
         )?;
         for f in list.iter().take(SHOWN_FINDINGS) {
             let url = f.url.as_deref().unwrap_or("(site)");
@@ -113,8 +121,8 @@ fn audit(a: &super::AuditSection, out: &mut dyn Write) -> std::io::Result<()> {
                 None => writeln!(out, "  {url}")?,
             }
         }
-        if list.len() > SHOWN_FINDINGS {
-            writeln!(out, "  … and {} more", list.len() - SHOWN_FINDINGS)?;
+        if count > SHOWN_FINDINGS as u64 {
+            writeln!(out, "  … and {} more", count - SHOWN_FINDINGS as u64)?;
         }
         writeln!(out, "  fix: {}", first.fix)?;
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 pub use sqlite::SqliteStore;
 
 use crate::config::CrawlConfig;
-use crate::model::{Attempt, FailureKind, Outcome};
+use crate::model::{Attempt, AuditFinding, FailureKind, Outcome, Severity};
 
 /// A crawl's id in the store.
 pub type CrawlId = i64;
@@ -147,6 +147,17 @@ pub enum WriteOp {
         /// Each re-probe, in order.
         attempts: Vec<Attempt>,
     },
+    /// Forget the crawl's stored findings: an audit of it begins.
+    ClearFindings,
+    /// Findings of the audit under way (any order; they are read back sorted).
+    Findings(Vec<AuditFinding>),
+    /// The audit is complete: its findings are the crawl's until its data changes.
+    Audited {
+        /// What the audit depended on (see [`Store::audit_key`]).
+        key: String,
+        /// How many findings it stored.
+        findings: u64,
+    },
     /// What a per-host probe found (the TLS probe: kind `tls`).
     HostProbe {
         /// `host[:port]`.
@@ -239,6 +250,30 @@ pub fn raw_json(v: &serde_json::Value) -> RawJson {
     serde_json::value::to_raw_value(v).expect("a JSON value always serialises")
 }
 
+impl WriteOp {
+    /// Whether it writes an audit's findings rather than the crawl's data: every other
+    /// write makes the crawl's stored findings stale.
+    pub fn is_audit(&self) -> bool {
+        matches!(
+            self,
+            Self::ClearFindings | Self::Findings(_) | Self::Audited { .. }
+        )
+    }
+}
+
+/// A stored finding, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRecord {
+    /// The check's id.
+    pub check_id: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// The URL (absent for site-wide findings).
+    pub url: Option<String>,
+    /// The evidence, JSON text.
+    pub details: String,
+}
+
 /// A host's robots.txt as stored: `(scheme://host[:port], status, body)`.
 pub type StoredRobots = (String, Option<u16>, Vec<u8>);
 
@@ -278,6 +313,16 @@ pub trait Store: Send + Sync {
     fn reprobes(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
     /// Per-host probe results of one kind (`tls`), as `(host, JSON facts)`.
     fn host_probes(&self, crawl: CrawlId, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// The key of the audit whose findings are stored for the crawl, if a complete one
+    /// is and nothing of the crawl changed since (see [`WriteOp::Audited`]).
+    fn audit_key(&self, crawl: CrawlId) -> Result<Option<String>, StoreError>;
+    /// Calls `f` for every stored finding of the crawl, ordered by severity (errors
+    /// first), check id, URL (site-wide first), then as the checks produced them.
+    fn for_each_finding(
+        &self,
+        crawl: CrawlId,
+        f: &mut dyn FnMut(FindingRecord),
+    ) -> Result<(), StoreError>;
     /// Redirect chains recorded for URLs checked with inline following.
     fn hops(
         &self,

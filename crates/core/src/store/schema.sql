@@ -1,5 +1,6 @@
--- siteaudit SQLite schema, version 3 (2 added host_probes, 3 reprobes; every statement is idempotent,
--- so upgrading a version-1 file is running this script again).
+-- siteaudit SQLite schema, version 4 (2 added host_probes, 3 reprobes, 4 findings and
+-- audits; every statement is idempotent, so upgrading an older file is running this
+-- script again).
 CREATE TABLE IF NOT EXISTS crawls (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     start_url   TEXT NOT NULL,
@@ -90,4 +91,24 @@ CREATE TABLE IF NOT EXISTS reprobes (
     ttfb_ms        REAL,
     total_ms       REAL,
     PRIMARY KEY (crawl_id, url_id, n)
+);
+-- The audit's findings, one row each; `seq` orders findings that sort equal (same
+-- severity, check and URL) as the checks produced them. Severity: 0 notice, 1 warning,
+-- 2 error.
+CREATE TABLE IF NOT EXISTS findings (
+    crawl_id INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    check_id TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    url      TEXT,
+    details  TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, seq)
+) WITHOUT ROWID;
+-- Which audit the stored findings of a crawl are (tool version, settings, the crawl
+-- compared against); removed whenever the crawl's data changes.
+CREATE TABLE IF NOT EXISTS audits (
+    crawl_id   INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL,
+    findings   INTEGER NOT NULL,
+    audited_at TEXT NOT NULL
 );

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    CrawlId, CrawlInfo, LinkRow, NewUrl, Store, StoreError, UrlId, UrlRecord, UrlResult, UrlScope,
-    WriteOp,
+    CrawlId, CrawlInfo, FindingRecord, LinkRow, NewUrl, Store, StoreError, UrlId, UrlRecord,
+    UrlResult, UrlScope, WriteOp,
 };
 use crate::config::CrawlConfig;
-use crate::model::{Attempt, FailureKind, RedirectHop, Timings};
+use crate::model::{Attempt, FailureKind, RedirectHop, Severity, Timings};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 /// A batch is committed after this many writes or this long, whichever comes first.
 const BATCH_OPS: usize = 4096;
 const BATCH_TIME: Duration = Duration::from_millis(100);
@@ -210,6 +210,8 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
         let started = Instant::now();
         let mut pending = Some(first);
         let mut ops = 0;
+        // Crawls whose data this batch changes: their stored findings go stale.
+        let mut changed: Vec<CrawlId> = Vec::new();
         let mut result: Result<(), rusqlite::Error> = Ok(());
         loop {
             let msg = match pending.take() {
@@ -227,6 +229,9 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
             };
             match msg {
                 Msg::Write(crawl, op) => {
+                    if !op.is_audit() && !changed.contains(&crawl) {
+                        changed.push(crawl);
+                    }
                     if result.is_ok() {
                         result = apply(&tx, crawl, op);
                     }
@@ -237,6 +242,14 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
                     flushes.push(reply);
                     break;
                 }
+            }
+        }
+        for crawl in changed {
+            if result.is_ok() {
+                result = tx
+                    .prepare_cached("DELETE FROM audits WHERE crawl_id = ?1")
+                    .and_then(|mut s| s.execute([crawl]))
+                    .map(drop);
             }
         }
         let outcome = result.and_then(|()| tx.commit()).map_err(|e| e.to_string());
@@ -299,6 +312,35 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
         }
         WriteOp::Reprobes { url_id, attempts } => {
             insert_attempts(tx, "reprobes", crawl, url_id, &attempts)
+        }
+        WriteOp::ClearFindings => {
+            tx.execute("DELETE FROM audits WHERE crawl_id = ?1", [crawl])?;
+            tx.execute("DELETE FROM findings WHERE crawl_id = ?1", [crawl])?;
+            Ok(())
+        }
+        WriteOp::Findings(findings) => {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO findings (crawl_id, seq, check_id, severity, url, details)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for f in &findings {
+                stmt.execute(params![
+                    crawl,
+                    f.order as i64,
+                    f.check,
+                    f.severity.rank(),
+                    f.url,
+                    f.details.get()
+                ])?;
+            }
+            Ok(())
+        }
+        WriteOp::Audited { key, findings } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO audits (crawl_id, key, findings, audited_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![crawl, key, findings as i64, now()])?;
+            Ok(())
         }
         WriteOp::HostProbe { host, kind, facts } => {
             tx.prepare_cached(
@@ -533,6 +575,40 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn audit_key(&self, crawl: CrawlId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT key FROM audits WHERE crawl_id = ?1", [crawl], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn for_each_finding(
+        &self,
+        crawl: CrawlId,
+        f: &mut dyn FnMut(FindingRecord),
+    ) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT check_id, severity, url, details FROM findings WHERE crawl_id = ?1
+             ORDER BY severity DESC, check_id, url, seq",
+        )?;
+        let mut rows = stmt.query([crawl])?;
+        while let Some(r) = rows.next()? {
+            let rank: u8 = r.get(1)?;
+            let severity = Severity::from_rank(rank)
+                .ok_or_else(|| StoreError::Corrupt(format!("finding severity {rank}")))?;
+            f(FindingRecord {
+                check_id: r.get(0)?,
+                severity,
+                url: r.get(2)?,
+                details: r.get(3)?,
+            });
+        }
+        Ok(())
+    }
+
     fn hops(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<RedirectHop>)>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -748,5 +824,98 @@ mod tests {
         store.set_state(crawl, "finished").unwrap();
         assert_eq!(store.crawls().unwrap()[0].state, "finished");
         assert!(matches!(store.crawl(99), Err(StoreError::NoSuchCrawl(_))));
+    }
+
+    /// Findings come back sorted (severity, check, URL, then as produced), whatever order
+    /// they were written in; any later write of the crawl's data makes them stale, and
+    /// another crawl's writes do not.
+    #[test]
+    fn findings_are_read_back_sorted_and_go_stale_on_change() {
+        use crate::model::{AuditFinding, Finding, Severity};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("f.db")).unwrap();
+        let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
+        let other = store.create_crawl(&CrawlConfig::default()).unwrap();
+        let f = |check: &'static str, severity, url: Option<&str>, order| {
+            let mut f = AuditFinding::new(
+                Finding {
+                    check_id: check,
+                    severity,
+                    url: url.map(str::to_string),
+                    details: serde_json::json!({ "n": order }),
+                },
+                1,
+                "title",
+                "fix",
+            );
+            f.order = order;
+            f
+        };
+        store.write(crawl, WriteOp::ClearFindings).unwrap();
+        store
+            .write(
+                crawl,
+                WriteOp::Findings(vec![
+                    f("b-check", Severity::Notice, Some("http://e.com/a"), 1),
+                    f("a-check", Severity::Error, Some("http://e.com/b"), 7),
+                    f("a-check", Severity::Error, Some("http://e.com/b"), 3),
+                ]),
+            )
+            .unwrap();
+        store
+            .write(
+                crawl,
+                WriteOp::Findings(vec![
+                    f("a-check", Severity::Error, None, 9),
+                    f("a-check", Severity::Warning, Some("http://e.com/a"), 2),
+                ]),
+            )
+            .unwrap();
+        store
+            .write(
+                crawl,
+                WriteOp::Audited {
+                    key: "k1".into(),
+                    findings: 5,
+                },
+            )
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.audit_key(crawl).unwrap().as_deref(), Some("k1"));
+        let mut read = Vec::new();
+        store
+            .for_each_finding(crawl, &mut |r| {
+                read.push(format!(
+                    "{} {} {:?} {}",
+                    r.severity.id(),
+                    r.check_id,
+                    r.url,
+                    r.details
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            read,
+            [
+                "error a-check None {\"n\":9}",
+                "error a-check Some(\"http://e.com/b\") {\"n\":3}",
+                "error a-check Some(\"http://e.com/b\") {\"n\":7}",
+                "warning a-check Some(\"http://e.com/a\") {\"n\":2}",
+                "notice b-check Some(\"http://e.com/a\") {\"n\":1}",
+            ]
+        );
+        // Another crawl's data changing leaves these alone; this crawl's does not.
+        store.write(other, WriteOp::MarkInSitemap(vec![1])).unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.audit_key(crawl).unwrap().as_deref(), Some("k1"));
+        store.write(crawl, WriteOp::MarkInSitemap(vec![1])).unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.audit_key(crawl).unwrap(), None);
+        // A new audit replaces the findings.
+        store.write(crawl, WriteOp::ClearFindings).unwrap();
+        store.flush().unwrap();
+        let mut n = 0;
+        store.for_each_finding(crawl, &mut |_| n += 1).unwrap();
+        assert_eq!(n, 0);
     }
 }

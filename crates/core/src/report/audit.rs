@@ -1,0 +1,235 @@
+//! The audit section of a report: the findings and the health score.
+//!
+//! A report of a stored crawl reads its findings from the store (DESIGN §4: reports read
+//! findings, they never compute checks). When the store has none for the crawl, or they
+//! were made by another siteaudit version, other settings or against another earlier
+//! crawl, the audit runs first and writes them there batch by batch as it finds them, so
+//! a crawl with millions of findings is never held whole; the report then reads them
+//! back in order, scoring and counting as it goes, and keeps every finding or, for a
+//! summary, the first few of each check.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use super::{FindingRow, ReportError};
+use crate::checks::{self, AuditConfig, CheckInfo, Score, ScoreTally, SiteData};
+use crate::model::Severity;
+use crate::store::{CrawlId, Store, StoreError, WriteOp};
+
+/// Findings of one check at one severity, counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingGroup {
+    /// The check id.
+    pub check: &'static str,
+    /// The severity.
+    pub severity: Severity,
+    /// How many findings.
+    pub count: u64,
+}
+
+/// Findings a summary keeps of each [`FindingGroup`] (the text report shows 10 per
+/// check, Markdown 20 per error group).
+pub const SAMPLE: usize = 20;
+
+/// The audit: health score and findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditSection {
+    /// The health score (formula in `checks::score`).
+    pub score: Score,
+    /// Counts by severity.
+    pub by_severity: BTreeMap<&'static str, u64>,
+    /// The findings, errors first: every one, or when `sampled` the first [`SAMPLE`] of
+    /// each group.
+    pub findings: Vec<FindingRow>,
+    /// Every check and severity that has findings, with how many, in findings order.
+    #[serde(skip)]
+    pub groups: Vec<FindingGroup>,
+    /// Whether `findings` keeps only the first of each group.
+    #[serde(skip)]
+    pub sampled: bool,
+    /// The checks that ran (registered and not disabled), in registry order.
+    #[serde(skip)]
+    pub checks_run: Vec<CheckInfo>,
+}
+
+/// Findings flushed to the store between two waits for its writer: bounds what the
+/// writer's queue holds when the checks find faster than it writes.
+const FLUSH_EVERY: u64 = 1 << 16;
+
+impl AuditSection {
+    /// Runs the checks over a crawl in memory and keeps every finding.
+    pub(super) fn run(site: &SiteData, cfg: &AuditConfig) -> Self {
+        let mut tally = Tally::new(cfg, false);
+        for f in checks::audit(site, cfg) {
+            tally.add(f);
+        }
+        tally.finish(checks::scored_urls(site))
+    }
+
+    /// What crawl `id`'s stored findings must have been made with to be reused: the
+    /// siteaudit version, the settings and the earlier crawl compared against.
+    pub(super) fn key(
+        store: &dyn Store,
+        id: CrawlId,
+        cfg: &AuditConfig,
+    ) -> Result<String, StoreError> {
+        let mut disabled: Vec<&str> = cfg.disabled.iter().map(String::as_str).collect();
+        disabled.sort_unstable();
+        let settings = serde_json::json!({
+            "tool": env!("CARGO_PKG_VERSION"),
+            "disabled": disabled,
+            "thresholds": cfg.thresholds,
+            "previous": SiteData::previous_crawl(store, id)?,
+        });
+        Ok(settings.to_string())
+    }
+
+    /// Audits the loaded crawl into the store under `key`, replacing what it held.
+    pub(super) fn store(
+        store: &dyn Store,
+        site: &SiteData,
+        cfg: &AuditConfig,
+        key: String,
+    ) -> Result<(), StoreError> {
+        let id = site.info.id;
+        store.write(id, WriteOp::ClearFindings)?;
+        let sent = AtomicU64::new(0);
+        let failed: Mutex<Option<StoreError>> = Mutex::new(None);
+        let fail = |e: StoreError| {
+            failed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get_or_insert(e);
+        };
+        checks::audit_into(site, cfg, &|batch| {
+            let n = batch.len() as u64;
+            if n == 0 {
+                return;
+            }
+            if let Err(e) = store.write(id, WriteOp::Findings(batch)) {
+                return fail(e);
+            }
+            let before = sent.fetch_add(n, Ordering::Relaxed);
+            if (before + n) / FLUSH_EVERY != before / FLUSH_EVERY
+                && let Err(e) = store.flush()
+            {
+                fail(e);
+            }
+        });
+        if let Some(e) = failed
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            return Err(e);
+        }
+        let findings = sent.into_inner();
+        store.write(id, WriteOp::Audited { key, findings })?;
+        store.flush()
+    }
+
+    /// Reads crawl `id`'s stored findings back, scoring them over `scored_urls` URLs;
+    /// keeps only the first of each group when `sampled`.
+    pub(super) fn read(
+        store: &dyn Store,
+        id: CrawlId,
+        cfg: &AuditConfig,
+        scored_urls: usize,
+        sampled: bool,
+    ) -> Result<Self, ReportError> {
+        let mut tally = Tally::new(cfg, sampled);
+        let mut bad = None;
+        store.for_each_finding(id, &mut |r| {
+            if bad.is_some() {
+                return;
+            }
+            let Some(info) = checks::info(&r.check_id) else {
+                bad = Some(format!("finding of unknown check {:?}", r.check_id));
+                return;
+            };
+            let details = match serde_json::value::RawValue::from_string(r.details) {
+                Ok(d) => d,
+                Err(e) => {
+                    bad = Some(format!("finding details of {}: {e}", r.check_id));
+                    return;
+                }
+            };
+            tally.add(FindingRow {
+                check: info.id,
+                category: info.category,
+                severity: r.severity,
+                title: info.title,
+                url: r.url,
+                details,
+                fix: info.fix,
+                order: 0,
+            });
+        })?;
+        if let Some(why) = bad {
+            return Err(StoreError::Corrupt(why).into());
+        }
+        Ok(tally.finish(scored_urls))
+    }
+}
+
+/// An audit section added up from findings given in report order.
+struct Tally {
+    score: ScoreTally,
+    by_severity: BTreeMap<&'static str, u64>,
+    groups: Vec<FindingGroup>,
+    findings: Vec<FindingRow>,
+    sampled: bool,
+    checks_run: Vec<CheckInfo>,
+}
+
+impl Tally {
+    fn new(cfg: &AuditConfig, sampled: bool) -> Self {
+        Self {
+            score: ScoreTally::default(),
+            by_severity: BTreeMap::new(),
+            groups: Vec::new(),
+            findings: Vec::new(),
+            sampled,
+            checks_run: checks::registry()
+                .iter()
+                .map(|c| *c.info())
+                .filter(|i| !cfg.disabled.contains(i.id))
+                .collect(),
+        }
+    }
+
+    fn add(&mut self, f: FindingRow) {
+        self.score.add(f.category, f.severity, f.url.as_deref());
+        *self.by_severity.entry(f.severity.id()).or_default() += 1;
+        let count = match self.groups.last_mut() {
+            Some(g) if g.check == f.check && g.severity == f.severity => {
+                g.count += 1;
+                g.count
+            }
+            _ => {
+                self.groups.push(FindingGroup {
+                    check: f.check,
+                    severity: f.severity,
+                    count: 1,
+                });
+                1
+            }
+        };
+        if !self.sampled || count <= SAMPLE as u64 {
+            self.findings.push(f);
+        }
+    }
+
+    fn finish(self, scored_urls: usize) -> AuditSection {
+        AuditSection {
+            score: self.score.finish(scored_urls),
+            by_severity: self.by_severity,
+            findings: self.findings,
+            groups: self.groups,
+            sampled: self.sampled,
+            checks_run: self.checks_run,
+        }
+    }
+}
