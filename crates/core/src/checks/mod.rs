@@ -168,24 +168,54 @@ pub trait PerPage: Send + Sync {
 /// Where checks put what they find. The audit keeps each finding as JSON text from the
 /// moment it is pushed (a check over a large site may push one per page); check tests
 /// keep the JSON trees to look into.
-#[derive(Debug)]
-pub struct Findings {
+pub struct Findings<'s> {
     trees: Option<Vec<Finding>>,
     kept: Vec<model::AuditFinding>,
+    /// Where kept findings go once there are [`SINK_BATCH`] of them (else they stay).
+    sink: Option<&'s FindingSink<'s>>,
     /// What is being evaluated (a page's position, or a site-wide check's), and how
     /// many findings it gave so far: each finding's [`model::AuditFinding::order`].
     rank: u64,
     n: u64,
 }
 
-impl Findings {
+impl std::fmt::Debug for Findings<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Findings")
+            .field("trees", &self.trees)
+            .field("kept", &self.kept)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s> Findings<'s> {
     /// Keeps findings as JSON text.
     pub fn text() -> Self {
         Self {
             trees: None,
             kept: Vec::new(),
+            sink: None,
             rank: 0,
             n: 0,
+        }
+    }
+
+    /// Keeps findings as JSON text, handing them to `sink` a batch at a time (a check
+    /// that fires on every page of a large site never holds all its findings); call
+    /// [`Findings::drain`] at the end for the rest.
+    fn streaming(sink: &'s FindingSink<'s>) -> Self {
+        Self {
+            sink: Some(sink),
+            ..Self::text()
+        }
+    }
+
+    /// Hands what is kept to the sink.
+    fn drain(&mut self) {
+        if let Some(sink) = self.sink
+            && !self.kept.is_empty()
+        {
+            sink(std::mem::take(&mut self.kept));
         }
     }
 
@@ -193,9 +223,7 @@ impl Findings {
     pub fn trees() -> Self {
         Self {
             trees: Some(Vec::new()),
-            kept: Vec::new(),
-            rank: 0,
-            n: 0,
+            ..Self::text()
         }
     }
 
@@ -204,11 +232,6 @@ impl Findings {
     fn set_rank(&mut self, rank: u64) {
         self.rank = rank;
         self.n = 0;
-    }
-
-    /// The findings kept as text so far, moved out.
-    fn take(&mut self) -> Vec<model::AuditFinding> {
-        std::mem::take(&mut self.kept)
     }
 
     /// Adds one.
@@ -221,6 +244,9 @@ impl Findings {
                 kept.order = (self.rank << 32) | self.n;
                 self.n += 1;
                 self.kept.push(kept);
+                if self.kept.len() >= SINK_BATCH {
+                    self.drain();
+                }
             }
         }
     }
@@ -495,30 +521,24 @@ pub fn audit_into(site: &SiteData, config: &AuditConfig, sink: &FindingSink<'_>)
             .map(|(part, share)| {
                 let page_checks = &page_checks;
                 scope.spawn(move || {
-                    let mut found = Findings::text();
+                    let mut found = Findings::streaming(sink);
                     for (i, page) in share.iter().enumerate() {
                         found.set_rank((part * chunk + i) as u64);
                         for check in page_checks {
                             check.eval_page(site, page, &mut found);
                         }
-                        if found.kept.len() >= SINK_BATCH {
-                            sink(found.take());
-                        }
                     }
-                    sink(found.take());
+                    found.drain();
                 })
             })
             .collect();
-        let mut out = Findings::text();
+        let mut out = Findings::streaming(sink);
         let site_wide = enabled.iter().filter(|c| c.per_page().is_none());
         for (k, check) in site_wide.enumerate() {
             out.set_rank((pages.len() + k) as u64);
             check.run(site, &mut out);
-            if out.kept.len() >= SINK_BATCH {
-                sink(out.take());
-            }
         }
-        sink(out.take());
+        out.drain();
         for w in workers {
             w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
