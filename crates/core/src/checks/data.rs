@@ -24,7 +24,7 @@ pub struct SiteData {
     /// Links by target, in discovery order.
     pub inlinks: FxHashMap<UrlId, Vec<LinkRow>>,
     /// Position in `urls` by URL string.
-    by_url: HashMap<String, usize>,
+    by_url: UrlIndex,
     /// Position in `urls` of the start URL.
     start: Option<usize>,
     /// Page facts of HTML pages, parsed once (boxed: the facts are large, and a hash
@@ -45,6 +45,47 @@ pub struct SiteData {
     pub reprobes: FxHashMap<UrlId, Vec<Attempt>>,
     /// Hosts adaptive throttling slowed down.
     pub throttled: Vec<crate::report::Throttle>,
+}
+
+/// Positions in a crawl's URL list by URL string, keyed by a hash of the string: the
+/// URLs are not copied (a million-URL crawl would otherwise hold each one twice), and a
+/// lookup compares the string found. URLs whose hash another one already has (rare)
+/// are kept by string.
+#[derive(Debug, Clone, Default)]
+struct UrlIndex {
+    by_hash: FxHashMap<u64, usize>,
+    collided: HashMap<String, usize>,
+}
+
+impl UrlIndex {
+    fn hash(url: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(url)
+    }
+
+    fn new(urls: &[UrlRecord]) -> Self {
+        let mut index = Self::default();
+        index.by_hash.reserve(urls.len());
+        for (i, u) in urls.iter().enumerate() {
+            match index.by_hash.entry(Self::hash(&u.url)) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    index.collided.insert(u.url.clone(), i);
+                }
+            }
+        }
+        index
+    }
+
+    /// The position of `url` in `urls` (the list the index was built from).
+    fn get(&self, urls: &[UrlRecord], url: &str) -> Option<usize> {
+        match self.by_hash.get(&Self::hash(url)) {
+            Some(&i) if urls[i].url == url => Some(i),
+            _ => self.collided.get(url).copied(),
+        }
+    }
 }
 
 /// Where the start URL's record is.
@@ -80,14 +121,14 @@ impl SiteData {
     /// Loads crawl `id` without parsing page facts or indexing links by source: what a
     /// report needs when no check runs.
     pub fn load_without_facts(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        Self::load_parts(store, id, true, true)
+        Self::load_parts(store, id, |s, id| s.urls(id), true)
     }
 
     /// Loads crawl `id` for checks whose report lists no URLs: page facts are parsed
     /// row by row as they are read and their JSON is not kept (sitemaps keep theirs),
     /// so the crawl is never held both as JSON text and parsed.
     pub fn load_lean(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        let mut site = Self::load_parts(store, id, false, true)?;
+        let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), true)?;
         let mut facts = FxHashMap::default();
         let mut sitemaps = Vec::new();
         store.for_each_facts(id, &mut |uid, raw| {
@@ -107,12 +148,13 @@ impl SiteData {
         Ok(site)
     }
 
-    /// Loads what a summary report of crawl `id` reads when no check runs: no page facts,
-    /// and only the links to URLs that can be problems (error statuses, failures,
-    /// redirects), read through the store's index by target. A crawl of a million pages
-    /// is summarised without holding its links.
+    /// Loads what a summary report of crawl `id` reads when no check runs: URL rows
+    /// without page facts (see [`Store::url_summaries`]), and only the links to URLs that
+    /// can be problems (error statuses, failures, redirects), read through the store's
+    /// index by target. A crawl of a million pages is summarised without holding its
+    /// links or every response's headers.
     pub fn load_summary(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        let mut site = Self::load_parts(store, id, false, false)?;
+        let mut site = Self::load_parts(store, id, |s, id| s.url_summaries(id), false)?;
         let candidates: Vec<UrlId> = site
             .urls
             .iter()
@@ -130,21 +172,13 @@ impl SiteData {
     fn load_parts(
         store: &dyn Store,
         id: CrawlId,
-        facts: bool,
+        rows: fn(&dyn Store, CrawlId) -> Result<Vec<UrlRecord>, StoreError>,
         links: bool,
     ) -> Result<Self, StoreError> {
         let info = store.crawl(id)?;
-        let urls = if facts {
-            store.urls(id)?
-        } else {
-            store.urls_without_facts(id)?
-        };
+        let urls = rows(store, id)?;
         let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-        let by_url = urls
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.url.clone(), i))
-            .collect();
+        let by_url = UrlIndex::new(&urls);
         let start = start_of(&urls);
         let mut inlinks: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
         if links {
@@ -287,11 +321,7 @@ impl SiteData {
     /// Assembles a crawl from parts (tests, other stores).
     pub fn from_parts(info: CrawlInfo, urls: Vec<UrlRecord>) -> Self {
         let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-        let by_url = urls
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.url.clone(), i))
-            .collect();
+        let by_url = UrlIndex::new(&urls);
         let start = start_of(&urls);
         Self {
             info,
@@ -316,7 +346,7 @@ impl SiteData {
 
     /// The record of a URL, by its normalized spelling.
     pub fn by_url(&self, url: &str) -> Option<&UrlRecord> {
-        self.by_url.get(url).map(|i| &self.urls[*i])
+        self.by_url.get(&self.urls, url).map(|i| &self.urls[i])
     }
 
     /// Where `start`'s redirects lead, hop by hop: the chain recorded inline (external
@@ -507,5 +537,31 @@ impl<'a> PageView<'a> {
             obj.insert("attempts".into(), tries.into());
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every URL is found at its position; unknown ones are not; a URL kept by string
+    /// (its hash taken by another) is found too.
+    #[test]
+    fn url_index_finds_each_url() {
+        let urls: Vec<UrlRecord> = crate::checks::test_support::TestSite::new()
+            .page("/a", Some(200), None, |_| {})
+            .page("/b", Some(404), None, |_| {})
+            .built()
+            .urls;
+        let mut index = UrlIndex::new(&urls);
+        for (i, u) in urls.iter().enumerate() {
+            assert_eq!(index.get(&urls, &u.url), Some(i));
+        }
+        assert_eq!(index.get(&urls, "http://site.example/none"), None);
+        // As if /b's hash had collided with an earlier URL's.
+        let b = urls.iter().position(|u| u.url.ends_with("/b")).unwrap();
+        index.by_hash.remove(&UrlIndex::hash(&urls[b].url));
+        index.collided.insert(urls[b].url.clone(), b);
+        assert_eq!(index.get(&urls, &urls[b].url), Some(b));
     }
 }

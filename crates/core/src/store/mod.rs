@@ -301,6 +301,9 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Every URL of a crawl, by id, without page facts (`facts` is `None`).
     fn urls_without_facts(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
+    /// Every URL of a crawl, by id, as a summary reads them: no page facts, content type
+    /// or charset, and headers and body snippets only of error responses (status ≥ 400).
+    fn url_summaries(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
     /// The links pointing at the given URLs.
     fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError>;
     /// Calls `f` for every link of a crawl.

@@ -55,17 +55,46 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Which columns of the URL rows a read fills.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    /// Every one.
+    All,
+    /// All but the page facts.
+    NoFacts,
+    /// What a summary reads: no facts, content type or charset, and headers and body
+    /// snippets only of error responses (the diagnosis reads them).
+    Summary,
+}
+
 impl SqliteStore {
-    /// The URL rows of a crawl, with or without the page facts column.
-    fn url_records(&self, crawl: CrawlId, facts: bool) -> Result<Vec<UrlRecord>, StoreError> {
+    /// The URL rows of a crawl, with the `columns` asked for.
+    fn url_records(&self, crawl: CrawlId, columns: Columns) -> Result<Vec<UrlRecord>, StoreError> {
         let conn = self.conn();
+        let (facts, content, errors_only) = match columns {
+            Columns::All => ("facts", "content_type, charset", ""),
+            Columns::NoFacts => ("NULL", "content_type, charset", ""),
+            Columns::Summary => ("NULL", "NULL, NULL", " WHEN status >= 400"),
+        };
+        let error_col = |c: &str| match errors_only {
+            "" => c.to_string(),
+            when => format!("CASE{when} THEN {c} END"),
+        };
         let mut stmt = conn.prepare(&format!(
             "SELECT id, url, depth, scope, found_by, in_sitemap, state, status, failure, failure_detail,
-                    location, content_type, ttfb_ms, total_ms, wire_bytes, body_bytes, charset, attempts,
-                    robots_disallowed, headers, {}, body_snippet, fingerprint
+                    location, {content}, ttfb_ms, total_ms, wire_bytes, body_bytes, attempts,
+                    robots_disallowed, {}, {facts}, {}, fingerprint
              FROM urls WHERE crawl_id = ?1 ORDER BY id",
-            if facts { "facts" } else { "NULL" }
+            error_col("headers"),
+            error_col("body_snippet"),
         ))?;
+        // Sized once: a million-URL crawl's rows are not copied as the list grows.
+        let count: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM urls WHERE crawl_id = ?1",
+            [crawl],
+            |r| r.get(0),
+        )?;
+        let mut out = Vec::with_capacity(count.max(0) as usize);
         let rows = stmt.query_map([crawl], |r| {
             let failure: Option<String> = r.get(8)?;
             let detail: Option<String> = r.get(9)?;
@@ -87,11 +116,11 @@ impl SqliteStore {
                 failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
                 location: r.get(10)?,
                 content_type: r.get(11)?,
-                ttfb_ms: r.get(12)?,
-                total_ms: r.get(13)?,
-                wire_bytes: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
-                body_bytes: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
-                charset: r.get(16)?,
+                charset: r.get(12)?,
+                ttfb_ms: r.get(13)?,
+                total_ms: r.get(14)?,
+                wire_bytes: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
+                body_bytes: r.get::<_, Option<i64>>(16)?.map(|v| v as u64),
                 attempts: r.get(17)?,
                 robots_disallowed: r.get(18)?,
                 headers: headers
@@ -102,7 +131,10 @@ impl SqliteStore {
                 fingerprint: r.get::<_, i64>(22)? as u64,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        for row in rows {
+            out.push(row?);
+        }
+        Ok(out)
     }
     /// Opens (creating if needed) the database at `path` and applies the schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -498,11 +530,15 @@ impl Store for SqliteStore {
     }
 
     fn urls(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
-        self.url_records(crawl, true)
+        self.url_records(crawl, Columns::All)
     }
 
     fn urls_without_facts(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
-        self.url_records(crawl, false)
+        self.url_records(crawl, Columns::NoFacts)
+    }
+
+    fn url_summaries(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
+        self.url_records(crawl, Columns::Summary)
     }
 
     fn for_each_facts(
@@ -821,6 +857,44 @@ mod tests {
         let info = store.crawl(crawl).unwrap();
         assert_eq!((info.urls, info.done), (2, 1));
         assert_eq!(info.config, cfg);
+        // A summary keeps the headers and body snippets of error responses only.
+        let ok = UrlResult {
+            id: 2,
+            outcome: Outcome {
+                response: Some(ResponseMeta {
+                    status: 200,
+                    headers: vec![("server".into(), "nginx".into())],
+                    ..ResponseMeta::default()
+                }),
+                ..Outcome::default()
+            },
+            robots_disallowed: false,
+            facts: None,
+            body_snippet: Some("fine".into()),
+            hops: vec![],
+        };
+        store
+            .write(
+                crawl,
+                WriteOp::Done {
+                    result: Box::new(ok),
+                    new_urls: vec![],
+                    links: vec![],
+                },
+            )
+            .unwrap();
+        store.flush().unwrap();
+        let full = store.urls(crawl).unwrap();
+        let summaries = store.url_summaries(crawl).unwrap();
+        assert_eq!(full[1].body_snippet.as_deref(), Some("fine"));
+        assert!(!full[1].headers.is_empty());
+        assert_eq!(summaries[1].body_snippet, None);
+        assert!(summaries[1].headers.is_empty());
+        assert_eq!(summaries[0].body_snippet.as_deref(), Some("Bad Gateway"));
+        assert_eq!(
+            (summaries[1].status, summaries[1].url.as_str()),
+            (Some(200), "http://e.com/2")
+        );
         store.set_state(crawl, "finished").unwrap();
         assert_eq!(store.crawls().unwrap()[0].state, "finished");
         assert!(matches!(store.crawl(99), Err(StoreError::NoSuchCrawl(_))));
