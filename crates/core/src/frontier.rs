@@ -37,6 +37,62 @@ pub(crate) struct Job {
     pub(crate) not_before: Option<Instant>,
 }
 
+/// A job waiting in a host's queue: a fresh one as small as it can be (a crawl of a
+/// million pages has most of its URLs queued at once, and a parsed [`Url`] is several
+/// times the size of its text), a retried or delayed one whole.
+#[derive(Debug)]
+enum Queued {
+    Fresh {
+        id: UrlId,
+        depth: u32,
+        kind: JobKind,
+        url: Box<str>,
+    },
+    Whole(Box<Job>),
+}
+
+impl Queued {
+    fn new(job: Job) -> Self {
+        if job.attempts.is_empty() && job.not_before.is_none() {
+            Self::Fresh {
+                id: job.id,
+                depth: job.depth,
+                kind: job.kind,
+                url: String::from(job.url).into_boxed_str(),
+            }
+        } else {
+            Self::Whole(Box::new(job))
+        }
+    }
+
+    fn kind(&self) -> JobKind {
+        match self {
+            Self::Fresh { kind, .. } => *kind,
+            Self::Whole(job) => job.kind,
+        }
+    }
+
+    fn into_job(self) -> Job {
+        match self {
+            Self::Fresh {
+                id,
+                depth,
+                kind,
+                url,
+            } => Job {
+                id,
+                // A URL's own serialization parses back to the same URL.
+                url: Url::parse(&url).expect("a serialized URL parses"),
+                depth,
+                kind,
+                attempts: Vec::new(),
+                not_before: None,
+            },
+            Self::Whole(job) => *job,
+        }
+    }
+}
+
 /// Whether a host's robots.txt is known yet.
 #[derive(Debug, Clone)]
 pub(crate) enum RobotsState {
@@ -51,7 +107,7 @@ pub(crate) enum RobotsState {
 /// One host's queue and politeness state.
 #[derive(Debug)]
 pub(crate) struct Host {
-    pub(crate) queue: VecDeque<Job>,
+    queue: VecDeque<Queued>,
     pub(crate) delayed: Vec<Job>,
     pub(crate) in_flight: usize,
     pub(crate) next_at: Instant,
@@ -205,9 +261,9 @@ impl Frontier {
         if job.not_before.is_some() {
             host.delayed.push(job);
         } else if job.kind == JobKind::Robots {
-            host.queue.push_front(job);
+            host.queue.push_front(Queued::new(job));
         } else {
-            host.queue.push_back(job);
+            host.queue.push_back(Queued::new(job));
         }
         if !had_work {
             self.ready.push_back(key.to_string());
@@ -237,19 +293,23 @@ impl Frontier {
             {
                 let mut job = host.delayed.swap_remove(pos);
                 job.not_before = None;
-                host.queue.push_front(job);
+                host.queue.push_front(Queued::new(job));
             }
             let job_wait = host.delayed.iter().filter_map(|j| j.not_before).min();
             let robots_ready = !matches!(host.robots, RobotsState::Pending);
             let front_is_robots = host
                 .queue
                 .front()
-                .is_some_and(|j| j.kind == JobKind::Robots);
+                .is_some_and(|j| j.kind() == JobKind::Robots);
             let can_start = !host.queue.is_empty()
                 && host.in_flight < host.limit
                 && (robots_ready || (front_is_robots && host.in_flight == 0));
             if can_start && host.next_at <= now {
-                let job = host.queue.pop_front().expect("queue is not empty");
+                let job = host
+                    .queue
+                    .pop_front()
+                    .expect("queue is not empty")
+                    .into_job();
                 host.in_flight += 1;
                 host.next_at = now + host.delay;
                 self.ready.push_back(key.clone());
@@ -312,6 +372,37 @@ mod tests {
             attempts: vec![],
             not_before: None,
         }
+    }
+
+    /// A queued job comes back as it went in: fresh ones from their URL text (odd
+    /// spellings included), retried ones whole with their attempts.
+    #[test]
+    fn queued_jobs_come_back_unchanged() {
+        for raw in [
+            "http://h/1",
+            "https://user:pw@Bücher.example:8443/a%20b/../c?q=1&r=%C3%A9#frag",
+            "http://[::1]:8080/x?",
+            "http://h/sp ace/ünï",
+        ] {
+            let mut j = job(7, JobKind::Sitemap);
+            j.url = Url::parse(raw).unwrap();
+            j.depth = 3;
+            let back = Queued::new(j.clone()).into_job();
+            assert_eq!(
+                (back.id, back.url, back.depth, back.kind),
+                (j.id, j.url, j.depth, j.kind)
+            );
+        }
+        let mut retried = job(8, JobKind::Page);
+        retried.attempts.push(Attempt {
+            status: Some(503),
+            failure: None,
+            timings: crate::model::Timings::default(),
+        });
+        let q = Queued::new(retried);
+        assert!(matches!(q, Queued::Whole(_)));
+        assert_eq!(q.into_job().attempts.len(), 1);
+        assert!(std::mem::size_of::<Queued>() < std::mem::size_of::<Job>() / 2);
     }
 
     #[test]

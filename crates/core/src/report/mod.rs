@@ -480,9 +480,12 @@ impl CrawlReport {
             if store.audit_key(id)?.as_deref() != Some(key.as_str()) {
                 // Page facts are parsed row by row, their JSON not kept; once the audit
                 // is stored they are dropped, and the crawl is reported without them.
+                let started = std::time::Instant::now();
                 let mut site = SiteData::load_with_previous_as(store, id, SiteData::load_lean)?;
                 site.thresholds = cfg.thresholds.clone();
+                let loaded = started.elapsed();
                 AuditSection::store(store, &site, cfg, key)?;
+                tracing::debug!(?loaded, audited = ?started.elapsed() - loaded, "crawl {id} audited");
                 // The tables list each page's stored facts, which a lean load left out.
                 if !detail.tables {
                     site.drop_facts();
@@ -497,6 +500,7 @@ impl CrawlReport {
         };
         let mut report = Self::summarize(&site);
         if let Some(cfg) = audit {
+            let started = std::time::Instant::now();
             let urls = crate::checks::scored_urls(&site);
             report.audit = Some(AuditSection::read(
                 store,
@@ -505,6 +509,7 @@ impl CrawlReport {
                 urls,
                 !detail.every_finding,
             )?);
+            tracing::debug!(read = ?started.elapsed(), "findings of crawl {id} read");
         }
         if detail.tables {
             report.add_tables(site, SiteData::into_rows);
