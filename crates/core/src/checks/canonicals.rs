@@ -8,7 +8,7 @@ use super::{Check, Evidence, PageView, SiteData};
 use crate::store::UrlRecord;
 
 /// One canonical declaration.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Declared {
     /// `html` or `header`.
     source: &'static str,
@@ -19,7 +19,46 @@ struct Declared {
 }
 
 /// Every canonical declaration of a page.
+///
+/// A score of checks ask this of each page in turn, and resolving means parsing URLs:
+/// the last page's answer is kept per thread, keyed by everything it is computed from
+/// (the URL, the tags' hrefs, the `Link` header), so a hit is always right.
 fn declared(p: &PageView<'_>) -> Vec<Declared> {
+    struct Last {
+        url: String,
+        hrefs: Vec<String>,
+        link: Option<String>,
+        declared: Vec<Declared>,
+    }
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Last>> = const { std::cell::RefCell::new(None) };
+    }
+    let tags = p
+        .facts
+        .map(|f| f.canonical_tags.as_slice())
+        .unwrap_or_default();
+    let link = p.header("link");
+    LAST.with_borrow_mut(|last| {
+        if let Some(l) = last
+            && l.url == p.record.url
+            && l.link.as_deref() == link
+            && l.hrefs.iter().eq(tags.iter().map(|t| &t.href))
+        {
+            return l.declared.clone();
+        }
+        let declared = resolve_declared(p);
+        *last = Some(Last {
+            url: p.record.url.clone(),
+            hrefs: tags.iter().map(|t| t.href.clone()).collect(),
+            link: link.map(str::to_string),
+            declared: declared.clone(),
+        });
+        declared
+    })
+}
+
+/// [`declared`], worked out.
+fn resolve_declared(p: &PageView<'_>) -> Vec<Declared> {
     let Ok(page) = url::Url::parse(&p.record.url) else {
         return Vec::new();
     };
@@ -608,6 +647,37 @@ mod tests {
         assert_eq!(t.fired("canonical-target-unlinked"), ["/to-unlinked"]);
         assert!(t.fired("canonicalised-page").contains(&"/a".to_string()));
         assert!(!t.fired("canonicalised-page").contains(&"/c".to_string()));
+    }
+
+    /// The per-thread memo of the last page's declarations never answers for another
+    /// page: the same URL with other tags, in two crawls one after the other, is judged
+    /// on its own tags.
+    #[test]
+    fn declarations_are_never_reused_for_other_tags() {
+        let a = page(
+            TestSite::new(),
+            "/p",
+            json!([tag(&format!("{BASE}/p"))]),
+            json!({}),
+        );
+        let b = page(
+            TestSite::new(),
+            "/p",
+            json!([tag(&format!("{BASE}/other"))]),
+            json!({}),
+        );
+        let view = |t: &TestSite| {
+            let site = t.site();
+            let rec = site.by_url(&format!("{BASE}/p")).unwrap();
+            super::declared(&site.view(rec))
+                .into_iter()
+                .map(|d| d.url.map(String::from))
+                .collect::<Vec<_>>()
+        };
+        for _ in 0..2 {
+            assert_eq!(view(&a), [Some(format!("{BASE}/p"))]);
+            assert_eq!(view(&b), [Some(format!("{BASE}/other"))]);
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct SiteData {
     /// Every URL, by id order.
     pub urls: Vec<UrlRecord>,
     /// Position in `urls` by id.
-    pub index: FxHashMap<UrlId, usize>,
+    index: IdIndex,
     /// Every attempt of URLs tried more than once.
     pub attempts: FxHashMap<UrlId, Vec<Attempt>>,
     /// Redirect chains recorded inline (external checks, robots.txt, sitemaps).
@@ -45,6 +45,31 @@ pub struct SiteData {
     pub reprobes: FxHashMap<UrlId, Vec<Attempt>>,
     /// Hosts adaptive throttling slowed down.
     pub throttled: Vec<crate::report::Throttle>,
+}
+
+/// Positions in a crawl's URL list by id. The engine numbers URLs densely from 1, so a
+/// crawl read in id order needs no table (a million-URL crawl saves one); any other list
+/// gets a hash table.
+#[derive(Debug, Clone, Default)]
+struct IdIndex {
+    sparse: Option<FxHashMap<UrlId, usize>>,
+}
+
+impl IdIndex {
+    fn new(urls: &[UrlRecord]) -> Self {
+        let dense = urls.iter().enumerate().all(|(i, u)| u.id as usize == i + 1);
+        Self {
+            sparse: (!dense).then(|| urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect()),
+        }
+    }
+
+    /// The position of `id` in `urls` (the list the index was built from).
+    fn get(&self, urls: &[UrlRecord], id: UrlId) -> Option<usize> {
+        match &self.sparse {
+            Some(map) => map.get(&id).copied(),
+            None => (id as usize).checked_sub(1).filter(|&i| i < urls.len()),
+        }
+    }
 }
 
 /// Positions in a crawl's URL list by URL string, keyed by a hash of the string: the
@@ -139,7 +164,7 @@ impl SiteData {
             }
         })?;
         for (uid, raw) in sitemaps {
-            if let Some(&i) = site.index.get(&uid) {
+            if let Some(i) = site.index.get(&site.urls, uid) {
                 site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
             }
         }
@@ -177,7 +202,7 @@ impl SiteData {
     ) -> Result<Self, StoreError> {
         let info = store.crawl(id)?;
         let urls = rows(store, id)?;
-        let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let index = IdIndex::new(&urls);
         let by_url = UrlIndex::new(&urls);
         let start = start_of(&urls);
         let mut inlinks: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
@@ -320,7 +345,7 @@ impl SiteData {
 
     /// Assembles a crawl from parts (tests, other stores).
     pub fn from_parts(info: CrawlInfo, urls: Vec<UrlRecord>) -> Self {
-        let index = urls.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let index = IdIndex::new(&urls);
         let by_url = UrlIndex::new(&urls);
         let start = start_of(&urls);
         Self {
@@ -394,7 +419,7 @@ impl SiteData {
 
     /// The record with this id.
     pub fn get(&self, id: UrlId) -> Option<&UrlRecord> {
-        self.index.get(&id).map(|i| &self.urls[*i])
+        self.index.get(&self.urls, id).map(|i| &self.urls[i])
     }
 
     /// Every fetched URL, with what the checks need about it.
@@ -499,10 +524,10 @@ impl<'a> PageView<'a> {
         if robots.iter().any(|m| noindex(m)) {
             return Some("noindex (meta robots)");
         }
-        if canonicals
-            .iter()
-            .any(|c| crate::url::normalize(c).is_ok_and(|c| c.as_str() != r.url))
-        {
+        // A canonical spelled as the (normalized) URL itself needs no normalizing: most do.
+        if canonicals.iter().any(|c| {
+            c.as_str() != r.url && crate::url::normalize(c).is_ok_and(|c| c.as_str() != r.url)
+        }) {
             return Some("canonicalised to another URL");
         }
         None
@@ -563,5 +588,31 @@ mod tests {
         index.by_hash.remove(&UrlIndex::hash(&urls[b].url));
         index.collided.insert(urls[b].url.clone(), b);
         assert_eq!(index.get(&urls, &urls[b].url), Some(b));
+    }
+
+    /// Ids dense from 1 in order need no table; others get one; both find every id.
+    #[test]
+    fn id_index_finds_each_id() {
+        let mut urls: Vec<UrlRecord> = crate::checks::test_support::TestSite::new()
+            .page("/a", Some(200), None, |_| {})
+            .page("/b", Some(404), None, |_| {})
+            .built()
+            .urls;
+        for (i, u) in urls.iter_mut().enumerate() {
+            u.id = i as UrlId + 1;
+        }
+        let dense = IdIndex::new(&urls);
+        assert!(dense.sparse.is_none());
+        for (i, u) in urls.iter().enumerate() {
+            assert_eq!(dense.get(&urls, u.id), Some(i));
+        }
+        assert_eq!(dense.get(&urls, 0), None);
+        assert_eq!(dense.get(&urls, urls.len() as UrlId + 1), None);
+        urls[0].id = 40;
+        let sparse = IdIndex::new(&urls);
+        assert!(sparse.sparse.is_some());
+        assert_eq!(sparse.get(&urls, 40), Some(0));
+        assert_eq!(sparse.get(&urls, 1), None);
+        assert_eq!(sparse.get(&urls, 2), Some(1));
     }
 }

@@ -65,21 +65,45 @@ fn primary(v: &str) -> String {
 }
 
 /// The page's alternates, resolved: (value, normalized URL when valid).
+///
+/// Several checks ask this of each page in turn: the last page's resolved hrefs are
+/// kept per thread, keyed by the page URL and the hrefs themselves.
 fn alternates<'a>(p: &PageView<'a>) -> Vec<(&'a HreflangTag, Option<String>)> {
+    struct Last {
+        url: String,
+        hrefs: Vec<String>,
+        resolved: Vec<Option<String>>,
+    }
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Last>> = const { std::cell::RefCell::new(None) };
+    }
     let Some(f) = p.html() else {
         return Vec::new();
     };
-    let base = url::Url::parse(&p.record.url).ok();
-    f.hreflang
-        .iter()
-        .map(|t| {
-            let u = base
-                .as_ref()
-                .and_then(|b| crate::url::resolve(b, &t.href).ok())
-                .map(String::from);
-            (t, u)
-        })
-        .collect()
+    LAST.with_borrow_mut(|last| {
+        let hit = last.as_ref().is_some_and(|l| {
+            l.url == p.record.url && l.hrefs.iter().eq(f.hreflang.iter().map(|t| &t.href))
+        });
+        if !hit {
+            let base = url::Url::parse(&p.record.url).ok();
+            let resolved = f
+                .hreflang
+                .iter()
+                .map(|t| {
+                    base.as_ref()
+                        .and_then(|b| crate::url::resolve(b, &t.href).ok())
+                        .map(String::from)
+                })
+                .collect();
+            *last = Some(Last {
+                url: p.record.url.clone(),
+                hrefs: f.hreflang.iter().map(|t| t.href.clone()).collect(),
+                resolved,
+            });
+        }
+        let resolved = &last.as_ref().expect("just set").resolved;
+        f.hreflang.iter().zip(resolved.iter().cloned()).collect()
+    })
 }
 
 fn check(
