@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use encoding_rs::Encoding;
 use lol_html::send::{EndTagHandler, HtmlRewriter, Settings};
-use lol_html::{AsciiCompatibleEncoding, MemorySettings, element, text};
+use lol_html::{AsciiCompatibleEncoding, MemorySettings};
 use url::Url;
 
 use super::charset::sniff_bom;
@@ -382,6 +382,58 @@ pub fn extract_html(
         ex.write(b"");
     }
     ex.finish()
+}
+
+/// A selector parsed once per process: lol_html's own `element!` and `text!` parse
+/// theirs whenever a rewriter is built, ~30 per page here; the rewriter borrows these.
+fn selector(text: &'static str) -> &'static lol_html::Selector {
+    type Parsed = std::collections::HashMap<&'static str, &'static lol_html::Selector>;
+    static PARSED: std::sync::LazyLock<Mutex<Parsed>> = std::sync::LazyLock::new(Mutex::default);
+    let mut parsed = PARSED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A handful of fixed selectors: leaked once each, held for the process's life.
+    parsed.entry(text).or_insert_with(|| {
+        Box::leak(Box::new(
+            text.parse().expect("the extractor's selectors are valid"),
+        ))
+    })
+}
+
+/// `lol_html::element!` with a selector parsed once (see [`selector`]).
+macro_rules! element {
+    ($selector:expr, $handler:expr) => {{
+        // As lol_html's macro does: closures need the hint to infer their argument type.
+        #[inline(always)]
+        const fn type_hint<'h, T, H: lol_html::HandlerTypes>(h: T) -> T
+        where
+            T: FnMut(&mut lol_html::html_content::Element<'_, '_, H>) -> lol_html::HandlerResult
+                + 'h,
+        {
+            h
+        }
+        (
+            std::borrow::Cow::Borrowed(selector($selector)),
+            lol_html::ElementContentHandlers::default().element(type_hint($handler)),
+        )
+    }};
+}
+
+/// `lol_html::text!` with a selector parsed once (see [`selector`]).
+macro_rules! text {
+    ($selector:expr, $handler:expr) => {{
+        #[inline(always)]
+        fn type_hint<T>(h: T) -> T
+        where
+            T: FnMut(&mut lol_html::html_content::TextChunk<'_>) -> lol_html::HandlerResult,
+        {
+            h
+        }
+        (
+            std::borrow::Cow::Borrowed(selector($selector)),
+            lol_html::ElementContentHandlers::default().text(type_hint($handler)),
+        )
+    }};
 }
 
 /// One selector per fact: measured faster than a single `*` handler (STACK.md).
