@@ -113,10 +113,10 @@ pub struct CrawlView {
 }
 
 impl CrawlView {
-    /// Loads a crawl's internal URLs.
+    /// Loads a crawl's internal URLs (their status and failure: no page facts).
     pub fn load(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
         let urls = store
-            .urls(id)?
+            .url_summaries(id)?
             .into_iter()
             .filter(|u| u.scope == UrlScope::Internal && u.state == "done")
             .collect();
