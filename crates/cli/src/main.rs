@@ -186,11 +186,12 @@ impl OutputArgs {
     /// What the report must hold: every URL, link and redirect for the formats that list
     /// them; every finding for those and whenever a baseline compares them one by one.
     fn detail(&self) -> siteaudit::report::Detail {
-        let all = self.output_dir.is_some();
-        siteaudit::report::Detail {
-            tables: self.format.needs_tables() || all,
-            every_finding: self.format.needs_every_finding() || all || self.baseline.is_some(),
+        let mut detail = siteaudit::report::Detail::of(self.format);
+        if self.output_dir.is_some() {
+            detail = siteaudit::report::Detail::FULL;
         }
+        detail.every_finding |= self.baseline.is_some();
+        detail
     }
 }
 

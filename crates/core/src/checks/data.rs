@@ -261,21 +261,16 @@ impl SiteData {
         (urls, inlinks.into_values().flatten().collect())
     }
 
-    /// Loads crawl `id` and, for change detection, the newest finished crawl before it
-    /// with the same start URL.
-    pub fn load_with_previous(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        Self::load_with_previous_as(store, id, Self::load)
-    }
-
-    /// [`SiteData::load_with_previous`] with both crawls loaded by `load` (e.g.
-    /// [`SiteData::load_lean`]).
+    /// Loads crawl `id` with `load` (e.g. [`SiteData::load_lean`]) and, for change
+    /// detection, the crawl `previous` (see [`SiteData::previous_crawl`]) the same way.
     pub fn load_with_previous_as(
         store: &dyn Store,
         id: CrawlId,
+        previous: Option<CrawlId>,
         load: fn(&dyn Store, CrawlId) -> Result<Self, StoreError>,
     ) -> Result<Self, StoreError> {
         let mut site = load(store, id)?;
-        if let Some(earlier) = Self::previous_crawl(store, id)? {
+        if let Some(earlier) = previous {
             site.previous = Some(Box::new(load(store, earlier)?));
         }
         Ok(site)

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
-use super::{SiteData, info};
+use super::SiteData;
 use crate::model::{AuditFinding, Severity};
 use crate::store::UrlScope;
 
@@ -139,9 +139,7 @@ pub fn scored_urls(site: &SiteData) -> usize {
 pub fn score(site: &SiteData, findings: &[AuditFinding]) -> Score {
     let mut tally = ScoreTally::default();
     for f in findings {
-        if let Some(i) = info(f.check) {
-            tally.add(i.category, f.severity, f.url.as_deref());
-        }
+        tally.add(f.category, f.severity, f.url.as_deref());
     }
     tally.finish(scored_urls(site))
 }
@@ -150,7 +148,7 @@ pub fn score(site: &SiteData, findings: &[AuditFinding]) -> Score {
 mod tests {
     use super::*;
     use crate::checks::test_support::TestSite;
-    use crate::checks::{AuditConfig, audit};
+    use crate::checks::{AuditConfig, audit, info};
 
     #[test]
     fn errors_cost_a_page_warnings_half_notices_nothing() {

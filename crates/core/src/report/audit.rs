@@ -69,22 +69,18 @@ impl AuditSection {
         tally.finish(checks::scored_urls(site))
     }
 
-    /// What crawl `id`'s stored findings must have been made with to be reused: the
+    /// What a crawl's stored findings must have been made with to be reused: the
     /// siteaudit version, the settings and the earlier crawl compared against.
-    pub(super) fn key(
-        store: &dyn Store,
-        id: CrawlId,
-        cfg: &AuditConfig,
-    ) -> Result<String, StoreError> {
+    pub(super) fn key(cfg: &AuditConfig, previous: Option<CrawlId>) -> String {
         let mut disabled: Vec<&str> = cfg.disabled.iter().map(String::as_str).collect();
         disabled.sort_unstable();
         let settings = serde_json::json!({
             "tool": env!("CARGO_PKG_VERSION"),
             "disabled": disabled,
             "thresholds": cfg.thresholds,
-            "previous": SiteData::previous_crawl(store, id)?,
+            "previous": previous,
         });
-        Ok(settings.to_string())
+        settings.to_string()
     }
 
     /// Audits the loaded crawl into the store under `key`, replacing what it held.
@@ -106,9 +102,6 @@ impl AuditSection {
         };
         checks::audit_into(site, cfg, &|batch| {
             let n = batch.len() as u64;
-            if n == 0 {
-                return;
-            }
             if let Err(e) = store.write(id, WriteOp::Findings(batch)) {
                 return fail(e);
             }

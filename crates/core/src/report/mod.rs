@@ -476,12 +476,14 @@ impl CrawlReport {
     ) -> Result<Self, ReportError> {
         let mut audited = None;
         if let Some(cfg) = audit {
-            let key = AuditSection::key(store, id, cfg)?;
+            let previous = SiteData::previous_crawl(store, id)?;
+            let key = AuditSection::key(cfg, previous);
             if store.audit_key(id)?.as_deref() != Some(key.as_str()) {
                 // Page facts are parsed row by row, their JSON not kept; once the audit
                 // is stored they are dropped, and the crawl is reported without them.
                 let started = std::time::Instant::now();
-                let mut site = SiteData::load_with_previous_as(store, id, SiteData::load_lean)?;
+                let mut site =
+                    SiteData::load_with_previous_as(store, id, previous, SiteData::load_lean)?;
                 site.thresholds = cfg.thresholds.clone();
                 let loaded = started.elapsed();
                 AuditSection::store(store, &site, cfg, key)?;

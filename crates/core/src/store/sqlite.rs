@@ -72,13 +72,13 @@ impl SqliteStore {
     fn url_records(&self, crawl: CrawlId, columns: Columns) -> Result<Vec<UrlRecord>, StoreError> {
         let conn = self.conn();
         let (facts, content, errors_only) = match columns {
-            Columns::All => ("facts", "content_type, charset", ""),
-            Columns::NoFacts => ("NULL", "content_type, charset", ""),
-            Columns::Summary => ("NULL", "NULL, NULL", " WHEN status >= 400"),
+            Columns::All => ("facts", "content_type, charset", false),
+            Columns::NoFacts => ("NULL", "content_type, charset", false),
+            Columns::Summary => ("NULL", "NULL, NULL", true),
         };
         let error_col = |c: &str| match errors_only {
-            "" => c.to_string(),
-            when => format!("CASE{when} THEN {c} END"),
+            true => format!("CASE WHEN status >= 400 THEN {c} END"),
+            false => c.to_string(),
         };
         let mut stmt = conn.prepare(&format!(
             "SELECT id, url, depth, scope, found_by, in_sitemap, state, status, failure, failure_detail,
