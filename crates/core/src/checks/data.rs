@@ -123,6 +123,45 @@ fn is_sitemap_json(raw: &str) -> bool {
     raw.trim_start().starts_with("{\"sitemap\"")
 }
 
+/// What of a page's facts the checks read when they look past the page itself (other
+/// pages' facts, site-wide comparisons, change detection): a streamed audit holds only
+/// this of each page, and gives each per-page evaluation the page's full facts (see
+/// [`SiteData::load_shared`]). A field left out here that such a check reads would read
+/// empty: every check test runs both ways and compares (`test_support`).
+pub(crate) fn shared_facts(f: Box<PageFacts>) -> Box<PageFacts> {
+    let f = *f;
+    let mut shared = PageFacts {
+        titles: f.titles,
+        descriptions: f.descriptions,
+        meta_robots: f.meta_robots,
+        canonicals: f.canonicals,
+        lang: f.lang,
+        h1_count: f.h1_count,
+        base: f.base,
+        headings: f.headings,
+        title_in_body: f.title_in_body,
+        description_in_body: f.description_in_body,
+        canonical_tags: f.canonical_tags,
+        directives: f.directives,
+        // No check reads the excerpt (600 characters a page).
+        text: crate::model::TextFacts {
+            excerpt: String::new(),
+            ..f.text
+        },
+        hreflang: f.hreflang,
+        xml_lang: f.xml_lang,
+        ..PageFacts::default()
+    };
+    // Deserialized lists grow by doubling; these are held for the whole audit.
+    shared.titles.shrink_to_fit();
+    shared.descriptions.shrink_to_fit();
+    shared.canonicals.shrink_to_fit();
+    shared.headings.shrink_to_fit();
+    shared.canonical_tags.shrink_to_fit();
+    shared.hreflang.shrink_to_fit();
+    Box::new(shared)
+}
+
 /// Parses the stored facts of every HTML page.
 fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, Box<PageFacts>> {
     urls.iter()
@@ -153,6 +192,15 @@ impl SiteData {
     /// row by row as they are read and their JSON is not kept (sitemaps keep theirs),
     /// so the crawl is never held both as JSON text and parsed.
     pub fn load_lean(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
+        Self::load_parsed(store, id, |f| f)
+    }
+
+    /// [`SiteData::load_lean`], keeping `keep` of each page's parsed facts.
+    fn load_parsed(
+        store: &dyn Store,
+        id: CrawlId,
+        keep: fn(Box<PageFacts>) -> Box<PageFacts>,
+    ) -> Result<Self, StoreError> {
         let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), true)?;
         let mut facts = FxHashMap::default();
         let mut sitemaps = Vec::new();
@@ -160,7 +208,7 @@ impl SiteData {
             if is_sitemap_json(raw) {
                 sitemaps.push((uid, raw.to_string()));
             } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw) {
-                facts.insert(uid, f);
+                facts.insert(uid, keep(f));
             }
         })?;
         for (uid, raw) in sitemaps {
@@ -171,6 +219,23 @@ impl SiteData {
         site.facts = facts;
         site.index_outlinks();
         Ok(site)
+    }
+
+    /// Loads crawl `id` for a streamed audit ([`crate::checks::audit_streaming`]): like
+    /// [`SiteData::load_lean`], but each page keeps only what checks read across pages
+    /// (see [`shared_facts`]); the per-page checks are handed each page's full facts
+    /// as the store streams them again. A large crawl's audit holds a fraction of its
+    /// facts.
+    pub fn load_shared(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
+        Self::load_parsed(store, id, shared_facts)
+    }
+
+    /// Keeps of each page's facts only what checks read across pages.
+    #[cfg(test)]
+    pub(crate) fn share_facts(&mut self) {
+        for f in self.facts.values_mut() {
+            *f = shared_facts(std::mem::take(f));
+        }
     }
 
     /// Loads what a summary report of crawl `id` reads when no check runs: URL rows
@@ -210,6 +275,11 @@ impl SiteData {
             store.for_each_link(id, &mut |l: LinkRow| {
                 inlinks.entry(l.to).or_default().push(l)
             })?;
+            // Grown by doubling: a page every page links to would otherwise hold up to
+            // twice its links' room for the whole report.
+            for v in inlinks.values_mut() {
+                v.shrink_to_fit();
+            }
         }
         Ok(Self {
             info,
@@ -425,9 +495,28 @@ impl SiteData {
             .map(|record| self.view(record))
     }
 
+    /// The position in [`SiteData::urls`] of the URL with this id.
+    pub(crate) fn position(&self, id: UrlId) -> Option<usize> {
+        self.index.get(&self.urls, id)
+    }
+
+    /// Whether page `id` has parsed facts (an HTML page).
+    pub fn has_facts(&self, id: UrlId) -> bool {
+        self.facts.contains_key(&id)
+    }
+
     /// One URL as a check sees it.
     pub fn view<'a>(&'a self, record: &'a UrlRecord) -> PageView<'a> {
-        let facts = self.facts.get(&record.id).map(|f| &**f);
+        self.view_with(record, self.facts.get(&record.id).map(|f| &**f))
+    }
+
+    /// One URL as a check sees it, with these facts (a streamed audit's full facts of
+    /// the page, where the crawl holds only the shared part).
+    pub fn view_with<'a>(
+        &'a self,
+        record: &'a UrlRecord,
+        facts: Option<&'a PageFacts>,
+    ) -> PageView<'a> {
         let html_ok = record.scope == UrlScope::Internal
             && record.status.is_some_and(|s| (200..300).contains(&s))
             && crate::extract::is_html(record.content_type.as_deref());

@@ -479,14 +479,20 @@ pub fn audit(site: &SiteData, config: &AuditConfig) -> Vec<model::AuditFinding> 
     let mut kept = all
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    kept.sort_unstable_by(|a, b| {
+    sort_findings(&mut kept);
+    kept
+}
+
+/// Orders findings as reports list them: by severity (errors first), check id, URL,
+/// then as found. The store reads them back in the same order.
+pub(crate) fn sort_findings(findings: &mut [model::AuditFinding]) {
+    findings.sort_unstable_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.check.cmp(b.check))
             .then_with(|| a.url.cmp(&b.url))
             .then_with(|| a.order.cmp(&b.order))
     });
-    kept
 }
 
 /// Where [`audit_into`] hands findings, a batch at a time, from several threads.
@@ -502,11 +508,7 @@ const SINK_BATCH: usize = 4096;
 /// audit never holds more than a few batches, however many findings a crawl has.
 pub fn audit_into(site: &SiteData, config: &AuditConfig, sink: &FindingSink<'_>) {
     let checks = registry();
-    let enabled: Vec<&dyn Check> = checks
-        .iter()
-        .map(|c| c.as_ref())
-        .filter(|c| !config.disabled.contains(c.info().id))
-        .collect();
+    let enabled = enabled(&checks, config);
     // Per-page checks share one pass: each page's view is assembled once, not once per
     // check. The pages are split between the cores (the crawl is over, they are free),
     // while this thread runs the site-wide checks.
@@ -543,6 +545,107 @@ pub fn audit_into(site: &SiteData, config: &AuditConfig, sink: &FindingSink<'_>)
             w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
     });
+}
+
+/// The checks `config` leaves on, in registry order.
+fn enabled<'c>(checks: &'c [Box<dyn Check>], config: &AuditConfig) -> Vec<&'c dyn Check> {
+    checks
+        .iter()
+        .map(|c| c.as_ref())
+        .filter(|c| !config.disabled.contains(c.info().id))
+        .collect()
+}
+
+/// Pages' stored facts handed to the checks' workers at a time.
+const FACTS_BATCH: usize = 64;
+
+/// Runs every enabled check like [`audit_into`] over a crawl loaded with
+/// [`SiteData::load_shared`], which holds of each page only what checks read across
+/// pages. `facts` streams every page's stored facts JSON (e.g.
+/// [`crate::store::Store::for_each_facts`]); each page is evaluated by the per-page
+/// checks with its full facts as it arrives, parsed on the worker threads and dropped
+/// after, then the site-wide checks run over the shared parts. The findings and their
+/// order are those of [`audit_into`] over the fully loaded crawl.
+pub fn audit_streaming<E>(
+    site: &SiteData,
+    config: &AuditConfig,
+    facts: impl FnOnce(&mut dyn FnMut(crate::store::UrlId, &str)) -> Result<(), E>,
+    sink: &FindingSink<'_>,
+) -> Result<(), E> {
+    let checks = registry();
+    let enabled = enabled(&checks, config);
+    let page_checks: Vec<&dyn PerPage> = enabled.iter().filter_map(|c| c.per_page()).collect();
+    // A page's findings sort by its position among the crawl's URLs, so they tie-break
+    // as in `audit_into` (which numbers the fetched pages in the same order).
+    let evaluate = |pos: usize, facts: Option<&model::PageFacts>, found: &mut Findings| {
+        let page = site.view_with(&site.urls[pos], facts);
+        found.set_rank(pos as u64);
+        for check in &page_checks {
+            check.eval_page(site, &page, found);
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, String)>>(threads * 2);
+    let rx = std::sync::Mutex::new(rx);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (rx, evaluate) = (&rx, &evaluate);
+                scope.spawn(move || {
+                    let mut found = Findings::streaming(sink);
+                    loop {
+                        let next = rx
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        let Ok(batch) = next else { break };
+                        for (pos, raw) in batch {
+                            // It parsed when the crawl was loaded, so it parses again.
+                            let facts = serde_json::from_str::<model::PageFacts>(&raw).ok();
+                            evaluate(pos, facts.as_ref(), &mut found);
+                        }
+                    }
+                    found.drain();
+                })
+            })
+            .collect();
+        let mut batch = Vec::with_capacity(FACTS_BATCH);
+        let streamed = facts(&mut |id, raw| {
+            let Some(pos) = site.position(id) else { return };
+            if !site.has_facts(id) || site.urls[pos].state != "done" {
+                return;
+            }
+            batch.push((pos, raw.to_owned()));
+            if batch.len() == FACTS_BATCH {
+                // The workers only stop when the channel closes, below.
+                let _ = tx.send(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(FACTS_BATCH),
+                ));
+            }
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        // Meanwhile: the fetched URLs that have no page facts.
+        let mut found = Findings::streaming(sink);
+        for (pos, record) in site.urls.iter().enumerate() {
+            if record.state == "done" && !site.has_facts(record.id) {
+                evaluate(pos, None, &mut found);
+            }
+        }
+        let site_wide = enabled.iter().filter(|c| c.per_page().is_none());
+        for (k, check) in site_wide.enumerate() {
+            found.set_rank((site.urls.len() + k) as u64);
+            check.run(site, &mut found);
+        }
+        found.drain();
+        for w in workers {
+            w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+        streamed
+    })
 }
 
 /// The catalogue entry of an implemented check.

@@ -254,10 +254,53 @@ impl TestSite {
             .into_iter()
             .find(|c| c.info().id == id)
             .unwrap_or_else(|| panic!("no check {id}"));
+        let site = self.refreshed();
         let mut out = super::Findings::trees();
-        check.run(&self.refreshed(), &mut out);
+        check.run(&site, &mut out);
+        assert_streams_alike(&site, id);
         out.into_trees()
     }
+}
+
+/// Fails unless check `id` finds the same over `site` streamed (each page's shared facts
+/// held, its full facts handed to the per-page evaluation) as over `site` fully loaded:
+/// a check that reads, of another page or site-wide, a fact [`super::data::shared_facts`]
+/// leaves out fails here.
+fn assert_streams_alike(site: &SiteData, id: &str) {
+    let config = super::AuditConfig {
+        disabled: super::registry()
+            .iter()
+            .map(|c| c.info().id.to_string())
+            .filter(|c| c != id)
+            .collect(),
+        thresholds: site.thresholds.clone(),
+    };
+    let full = super::audit(site, &config);
+    let mut shared = site.clone();
+    shared.share_facts();
+    if let Some(p) = &mut shared.previous {
+        p.share_facts();
+    }
+    let streamed = std::sync::Mutex::new(Vec::new());
+    let facts = |each: &mut dyn FnMut(u32, &str)| {
+        for u in &site.urls {
+            if let Some(raw) = &u.facts {
+                each(u.id, raw.get());
+            }
+        }
+        Ok::<(), std::convert::Infallible>(())
+    };
+    let Ok(()) = super::audit_streaming(&shared, &config, facts, &|mut batch| {
+        streamed.lock().unwrap().append(&mut batch)
+    });
+    let mut streamed = streamed.into_inner().unwrap();
+    super::sort_findings(&mut streamed);
+    let json = |f: &[crate::model::AuditFinding]| serde_json::to_string_pretty(f).unwrap();
+    assert_eq!(
+        json(&streamed),
+        json(&full),
+        "check {id}: streamed audit (shared facts) differs from the full one"
+    );
 }
 
 fn record(

@@ -83,7 +83,9 @@ impl AuditSection {
         settings.to_string()
     }
 
-    /// Audits the loaded crawl into the store under `key`, replacing what it held.
+    /// Audits the crawl, loaded with [`SiteData::load_shared`], into the store under
+    /// `key`, replacing what it held; the per-page checks read each page's full facts
+    /// from the store as they stream by.
     pub(super) fn store(
         store: &dyn Store,
         site: &SiteData,
@@ -100,7 +102,8 @@ impl AuditSection {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get_or_insert(e);
         };
-        checks::audit_into(site, cfg, &|batch| {
+        let facts = |each: &mut dyn FnMut(_, &str)| store.for_each_facts(id, each);
+        checks::audit_streaming(site, cfg, facts, &|batch| {
             let n = batch.len() as u64;
             if let Err(e) = store.write(id, WriteOp::Findings(batch)) {
                 return fail(e);
@@ -111,7 +114,7 @@ impl AuditSection {
             {
                 fail(e);
             }
-        });
+        })?;
         if let Some(e) = failed
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -479,11 +479,13 @@ impl CrawlReport {
             let previous = SiteData::previous_crawl(store, id)?;
             let key = AuditSection::key(cfg, previous);
             if store.audit_key(id)?.as_deref() != Some(key.as_str()) {
-                // Page facts are parsed row by row, their JSON not kept; once the audit
-                // is stored they are dropped, and the crawl is reported without them.
+                // Page facts are parsed row by row, their JSON not kept, and only what
+                // checks compare across pages is held (the per-page checks read each
+                // page's facts as the store streams them again); once the audit is
+                // stored they are dropped, and the crawl is reported without them.
                 let started = std::time::Instant::now();
                 let mut site =
-                    SiteData::load_with_previous_as(store, id, previous, SiteData::load_lean)?;
+                    SiteData::load_with_previous_as(store, id, previous, SiteData::load_shared)?;
                 site.thresholds = cfg.thresholds.clone();
                 let loaded = started.elapsed();
                 AuditSection::store(store, &site, cfg, key)?;
