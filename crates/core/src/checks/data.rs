@@ -272,14 +272,16 @@ impl SiteData {
         let start = start_of(&urls);
         let mut inlinks: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
         if links {
+            // Each target's list sized up front: grown by doubling, a page every page
+            // links to would hold up to twice its links' room.
+            let counts = store.inlink_counts(id)?;
+            inlinks.reserve(counts.len());
+            for (to, n) in counts {
+                inlinks.insert(to, Vec::with_capacity(n as usize));
+            }
             store.for_each_link(id, &mut |l: LinkRow| {
                 inlinks.entry(l.to).or_default().push(l)
             })?;
-            // Grown by doubling: a page every page links to would otherwise hold up to
-            // twice its links' room for the whole report.
-            for v in inlinks.values_mut() {
-                v.shrink_to_fit();
-            }
         }
         Ok(Self {
             info,

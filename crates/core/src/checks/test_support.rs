@@ -105,7 +105,7 @@ impl TestSite {
         for (path, text) in texts {
             let id = self.id(path);
             for l in self.site.inlinks.entry(id).or_default() {
-                l.text = Some((*text).to_string());
+                l.text = Some((*text).into());
             }
         }
         self
@@ -122,7 +122,7 @@ impl TestSite {
             .iter_mut()
             .filter(|l| l.from == from)
         {
-            l.rel = Some(rel.to_string());
+            l.rel = Some(rel.into());
         }
         self
     }
@@ -131,7 +131,7 @@ impl TestSite {
     pub(crate) fn rel(mut self, path: &str, rel: &str) -> Self {
         let id = self.id(path);
         for l in self.site.inlinks.entry(id).or_default() {
-            l.rel = Some(rel.to_string());
+            l.rel = Some(rel.into());
         }
         self
     }

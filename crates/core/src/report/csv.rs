@@ -114,8 +114,8 @@ pub(super) fn write_tables(
             url(l.from),
             url(l.to),
             l.kind.to_string(),
-            l.text.clone().unwrap_or_default(),
-            l.rel.clone().unwrap_or_default(),
+            l.text.as_deref().unwrap_or_default().to_string(),
+            l.rel.as_deref().unwrap_or_default().to_string(),
         ])?;
     }
     w.flush()?;

@@ -726,7 +726,7 @@ fn inlinks_of(site: &SiteData, id: UrlId) -> Vec<Inlink> {
             out.push(Inlink {
                 url: src.url.clone(),
                 kind: l.kind,
-                text: l.text.clone(),
+                text: l.text.as_deref().map(str::to_string),
             });
         }
     }

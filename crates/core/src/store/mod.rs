@@ -90,10 +90,10 @@ pub struct LinkRow {
     pub to: UrlId,
     /// The link kind id.
     pub kind: &'static str,
-    /// Anchor text or alt.
-    pub text: Option<String>,
+    /// Anchor text or alt (boxed: a crawl holds millions of links).
+    pub text: Option<Box<str>>,
     /// The rel attribute.
-    pub rel: Option<String>,
+    pub rel: Option<Box<str>>,
 }
 
 /// What the engine learned about one URL.
@@ -306,6 +306,9 @@ pub trait Store: Send + Sync {
     fn url_summaries(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
     /// The links pointing at the given URLs.
     fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError>;
+    /// How many links point at each URL that has any: lets a loader give each target's
+    /// list its exact room before [`Store::for_each_link`] fills it.
+    fn inlink_counts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, u32)>, StoreError>;
     /// Calls `f` for every link of a crawl.
     fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError>;
     /// Every attempt of the URLs that took more than one.

@@ -575,6 +575,15 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn inlink_counts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, u32)>, StoreError> {
+        let conn = self.conn();
+        // Read from the links_by_target index alone.
+        let mut stmt =
+            conn.prepare("SELECT to_id, count(*) FROM links WHERE crawl_id = ?1 GROUP BY to_id")?;
+        let rows = stmt.query_map([crawl], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -851,7 +860,7 @@ mod tests {
         assert_eq!(urls[0].status, Some(502));
         assert_eq!(urls[0].attempts, 3);
         assert_eq!(urls[1].state, "queued");
-        assert_eq!(store.links_to(crawl, &[2]).unwrap(), vec![link]);
+        assert_eq!(store.links_to(crawl, &[2]).unwrap(), vec![link.clone()]);
         let retried = store.retried_attempts(crawl).unwrap();
         assert_eq!(retried[0].1.len(), 3);
         let info = store.crawl(crawl).unwrap();
@@ -879,11 +888,30 @@ mod tests {
                 WriteOp::Done {
                     result: Box::new(ok),
                     new_urls: vec![],
-                    links: vec![],
+                    links: vec![
+                        LinkRow {
+                            to: 1,
+                            rel: Some("nofollow".into()),
+                            ..link.clone()
+                        },
+                        LinkRow {
+                            from: 2,
+                            text: None,
+                            ..link.clone()
+                        },
+                    ],
                 },
             )
             .unwrap();
         store.flush().unwrap();
+        // What each target's list is sized by before links are read.
+        let mut counts = store.inlink_counts(crawl).unwrap();
+        counts.sort_unstable();
+        assert_eq!(counts, vec![(1, 1), (2, 2)]);
+        let mut all = Vec::new();
+        store.for_each_link(crawl, &mut |l| all.push(l)).unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[1].rel.as_deref(), Some("nofollow"));
         let full = store.urls(crawl).unwrap();
         let summaries = store.url_summaries(crawl).unwrap();
         assert_eq!(full[1].body_snippet.as_deref(), Some("fine"));
