@@ -219,7 +219,7 @@ impl Crawler {
             if r.found_by == FOUND_START {
                 engine.start_ids.insert(r.id);
             }
-            if r.scope == UrlScope::Internal && counts_as_page(&r.found_by) {
+            if r.scope == UrlScope::Internal && counts_as_page(r.found_by) {
                 engine.pages += 1;
                 if let Ok(u) = Url::parse(&r.url) {
                     engine.note_probe_host(&u);
@@ -232,7 +232,7 @@ impl Crawler {
                 && fault
                 && engine.cfg.reprobe > 0
                 && !matches!(
-                    r.found_by.as_str(),
+                    r.found_by,
                     FOUND_ROBOTS | FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE
                 )
                 && let Ok(u) = Url::parse(&r.url)
@@ -245,7 +245,7 @@ impl Crawler {
             let Ok(url) = Url::parse(&r.url) else {
                 continue;
             };
-            let kind = match (r.found_by.as_str(), r.scope) {
+            let kind = match (r.found_by, r.scope) {
                 (FOUND_ROBOTS, _) => JobKind::Robots,
                 (FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE, _) => JobKind::Sitemap,
                 (_, UrlScope::External) => JobKind::External,

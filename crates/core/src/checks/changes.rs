@@ -325,7 +325,7 @@ mod tests {
 
     fn sitemap(t: TestSite, urls: u64) -> TestSite {
         t.unlinked("/sitemap.xml", Some(200), |r| {
-            r.found_by = "sitemap-file".into();
+            r.found_by = "sitemap-file";
             r.facts = Some(crate::store::raw_json(
                 &json!({ "sitemap": { "kind": "urlset", "urls": urls } }),
             ));

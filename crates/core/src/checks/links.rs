@@ -562,7 +562,7 @@ mod tests {
                 Some(FailureKind::InvalidUrl { reason: "x".into() }),
                 |r| {
                     r.url = "http://[bad/bad".into();
-                    r.found_by = "invalid".into();
+                    r.found_by = "invalid";
                 },
             )
             .page("/dev", Some(200), None, |r| {

@@ -12,10 +12,7 @@ use crate::model::{FailureKind, Finding, Severity};
 use crate::store::UrlRecord;
 
 fn is_file(r: &UrlRecord) -> bool {
-    matches!(
-        r.found_by.as_str(),
-        FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE
-    ) && r.state == "done"
+    matches!(r.found_by, FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE) && r.state == "done"
 }
 
 /// The parse facts of a fetched sitemap file (stored as JSON text; sitemap files are few).
@@ -522,7 +519,7 @@ mod tests {
 
     fn sm(t: TestSite, path: &str, status: u16, facts: serde_json::Value) -> TestSite {
         t.unlinked(path, Some(status), |r| {
-            r.found_by = "sitemap-file".into();
+            r.found_by = "sitemap-file";
             r.content_type = Some("application/xml".into());
             r.facts = Some(crate::store::raw_json(&json!({ "sitemap": facts })));
         })

@@ -228,9 +228,7 @@ mod tests {
         assert_eq!(listed.fired("http-404"), vec!["/i.png"]);
         // robots.txt is nobody's page.
         let robots = TestSite::new()
-            .page("/robots.txt", Some(404), None, |r| {
-                r.found_by = "robots".into()
-            })
+            .page("/robots.txt", Some(404), None, |r| r.found_by = "robots")
             .linked_as("/robots.txt", "robots");
         assert!(robots.fired("http-404").is_empty());
     }

@@ -51,9 +51,9 @@ pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> Result<(), ReportE
             u.url.clone(),
             format!("{:?}", u.scope).to_lowercase(),
             u.depth.to_string(),
-            u.found_by.clone(),
+            u.found_by.to_string(),
             u.in_sitemap.to_string(),
-            u.state.clone(),
+            u.state.to_string(),
             opt(u.status.map(|s| s.to_string())),
             opt(u.status.map(status_class)),
             problems

@@ -735,7 +735,7 @@ fn inlinks_of(site: &SiteData, id: UrlId) -> Vec<Inlink> {
 
 /// A 404/410 where absence is normal: robots.txt and the guessed `/sitemap.xml`.
 fn expected_missing(u: &UrlRecord, status: u16) -> bool {
-    matches!(status, 404 | 410) && matches!(u.found_by.as_str(), FOUND_ROBOTS | FOUND_SITEMAP_PROBE)
+    matches!(status, 404 | 410) && matches!(u.found_by, FOUND_ROBOTS | FOUND_SITEMAP_PROBE)
 }
 
 /// A loop or an over-long chain.

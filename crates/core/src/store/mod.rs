@@ -202,12 +202,12 @@ pub struct UrlRecord {
     pub depth: u32,
     /// Internal or external.
     pub scope: UrlScope,
-    /// How it was first found.
-    pub found_by: String,
+    /// How it was first found (one of a few words: see [`intern`]).
+    pub found_by: &'static str,
     /// Listed in a sitemap.
     pub in_sitemap: bool,
     /// queued or done.
-    pub state: String,
+    pub state: &'static str,
     /// Status code.
     pub status: Option<u16>,
     /// Failure.
@@ -239,6 +239,40 @@ pub struct UrlRecord {
     /// The deduplication fingerprint.
     #[serde(skip)]
     pub fingerprint: u64,
+}
+
+/// The one copy of a stored word (a URL's `found_by` or `state`): the few the engine
+/// writes are constants, and anything else (a file written by another version) is
+/// leaked once per distinct value. A million URL records hold no copies of them.
+pub fn intern(word: &str) -> &'static str {
+    use crate::crawl::*;
+    const KNOWN: [&str; 9] = [
+        "done",
+        "queued",
+        FOUND_START,
+        FOUND_ROBOTS,
+        FOUND_SITEMAP_FILE,
+        FOUND_SITEMAP_PROBE,
+        FOUND_SITEMAP,
+        FOUND_REDIRECT,
+        FOUND_INVALID,
+    ];
+    if let Some(k) = KNOWN.iter().find(|k| **k == word) {
+        return k;
+    }
+    if let Some(kind) = crate::model::LinkKind::from_id(word) {
+        return kind.id();
+    }
+    static OTHERS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut others = OTHERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(o) = others.iter().find(|o| **o == word) {
+        return o;
+    }
+    let leaked: &'static str = Box::leak(word.to_owned().into_boxed_str());
+    others.push(leaked);
+    leaked
 }
 
 /// Stored JSON kept as text until something reads it: a crawl's page facts
@@ -334,4 +368,20 @@ pub trait Store: Send + Sync {
         &self,
         crawl: CrawlId,
     ) -> Result<Vec<(UrlId, Vec<crate::model::RedirectHop>)>, StoreError>;
+}
+
+#[cfg(test)]
+mod intern_tests {
+    /// The engine's words come back as themselves; another word is kept once, and
+    /// every later read of it shares that copy.
+    #[test]
+    fn words_are_kept_once() {
+        assert_eq!(super::intern("start"), crate::crawl::FOUND_START);
+        assert_eq!(super::intern("done"), "done");
+        assert_eq!(super::intern("img"), "img");
+        let first = super::intern(&String::from("found-by-a-later-version"));
+        let again = super::intern(&String::from("found-by-a-later-version"));
+        assert_eq!(first, "found-by-a-later-version");
+        assert!(std::ptr::eq(first, again));
+    }
 }

@@ -70,6 +70,13 @@ enum Columns {
 impl SqliteStore {
     /// The URL rows of a crawl, with the `columns` asked for.
     fn url_records(&self, crawl: CrawlId, columns: Columns) -> Result<Vec<UrlRecord>, StoreError> {
+        // Read in place and interned: no String per row.
+        fn word(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'static str> {
+            let v = r.get_ref(i)?;
+            v.as_str()
+                .map(super::intern)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), e.into()))
+        }
         let conn = self.conn();
         let (facts, content, errors_only) = match columns {
             Columns::All => ("facts", "content_type, charset", false),
@@ -109,9 +116,9 @@ impl SqliteStore {
                 } else {
                     UrlScope::Internal
                 },
-                found_by: r.get(4)?,
+                found_by: word(r, 4)?,
                 in_sitemap: r.get(5)?,
-                state: r.get(6)?,
+                state: word(r, 6)?,
                 status: r.get(7)?,
                 failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
                 location: r.get(10)?,
