@@ -124,42 +124,25 @@ fn is_sitemap_json(raw: &str) -> bool {
 }
 
 /// What of a page's facts the checks read when they look past the page itself (other
-/// pages' facts, site-wide comparisons, change detection): a streamed audit holds only
-/// this of each page, and gives each per-page evaluation the page's full facts (see
-/// [`SiteData::load_shared`]). A field left out here that such a check reads would read
-/// empty: every check test runs both ways and compares (`test_support`).
-pub(crate) fn shared_facts(f: Box<PageFacts>) -> Box<PageFacts> {
-    let f = *f;
-    let mut shared = PageFacts {
-        titles: f.titles,
-        descriptions: f.descriptions,
-        meta_robots: f.meta_robots,
-        canonicals: f.canonicals,
-        lang: f.lang,
-        h1_count: f.h1_count,
-        base: f.base,
-        headings: f.headings,
-        title_in_body: f.title_in_body,
-        description_in_body: f.description_in_body,
-        canonical_tags: f.canonical_tags,
-        directives: f.directives,
-        // No check reads the excerpt (600 characters a page).
-        text: crate::model::TextFacts {
-            excerpt: String::new(),
-            ..f.text
-        },
-        hreflang: f.hreflang,
-        xml_lang: f.xml_lang,
-        ..PageFacts::default()
-    };
-    // Deserialized lists grow by doubling; these are held for the whole audit.
-    shared.titles.shrink_to_fit();
-    shared.descriptions.shrink_to_fit();
-    shared.canonicals.shrink_to_fit();
-    shared.headings.shrink_to_fit();
-    shared.canonical_tags.shrink_to_fit();
-    shared.hreflang.shrink_to_fit();
-    Box::new(shared)
+/// pages' facts, site-wide comparisons, change detection): the facts without their
+/// [`crate::model::PageDetail`] and text excerpt. A streamed audit holds only this of
+/// each page, and gives each per-page evaluation the page's full facts (see
+/// [`SiteData::load_shared`]). A field held in the detail that such a check reads would
+/// read empty: every check test runs both ways and compares (`test_support`).
+pub(crate) fn shared_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
+    f.detail = None;
+    // No check reads the excerpt (600 characters a page).
+    f.text.excerpt = String::new();
+    // Deserialized lists start with room for four; these are held for the whole audit.
+    f.titles.shrink_to_fit();
+    f.descriptions.shrink_to_fit();
+    f.meta_robots.shrink_to_fit();
+    f.canonicals.shrink_to_fit();
+    f.headings.shrink_to_fit();
+    f.canonical_tags.shrink_to_fit();
+    f.directives.shrink_to_fit();
+    f.hreflang.shrink_to_fit();
+    f
 }
 
 /// Parses the stored facts of every HTML page.

@@ -132,6 +132,11 @@ pub struct Link {
 }
 
 /// Facts extracted from one HTML page in the same streaming pass as its links.
+///
+/// What checks compare across pages is held here; what only the page's own checks read
+/// is in [`PageDetail`], boxed and reached through `Deref` (`facts.images`), so that
+/// a streamed audit can hold every page's facts without the detail (see
+/// `SiteData::load_shared`). Stored as one flat JSON object either way.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PageFacts {
@@ -162,6 +167,40 @@ pub struct PageFacts {
     pub canonical_tags: Vec<CanonicalTag>,
     /// Every robots directive meta (`robots`, `googlebot`, …) as written.
     pub directives: Vec<Directive>,
+    /// Main text statistics (nav, header, footer, aside, scripts and styles left out).
+    pub text: TextFacts,
+    /// `<link rel="alternate" hreflang>` elements as written.
+    pub hreflang: Vec<HreflangTag>,
+    /// `<html xml:lang>`.
+    pub xml_lang: Option<String>,
+    /// What only checks of the page itself read (`None`: left out, reads as empty).
+    #[serde(flatten)]
+    pub detail: Option<Box<PageDetail>>,
+}
+
+/// An empty [`PageDetail`], for facts held without theirs.
+static NO_DETAIL: std::sync::LazyLock<PageDetail> = std::sync::LazyLock::new(PageDetail::default);
+
+// The detail reads as fields of the facts: every check reads `facts.images` whether the
+// detail is held or not.
+impl std::ops::Deref for PageFacts {
+    type Target = PageDetail;
+
+    fn deref(&self) -> &PageDetail {
+        self.detail.as_deref().unwrap_or(&NO_DETAIL)
+    }
+}
+
+impl std::ops::DerefMut for PageFacts {
+    fn deref_mut(&mut self) -> &mut PageDetail {
+        self.detail.get_or_insert_default()
+    }
+}
+
+/// The part of [`PageFacts`] only checks of the page itself read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PageDetail {
     /// Every `<img>` (at most [`MAX_IMAGES`]).
     pub images: Vec<ImageTag>,
     /// `<picture>` elements without an `<img>` inside.
@@ -176,12 +215,6 @@ pub struct PageFacts {
     pub form_actions: Vec<String>,
     /// `<input type="password">` elements.
     pub password_inputs: u32,
-    /// Main text statistics (nav, header, footer, aside, scripts and styles left out).
-    pub text: TextFacts,
-    /// `<link rel="alternate" hreflang>` elements as written.
-    pub hreflang: Vec<HreflangTag>,
-    /// `<html xml:lang>`.
-    pub xml_lang: Option<String>,
     /// Every `<meta name="viewport">` content.
     pub viewports: Vec<String>,
     /// Open Graph properties (`og:title`, …), first value of each.
@@ -357,4 +390,34 @@ pub struct Heading {
     /// It has no text of its own: the text is only image `alt`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub alt_only: bool,
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::*;
+
+    /// The detail is stored flat among the other facts, reads through the facts, and
+    /// reads as empty once left out.
+    #[test]
+    fn detail_is_flat_in_json_and_reads_empty_when_left_out() {
+        let mut f = PageFacts::default();
+        assert!(f.images.is_empty() && f.detail.is_none());
+        f.titles.push("T".into());
+        f.images.push(ImageTag {
+            src: Some("/a.png".into()),
+            ..ImageTag::default()
+        });
+        f.structure.doctype = true;
+        let json: serde_json::Value = serde_json::to_value(&f).unwrap();
+        assert_eq!(json["images"][0]["src"], "/a.png");
+        assert_eq!(json["structure"]["doctype"], true);
+        assert_eq!(json["titles"][0], "T");
+        assert!(json.get("detail").is_none());
+        let back: PageFacts = serde_json::from_value(json).unwrap();
+        assert_eq!(back, f);
+        let mut shared = back;
+        shared.detail = None;
+        assert_eq!(shared.titles, ["T"]);
+        assert!(shared.images.is_empty() && !shared.structure.doctype);
+    }
 }
