@@ -321,7 +321,8 @@ pub trait Store: Send + Sync {
     fn crawls(&self) -> Result<Vec<CrawlInfo>, StoreError>;
     /// Sets a crawl's state (`finished`, `interrupted`), stamping the end time.
     fn set_state(&self, id: CrawlId, state: &str) -> Result<(), StoreError>;
-    /// Queues a write. Never blocks on the database.
+    /// Queues a write. Waits only when the writer is a few batches behind (bounded
+    /// memory when the disk is slower than the crawl).
     fn write(&self, crawl: CrawlId, op: WriteOp) -> Result<(), StoreError>;
     /// Waits until every queued write is committed.
     fn flush(&self) -> Result<(), StoreError>;

@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode, written by one thread in batches.
 
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,6 +19,10 @@ const SCHEMA_VERSION: i64 = 4;
 /// A batch is committed after this many writes or this long, whichever comes first.
 const BATCH_OPS: usize = 4096;
 const BATCH_TIME: Duration = Duration::from_millis(100);
+/// Writes queued for the writer at most: when SQLite falls behind (a database of
+/// gigabytes inserts slower than a crawl fetches), writers wait rather than queue
+/// without bound. Two batches' worth keeps the writer busy.
+const QUEUE_OPS: usize = 2 * BATCH_OPS;
 
 enum Msg {
     Write(CrawlId, WriteOp),
@@ -28,7 +32,7 @@ enum Msg {
 /// The SQLite store.
 pub struct SqliteStore {
     read: Mutex<Connection>,
-    tx: Mutex<Sender<Msg>>,
+    tx: Mutex<SyncSender<Msg>>,
     failed: Arc<Mutex<Option<String>>>,
 }
 
@@ -189,7 +193,7 @@ impl SqliteStore {
             Some(_) => {}
         }
         let writer = open_conn(path)?;
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(QUEUE_OPS);
         let failed = Arc::new(Mutex::new(None));
         let f = failed.clone();
         std::thread::Builder::new()
