@@ -206,9 +206,9 @@ impl SiteData {
 
     /// Loads crawl `id` for a streamed audit ([`crate::checks::audit_streaming`]): like
     /// [`SiteData::load_lean`], but each page keeps only what checks read across pages
-    /// (see [`shared_facts`]); the per-page checks are handed each page's full facts
-    /// as the store streams them again. A large crawl's audit holds a fraction of its
-    /// facts.
+    /// (its facts without their [`crate::model::PageDetail`]); the per-page checks are
+    /// handed each page's full facts as the store streams them again. A large crawl's
+    /// audit holds a fraction of its facts.
     pub fn load_shared(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
         Self::load_parsed(store, id, shared_facts)
     }

@@ -592,20 +592,28 @@ pub fn audit_streaming<E>(
             .map(|_| {
                 let (rx, evaluate) = (&rx, &evaluate);
                 scope.spawn(move || {
-                    let mut found = Findings::streaming(sink);
-                    loop {
-                        let next = rx
-                            .lock()
+                    let next = || {
+                        rx.lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .recv();
-                        let Ok(batch) = next else { break };
-                        for (pos, raw) in batch {
-                            // It parsed when the crawl was loaded, so it parses again.
-                            let facts = serde_json::from_str::<model::PageFacts>(&raw).ok();
-                            evaluate(pos, facts.as_ref(), &mut found);
+                            .recv()
+                    };
+                    let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let mut found = Findings::streaming(sink);
+                        while let Ok(batch) = next() {
+                            for (pos, raw) in batch {
+                                // It parsed when the crawl was loaded, so it parses again.
+                                let facts = serde_json::from_str::<model::PageFacts>(&raw).ok();
+                                evaluate(pos, facts.as_ref(), &mut found);
+                            }
                         }
+                        found.drain();
+                    }));
+                    if let Err(panic) = work {
+                        // A check panicked: keep taking batches so the streaming thread
+                        // is not left waiting on a full channel, then pass the panic on.
+                        while next().is_ok() {}
+                        std::panic::resume_unwind(panic);
                     }
-                    found.drain();
                 })
             })
             .collect();
