@@ -507,44 +507,10 @@ const SINK_BATCH: usize = 4096;
 /// order, then the site-wide checks), which breaks ties when they are sorted. The
 /// audit never holds more than a few batches, however many findings a crawl has.
 pub fn audit_into(site: &SiteData, config: &AuditConfig, sink: &FindingSink<'_>) {
-    let checks = registry();
-    let enabled = enabled(&checks, config);
-    // Per-page checks share one pass: each page's view is assembled once, not once per
-    // check. The pages are split between the cores (the crawl is over, they are free),
-    // while this thread runs the site-wide checks.
-    let page_checks: Vec<&dyn PerPage> = enabled.iter().filter_map(|c| c.per_page()).collect();
-    let pages: Vec<PageView<'_>> = site.pages().collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let chunk = pages.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = pages
-            .chunks(chunk)
-            .enumerate()
-            .map(|(part, share)| {
-                let page_checks = &page_checks;
-                scope.spawn(move || {
-                    let mut found = Findings::streaming(sink);
-                    for (i, page) in share.iter().enumerate() {
-                        found.set_rank((part * chunk + i) as u64);
-                        for check in page_checks {
-                            check.eval_page(site, page, &mut found);
-                        }
-                    }
-                    found.drain();
-                })
-            })
-            .collect();
-        let mut out = Findings::streaming(sink);
-        let site_wide = enabled.iter().filter(|c| c.per_page().is_none());
-        for (k, check) in site_wide.enumerate() {
-            out.set_rank((pages.len() + k) as u64);
-            check.run(site, &mut out);
-        }
-        out.drain();
-        for w in workers {
-            w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        }
-    });
+    // Nothing streamed: every page is checked with the facts the crawl holds.
+    let none =
+        |_: &mut dyn FnMut(crate::store::UrlId, &str)| Ok::<(), std::convert::Infallible>(());
+    let Ok(()) = audit_streaming(site, config, none, sink);
 }
 
 /// The checks `config` leaves on, in registry order.
@@ -556,16 +522,18 @@ fn enabled<'c>(checks: &'c [Box<dyn Check>], config: &AuditConfig) -> Vec<&'c dy
         .collect()
 }
 
-/// Pages' stored facts handed to the checks' workers at a time.
-const FACTS_BATCH: usize = 64;
+/// Pages handed to the checks' workers at a time.
+const PAGE_BATCH: usize = 64;
 
 /// Runs every enabled check like [`audit_into`] over a crawl loaded with
 /// [`SiteData::load_shared`], which holds of each page only what checks read across
 /// pages. `facts` streams every page's stored facts JSON (e.g.
 /// [`crate::store::Store::for_each_facts`]); each page is evaluated by the per-page
 /// checks with its full facts as it arrives, parsed on the worker threads and dropped
-/// after, then the site-wide checks run over the shared parts. The findings and their
-/// order are those of [`audit_into`] over the fully loaded crawl.
+/// after; pages not streamed are evaluated with what the crawl holds of them. The
+/// site-wide checks run on this thread once every page is handed out, over the shared
+/// parts. The findings and their order are those of [`audit_into`] over the fully
+/// loaded crawl.
 pub fn audit_streaming<E>(
     site: &SiteData,
     config: &AuditConfig,
@@ -574,18 +542,25 @@ pub fn audit_streaming<E>(
 ) -> Result<(), E> {
     let checks = registry();
     let enabled = enabled(&checks, config);
+    // Per-page checks share one pass: each page's view is assembled once, not once per
+    // check. A page's findings sort by its position among the crawl's URLs.
     let page_checks: Vec<&dyn PerPage> = enabled.iter().filter_map(|c| c.per_page()).collect();
-    // A page's findings sort by its position among the crawl's URLs, so they tie-break
-    // as in `audit_into` (which numbers the fetched pages in the same order).
-    let evaluate = |pos: usize, facts: Option<&model::PageFacts>, found: &mut Findings| {
-        let page = site.view_with(&site.urls[pos], facts);
+    let evaluate = |pos: usize, raw: Option<String>, found: &mut Findings| {
+        let record = &site.urls[pos];
+        // Facts that parsed when the crawl was loaded parse again; else what it holds.
+        let full = raw.and_then(|r| serde_json::from_str::<model::PageFacts>(&r).ok());
+        let page = match &full {
+            Some(f) => site.view_with(record, Some(f)),
+            None => site.view(record),
+        };
         found.set_rank(pos as u64);
         for check in &page_checks {
             check.eval_page(site, &page, found);
         }
     };
+    // The pages are split between the cores (the crawl is over, they are free).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, String)>>(threads * 2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, Option<String>)>>(threads * 2);
     let rx = std::sync::Mutex::new(rx);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -601,48 +576,51 @@ pub fn audit_streaming<E>(
                         let mut found = Findings::streaming(sink);
                         while let Ok(batch) = next() {
                             for (pos, raw) in batch {
-                                // It parsed when the crawl was loaded, so it parses again.
-                                let facts = serde_json::from_str::<model::PageFacts>(&raw).ok();
-                                evaluate(pos, facts.as_ref(), &mut found);
+                                evaluate(pos, raw, &mut found);
                             }
                         }
                         found.drain();
                     }));
                     if let Err(panic) = work {
-                        // A check panicked: keep taking batches so the streaming thread
-                        // is not left waiting on a full channel, then pass the panic on.
+                        // A check panicked: keep taking batches so this thread is not
+                        // left waiting on a full channel, then pass the panic on.
                         while next().is_ok() {}
                         std::panic::resume_unwind(panic);
                     }
                 })
             })
             .collect();
-        let mut batch = Vec::with_capacity(FACTS_BATCH);
-        let streamed = facts(&mut |id, raw| {
-            let Some(pos) = site.position(id) else { return };
-            if !site.has_facts(id) || site.urls[pos].state != "done" {
-                return;
-            }
-            batch.push((pos, raw.to_owned()));
-            if batch.len() == FACTS_BATCH {
+        let mut batch = Vec::with_capacity(PAGE_BATCH);
+        let mut send = |page: (usize, Option<String>)| {
+            batch.push(page);
+            if batch.len() == PAGE_BATCH {
                 // The workers only stop when the channel closes, below.
                 let _ = tx.send(std::mem::replace(
                     &mut batch,
-                    Vec::with_capacity(FACTS_BATCH),
+                    Vec::with_capacity(PAGE_BATCH),
                 ));
             }
+        };
+        let mut streamed = vec![false; site.urls.len()];
+        let result = facts(&mut |id, raw| {
+            let Some(pos) = site.position(id) else { return };
+            if site.has_facts(id) && site.urls[pos].state == "done" && !streamed[pos] {
+                streamed[pos] = true;
+                send((pos, Some(raw.to_owned())));
+            }
         });
+        for (pos, record) in site.urls.iter().enumerate() {
+            if record.state == "done" && !streamed[pos] {
+                send((pos, None));
+            }
+        }
         if !batch.is_empty() {
             let _ = tx.send(batch);
         }
         drop(tx);
-        // Meanwhile: the fetched URLs that have no page facts.
+        // Then the site-wide checks, over what the crawl holds, while the workers finish
+        // (not from the start: their tables would be held beside every page in flight).
         let mut found = Findings::streaming(sink);
-        for (pos, record) in site.urls.iter().enumerate() {
-            if record.state == "done" && !site.has_facts(record.id) {
-                evaluate(pos, None, &mut found);
-            }
-        }
         let site_wide = enabled.iter().filter(|c| c.per_page().is_none());
         for (k, check) in site_wide.enumerate() {
             found.set_rank((site.urls.len() + k) as u64);
@@ -652,7 +630,7 @@ pub fn audit_streaming<E>(
         for w in workers {
             w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
-        streamed
+        result
     })
 }
 
