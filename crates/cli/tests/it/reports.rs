@@ -417,3 +417,28 @@ fn reports_read_stored_findings_until_the_settings_change() {
     let (_, back) = d.json(&["report", "--format", "json"]);
     assert_eq!(back.0["audit"], crawled.0["audit"]);
 }
+
+/// A summary made as the crawl is audited (added up while its findings stream to the
+/// store) is the summary read back from the stored findings, sorted: same counts, same
+/// score, the same first findings of each check.
+#[test]
+fn summary_of_a_fresh_audit_is_the_summary_of_its_stored_findings() {
+    // 30 untitled pages linking to each other, in an order the crawl does not keep: more
+    // findings per check than a summary lists, found out of URL order.
+    let mut site = Site::new();
+    let pages: Vec<String> = (0..30).map(|i| format!("/p{}", (i * 7) % 30)).collect();
+    let refs: Vec<&str> = pages.iter().map(String::as_str).collect();
+    site = site.page("/", &links(&refs));
+    for (i, p) in pages.iter().enumerate() {
+        let next = [pages[(i + 11) % 30].as_str(), "/gone"];
+        site = site.page(p, &format!("<p>no title</p>{}", links(&next)));
+    }
+    let s = site.reply("/gone", Reply::status(404)).start();
+    for format in ["text", "markdown"] {
+        let d = Dir::new();
+        let fresh = d.run(&["crawl", &s.url("/"), "--format", format, "--quiet"]);
+        let stored = d.run(&["report", "--format", format]);
+        assert_eq!(stdout(&fresh), stdout(&stored), "{format}");
+        assert!(stdout(&fresh).contains("more"), "{}", stdout(&fresh));
+    }
+}

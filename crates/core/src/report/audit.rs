@@ -6,9 +6,12 @@
 //! crawl, the audit runs first and writes them there batch by batch as it finds them, so
 //! a crawl with millions of findings is never held whole; the report then reads them
 //! back in order, scoring and counting as it goes, and keeps every finding or, for a
-//! summary, the first few of each check.
+//! summary, the first few of each check. A summary of a crawl just audited is instead
+//! added up as the findings stream to the store (see [`Sampler`]): the same section,
+//! without reading a million findings back and sorting them.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -85,14 +88,17 @@ impl AuditSection {
 
     /// Audits the crawl, loaded with [`SiteData::load_shared`], into the store under
     /// `key`, replacing what it held; the per-page checks read each page's full facts
-    /// from the store as they stream by.
+    /// from the store as they stream by. With `sample`, also returns the sampled
+    /// section [`AuditSection::read`] would give, added up on the way.
     pub(super) fn store(
         store: &dyn Store,
         site: &SiteData,
         cfg: &AuditConfig,
         key: String,
-    ) -> Result<(), StoreError> {
+        sample: bool,
+    ) -> Result<Option<Self>, StoreError> {
         let id = site.info.id;
+        let sampler = sample.then(|| Mutex::new(Sampler::default()));
         store.write(id, WriteOp::ClearFindings)?;
         let sent = AtomicU64::new(0);
         let failed: Mutex<Option<StoreError>> = Mutex::new(None);
@@ -104,6 +110,12 @@ impl AuditSection {
         };
         let facts = |each: &mut dyn FnMut(_, &str)| store.for_each_facts(id, each);
         checks::audit_streaming(site, cfg, facts, &|batch| {
+            if let Some(sampler) = &sampler {
+                let mut sampler = sampler
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                batch.iter().for_each(|f| sampler.add(f));
+            }
             let n = batch.len() as u64;
             if let Err(e) = store.write(id, WriteOp::Findings(batch)) {
                 return fail(e);
@@ -123,7 +135,12 @@ impl AuditSection {
         }
         let findings = sent.into_inner();
         store.write(id, WriteOp::Audited { key, findings })?;
-        store.flush()
+        store.flush()?;
+        Ok(sampler.map(|s| {
+            s.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .finish(cfg, checks::scored_urls(site))
+        }))
     }
 
     /// Reads crawl `id`'s stored findings back, scoring them over `scored_urls` URLs;
@@ -188,11 +205,7 @@ impl Tally {
             groups: Vec::new(),
             findings: Vec::new(),
             sampled,
-            checks_run: checks::registry()
-                .iter()
-                .map(|c| *c.info())
-                .filter(|i| !cfg.disabled.contains(i.id))
-                .collect(),
+            checks_run: checks_run(cfg),
         }
     }
 
@@ -227,5 +240,176 @@ impl Tally {
             sampled: self.sampled,
             checks_run: self.checks_run,
         }
+    }
+}
+
+/// The checks that run with `cfg` (registered and not disabled), in registry order.
+fn checks_run(cfg: &AuditConfig) -> Vec<CheckInfo> {
+    checks::registry()
+        .iter()
+        .map(|c| *c.info())
+        .filter(|i| !cfg.disabled.contains(i.id))
+        .collect()
+}
+
+/// A sampled audit section added up from findings in any order: equal to reading them
+/// back in report order (severity, check, URL, then the order the checks found them)
+/// and keeping the first [`SAMPLE`] of each group, with no sort of every finding.
+#[derive(Default)]
+struct Sampler {
+    score: ScoreTally,
+    by_severity: BTreeMap<&'static str, u64>,
+    /// By severity (highest first) and check: the count, and the findings first in
+    /// report order so far (the heap's top is the last of them, the one to replace).
+    groups: BTreeMap<GroupKey, (u64, BinaryHeap<Sampled>)>,
+}
+
+/// A group's place in the report: severity (highest first), then check id.
+type GroupKey = (Reverse<u8>, &'static str);
+
+/// A finding ordered as the report lists it within its group.
+struct Sampled(FindingRow);
+
+impl Sampled {
+    fn key(&self) -> (Option<&str>, u64) {
+        (self.0.url.as_deref(), self.0.order)
+    }
+}
+
+impl PartialEq for Sampled {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Sampled {}
+
+impl PartialOrd for Sampled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sampled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl Sampler {
+    fn add(&mut self, f: &FindingRow) {
+        self.score.add(f.category, f.severity, f.url.as_deref());
+        *self.by_severity.entry(f.severity.id()).or_default() += 1;
+        let (count, kept) = self
+            .groups
+            .entry((Reverse(f.severity.rank()), f.check))
+            .or_default();
+        *count += 1;
+        if kept.len() < SAMPLE {
+            kept.push(Sampled(f.clone()));
+        } else if let Some(mut last) = kept.peek_mut()
+            && (f.url.as_deref(), f.order) < last.key()
+        {
+            // Cloned only when it is among the first: most findings are not.
+            *last = Sampled(f.clone());
+        }
+    }
+
+    fn finish(self, cfg: &AuditConfig, scored_urls: usize) -> AuditSection {
+        let mut groups = Vec::with_capacity(self.groups.len());
+        let mut findings = Vec::new();
+        for ((_, check), (count, kept)) in self.groups {
+            let kept = kept.into_sorted_vec();
+            groups.push(FindingGroup {
+                check,
+                severity: kept[0].0.severity,
+                count,
+            });
+            // As read back from the store: the order is only for sorting.
+            findings.extend(
+                kept.into_iter()
+                    .map(|Sampled(f)| FindingRow { order: 0, ..f }),
+            );
+        }
+        AuditSection {
+            score: self.score.finish(scored_urls),
+            by_severity: self.by_severity,
+            findings,
+            groups,
+            sampled: true,
+            checks_run: checks_run(cfg),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(
+        check: &'static str,
+        severity: Severity,
+        url: Option<&str>,
+        order: u64,
+    ) -> FindingRow {
+        FindingRow {
+            check,
+            category: if check == "b" { 3 } else { 7 },
+            severity,
+            title: "t",
+            url: url.map(str::to_string),
+            details: serde_json::value::RawValue::from_string(format!("{{\"n\":{order}}}"))
+                .unwrap(),
+            fix: "f",
+            order,
+        }
+    }
+
+    /// Fed in the order the checks find them, the sampler keeps what reading the stored
+    /// findings back sorted keeps: groups, counts, score and the first of each group.
+    #[test]
+    fn sampler_equals_the_sorted_read() {
+        let mut all = Vec::new();
+        for i in 0..400u64 {
+            // Several checks and severities, URLs repeating, some site-wide (no URL).
+            let check = ["a", "b", "c"][(i % 3) as usize];
+            let severity = [Severity::Notice, Severity::Error][(i % 5 == 0) as usize];
+            let url = (i % 17 != 0).then(|| format!("http://s.example/{}", (i * 37) % 61));
+            all.push(finding(check, severity, url.as_deref(), (i * 7919) % 1000));
+        }
+        let mut sampler = Sampler::default();
+        all.iter().for_each(|f| sampler.add(f));
+        let cfg = AuditConfig::default();
+        let fresh = sampler.finish(&cfg, 61);
+
+        all.sort_by(|x, y| {
+            (Reverse(x.severity.rank()), x.check, &x.url, x.order).cmp(&(
+                Reverse(y.severity.rank()),
+                y.check,
+                &y.url,
+                y.order,
+            ))
+        });
+        let mut tally = Tally::new(&cfg, true);
+        for f in all {
+            tally.add(FindingRow { order: 0, ..f });
+        }
+        let read = tally.finish(61);
+
+        assert_eq!(fresh.groups, read.groups);
+        assert!(fresh.groups.iter().any(|g| g.count > SAMPLE as u64));
+        assert_eq!(
+            serde_json::to_value(&fresh).unwrap(),
+            serde_json::to_value(&read).unwrap()
+        );
+        assert_eq!(fresh.findings.len(), read.findings.len());
+        let first = |s: &AuditSection| {
+            s.findings
+                .iter()
+                .map(|f| f.details.get().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(first(&fresh), first(&read));
+        assert!(fresh.sampled && read.sampled);
     }
 }

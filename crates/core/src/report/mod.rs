@@ -475,6 +475,8 @@ impl CrawlReport {
         detail: Detail,
     ) -> Result<Self, ReportError> {
         let mut audited = None;
+        // A summary of findings just stored, added up as they were found.
+        let mut fresh = None;
         if let Some(cfg) = audit {
             let previous = SiteData::previous_crawl(store, id)?;
             let key = AuditSection::key(cfg, previous);
@@ -488,7 +490,7 @@ impl CrawlReport {
                     SiteData::load_with_previous_as(store, id, previous, SiteData::load_shared)?;
                 site.thresholds = cfg.thresholds.clone();
                 let loaded = started.elapsed();
-                AuditSection::store(store, &site, cfg, key)?;
+                fresh = AuditSection::store(store, &site, cfg, key, !detail.every_finding)?;
                 tracing::debug!(?loaded, audited = ?started.elapsed() - loaded, "crawl {id} audited");
                 // The tables list each page's stored facts, which a lean load left out.
                 if !detail.tables {
@@ -503,7 +505,9 @@ impl CrawlReport {
             (None, false) => SiteData::load_summary(store, id)?,
         };
         let mut report = Self::summarize(&site);
-        if let Some(cfg) = audit {
+        if let Some(section) = fresh {
+            report.audit = Some(section);
+        } else if let Some(cfg) = audit {
             let started = std::time::Instant::now();
             let urls = crate::checks::scored_urls(&site);
             report.audit = Some(AuditSection::read(
