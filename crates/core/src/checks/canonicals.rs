@@ -59,7 +59,7 @@ fn declared(p: &PageView<'_>) -> Vec<Declared> {
 
 /// [`declared`], worked out.
 fn resolve_declared(p: &PageView<'_>) -> Vec<Declared> {
-    let Ok(page) = url::Url::parse(&p.record.url) else {
+    let Some(page) = p.url() else {
         return Vec::new();
     };
     let mut out: Vec<Declared> = p
@@ -70,7 +70,7 @@ fn resolve_declared(p: &PageView<'_>) -> Vec<Declared> {
         .map(|t| Declared {
             source: "html",
             url: (!t.href.is_empty())
-                .then(|| crate::url::resolve(&page, &t.href).ok())
+                .then(|| crate::url::resolve(page, &t.href).ok())
                 .flatten(),
             raw: t.href.clone(),
         })
@@ -88,7 +88,7 @@ fn resolve_declared(p: &PageView<'_>) -> Vec<Declared> {
             {
                 out.push(Declared {
                     source: "header",
-                    url: crate::url::resolve(&page, raw).ok(),
+                    url: crate::url::resolve(page, raw).ok(),
                     raw: raw.to_string(),
                 });
             }
@@ -357,7 +357,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Check that this is intended (syndicated content).",
             |_, p| {
                 let t = target(p)?;
-                let page = url::Url::parse(&p.record.url).ok()?;
+                let page = p.url()?;
                 fire(
                     t.host_str() != page.host_str(),
                     || json!({ "canonical": t.as_str() }),
@@ -386,7 +386,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Make each page's canonical its own URL.",
             |_, p| {
                 let t = target(p)?;
-                let page = url::Url::parse(&p.record.url).ok()?;
+                let page = p.url()?;
                 fire(
                     t.path() == "/"
                         && t.query().is_none()

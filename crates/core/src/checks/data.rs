@@ -512,12 +512,13 @@ impl SiteData {
             facts,
             limits: &self.thresholds,
             html: facts.filter(|_| html_ok),
+            url: std::cell::OnceCell::new(),
         }
     }
 }
 
 /// One fetched URL as a check sees it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PageView<'a> {
     /// The stored record.
     pub record: &'a UrlRecord,
@@ -532,9 +533,18 @@ pub struct PageView<'a> {
     /// `facts` when it is an internal HTML page that answered 2xx (worked out once: most
     /// checks ask).
     html: Option<&'a PageFacts>,
+    /// The URL parsed, once for all the checks that read its parts.
+    url: std::cell::OnceCell<Option<url::Url>>,
 }
 
 impl<'a> PageView<'a> {
+    /// The URL parsed (`None` for the records of links that are not valid URLs).
+    pub fn url(&self) -> Option<&url::Url> {
+        self.url
+            .get_or_init(|| url::Url::parse(&self.record.url).ok())
+            .as_ref()
+    }
+
     /// The final status.
     pub fn status(&self) -> Option<u16> {
         self.record.status

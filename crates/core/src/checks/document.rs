@@ -168,7 +168,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |p| {
                 structure(p, |s| {
-                    let page = url::Url::parse(&p.record.url).ok()?;
+                    let page = p.url()?;
                     let bad = s.bases.iter().any(|b| {
                         b.trim().is_empty()
                             || page

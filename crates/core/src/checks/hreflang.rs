@@ -85,7 +85,7 @@ fn alternates<'a>(p: &PageView<'a>) -> Vec<(&'a HreflangTag, Option<String>)> {
             l.url == p.record.url && l.hrefs.iter().eq(f.hreflang.iter().map(|t| &t.href))
         });
         if !hit {
-            let base = url::Url::parse(&p.record.url).ok();
+            let base = p.url();
             let resolved = f
                 .hreflang
                 .iter()

@@ -263,7 +263,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "What visitors type is sent unencrypted.",
             "Make the form's action an https:// URL.",
             |p| html_page(p, |p| {
-                let page = url::Url::parse(&p.record.url).ok()?;
+                let page = p.url()?;
                 let bad: Vec<String> = p
                     .facts?
                     .form_actions

@@ -25,8 +25,8 @@ fn url_of(p: &PageView<'_>, eval: impl FnOnce(&url::Url) -> Option<serde_json::V
     if !p.internal() || p.record.found_by == crate::crawl::FOUND_INVALID {
         return None;
     }
-    let u = url::Url::parse(&p.record.url).ok()?;
-    eval(&u).map(|v| (None, v))
+    let u = p.url()?;
+    eval(u).map(|v| (None, v))
 }
 
 fn fire(pred: bool, u: &url::Url) -> Option<serde_json::Value> {
