@@ -2,11 +2,12 @@
 //! followed `<a>`/`<area>` links (no `nofollow`); depth is the shortest number of such
 //! clicks from a start URL.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
+use rustc_hash::FxHashMap;
 use serde_json::json;
 
-use super::{Check, CheckInfo, SiteData};
+use super::{Check, CheckInfo, PageView, PerPage, SiteData};
 use crate::model::{Finding, Severity};
 use crate::store::{LinkRow, UrlId, UrlScope};
 
@@ -19,17 +20,15 @@ fn nofollow(l: &LinkRow) -> bool {
 
 /// Whether the page asks crawlers not to follow any of its links.
 fn page_nofollow(site: &SiteData, id: UrlId) -> bool {
-    site.get(id).is_some_and(|r| {
-        site.view(r).facts.is_some_and(|f| {
-            f.meta_robots
-                .iter()
-                .chain(f.directives.iter().map(|d| &d.value))
-                .any(|v| {
-                    v.split(',').any(|t| {
-                        matches!(t.trim().to_ascii_lowercase().as_str(), "nofollow" | "none")
-                    })
-                })
-        })
+    // Asked once per link: the facts alone, not a whole view of the page.
+    site.facts_of(id).is_some_and(|f| {
+        f.meta_robots
+            .iter()
+            .chain(f.directives.iter().map(|d| &d.value))
+            .any(|v| {
+                v.split(',')
+                    .any(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "nofollow" | "none"))
+            })
     })
 }
 
@@ -38,8 +37,8 @@ fn followed(site: &SiteData, l: &LinkRow) -> bool {
 }
 
 /// Shortest click depth of every URL reachable by followed links from a start URL.
-fn click_depths(site: &SiteData) -> HashMap<UrlId, u32> {
-    let mut depth = HashMap::new();
+fn click_depths(site: &SiteData) -> FxHashMap<UrlId, u32> {
+    let mut depth = FxHashMap::default();
     let mut queue = VecDeque::new();
     for u in site
         .urls
@@ -85,14 +84,43 @@ const fn info(
 }
 
 /// A check that evaluates each indexable-or-not internal HTML page with graph context.
+/// Only the click depth needs the whole graph walked first; the others look at the
+/// page's own links and run with the per-page checks, on every core.
 struct GraphCheck {
     info: CheckInfo,
     eval: fn(&SiteData, &Graph, UrlId) -> Option<serde_json::Value>,
 }
 
 /// What graph checks share, computed once per run.
+#[derive(Default)]
 struct Graph {
-    depth: HashMap<UrlId, u32>,
+    depth: FxHashMap<UrlId, u32>,
+}
+
+impl GraphCheck {
+    fn needs_depth(&self) -> bool {
+        self.info.id == "crawl-depth-high"
+    }
+
+    fn eval(&self, site: &SiteData, graph: &Graph, p: &PageView<'_>, out: &mut super::Findings) {
+        if p.html().is_none() {
+            return;
+        }
+        if let Some(details) = (self.eval)(site, graph, p.record.id) {
+            out.push(Finding {
+                check_id: self.info.id,
+                severity: self.info.severity,
+                url: Some(p.record.url.clone()),
+                details,
+            });
+        }
+    }
+}
+
+impl PerPage for GraphCheck {
+    fn eval_page(&self, site: &SiteData, p: &PageView<'_>, out: &mut super::Findings) {
+        self.eval(site, &Graph::default(), p, out);
+    }
 }
 
 impl Check for GraphCheck {
@@ -100,23 +128,20 @@ impl Check for GraphCheck {
         &self.info
     }
 
+    fn per_page(&self) -> Option<&dyn PerPage> {
+        (!self.needs_depth()).then_some(self)
+    }
+
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let graph = Graph {
-            depth: if self.info.id == "crawl-depth-high" {
+            depth: if self.needs_depth() {
                 click_depths(site)
             } else {
-                HashMap::new()
+                FxHashMap::default()
             },
         };
-        for p in site.pages().filter(|p| p.html().is_some()) {
-            if let Some(details) = (self.eval)(site, &graph, p.record.id) {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: self.info.severity,
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
-            }
+        for p in site.pages() {
+            self.eval(site, &graph, &p, out);
         }
     }
 }
@@ -328,26 +353,32 @@ impl Check for LinksToCanonicalised {
         &TO_CANON
     }
 
-    fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        for p in site.pages() {
-            if p.non_indexable_reason() != Some("canonicalised to another URL") {
+    // Per target page: its findings (by linking page) list in the order a walk of the
+    // pages would give, as the per-page pass ranks them by the target's position.
+    fn per_page(&self) -> Option<&dyn PerPage> {
+        Some(self)
+    }
+}
+
+impl PerPage for LinksToCanonicalised {
+    fn eval_page(&self, site: &SiteData, p: &PageView<'_>, out: &mut super::Findings) {
+        if p.non_indexable_reason() != Some("canonicalised to another URL") {
+            return;
+        }
+        for l in p
+            .inlinks
+            .iter()
+            .filter(|l| followed(site, l) && l.from != l.to)
+        {
+            let Some(from) = site.get(l.from).filter(|f| f.scope == UrlScope::Internal) else {
                 continue;
-            }
-            for l in p
-                .inlinks
-                .iter()
-                .filter(|l| followed(site, l) && l.from != l.to)
-            {
-                let Some(from) = site.get(l.from).filter(|f| f.scope == UrlScope::Internal) else {
-                    continue;
-                };
-                out.push(Finding {
-                    check_id: TO_CANON.id,
-                    severity: TO_CANON.severity,
-                    url: Some(from.url.clone()),
-                    details: json!({ "target": p.record.url, "canonical": p.facts.and_then(|f| f.canonicals.first()) }),
-                });
-            }
+            };
+            out.push(Finding {
+                check_id: TO_CANON.id,
+                severity: TO_CANON.severity,
+                url: Some(from.url.clone()),
+                details: json!({ "target": p.record.url, "canonical": p.facts.and_then(|f| f.canonicals.first()) }),
+            });
         }
     }
 }

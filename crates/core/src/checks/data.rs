@@ -490,6 +490,12 @@ impl SiteData {
         self.facts.contains_key(&id)
     }
 
+    /// The parsed facts of page `id` (what the crawl holds: after a lean load, the
+    /// parts checks compare across pages).
+    pub fn facts_of(&self, id: UrlId) -> Option<&PageFacts> {
+        self.facts.get(&id).map(|f| &**f)
+    }
+
     /// One URL as a check sees it.
     pub fn view<'a>(&'a self, record: &'a UrlRecord) -> PageView<'a> {
         self.view_with(record, self.facts.get(&record.id).map(|f| &**f))
