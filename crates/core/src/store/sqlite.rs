@@ -597,10 +597,23 @@ impl Store for SqliteStore {
 
     fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT from_id, to_id, kind, text, rel FROM links WHERE crawl_id = ?1 ORDER BY rowid",
+        // The crawl's rows are a range of the table, read in place: asked by crawl_id,
+        // SQLite would walk the links_by_target index, look every row up and sort them
+        // all back into rowid order (3.1 s against 0.8 s for 1.3 M links).
+        let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+            "SELECT min(rowid), max(rowid) FROM links WHERE crawl_id = ?1",
+            [crawl],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let rows = stmt.query_map([crawl], link_row)?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(());
+        };
+        // `+crawl_id`: a filter on the range, not an index lookup.
+        let mut stmt = conn.prepare(
+            "SELECT from_id, to_id, kind, text, rel FROM links
+             WHERE rowid BETWEEN ?2 AND ?3 AND +crawl_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![crawl, first, last], link_row)?;
         for r in rows {
             f(r?);
         }
@@ -937,6 +950,59 @@ mod tests {
         store.set_state(crawl, "finished").unwrap();
         assert_eq!(store.crawls().unwrap()[0].state, "finished");
         assert!(matches!(store.crawl(99), Err(StoreError::NoSuchCrawl(_))));
+    }
+
+    /// Each crawl's links come back in the order written, only its own, where two crawls
+    /// wrote in turn (their rows interleave in the table); a crawl without links has none.
+    #[test]
+    fn links_of_interleaved_crawls_read_back_apart_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let cfg = CrawlConfig {
+            start_urls: vec!["http://e.com/".into()],
+            ..CrawlConfig::default()
+        };
+        let (a, b, empty) = (
+            store.create_crawl(&cfg).unwrap(),
+            store.create_crawl(&cfg).unwrap(),
+            store.create_crawl(&cfg).unwrap(),
+        );
+        let link = |from, to| LinkRow {
+            from,
+            to,
+            kind: "a",
+            text: None,
+            rel: None,
+        };
+        for i in 0..6 {
+            for (crawl, to) in [(a, 10 - i), (b, 100 + i)] {
+                let result = UrlResult {
+                    id: i,
+                    outcome: Outcome::default(),
+                    robots_disallowed: false,
+                    facts: None,
+                    body_snippet: None,
+                    hops: vec![],
+                };
+                let op = WriteOp::Done {
+                    result: Box::new(result),
+                    new_urls: vec![],
+                    links: vec![link(i, to)],
+                };
+                store.write(crawl, op).unwrap();
+            }
+        }
+        store.flush().unwrap();
+        let read = |crawl| {
+            let mut all = Vec::new();
+            store
+                .for_each_link(crawl, &mut |l| all.push((l.from, l.to)))
+                .unwrap();
+            all
+        };
+        assert_eq!(read(a), (0..6).map(|i| (i, 10 - i)).collect::<Vec<_>>());
+        assert_eq!(read(b), (0..6).map(|i| (i, 100 + i)).collect::<Vec<_>>());
+        assert!(read(empty).is_empty());
     }
 
     /// Findings come back sorted (severity, check, URL, then as produced), whatever order
