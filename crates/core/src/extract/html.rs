@@ -164,8 +164,14 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 fn attr(el: &lol_html::send::Element<'_, '_>, name: &str) -> Option<String> {
-    el.get_attribute(name)
-        .map(|v| htmlize::unescape_attribute(v).trim().to_string())
+    let value = htmlize::unescape_attribute(el.get_attribute(name)?).into_owned();
+    // Most values have no entity and no spaces around them: kept as read, not copied.
+    let trimmed = value.trim();
+    Some(if trimmed.len() == value.len() {
+        value
+    } else {
+        trimmed.to_string()
+    })
 }
 
 fn push_capped(buf: &mut String, s: &str) {
@@ -725,7 +731,7 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     // belong in <head>.
     let s = state.clone();
     let skeleton = element!("*", move |el| {
-        let tag = el.tag_name().to_ascii_lowercase();
+        let tag = el.tag_name();
         let mut st = lock(&s);
         if st.awaiting_first_in_html && tag != "html" {
             st.facts.structure.first_in_html = Some(tag.clone());
@@ -779,7 +785,7 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     // Accessibility and structured data facts, one pass over every element.
     let s = state.clone();
     let a11y = element!("*", move |el| {
-        let tag = el.tag_name().to_ascii_lowercase();
+        let tag = el.tag_name();
         let has = |a: &str| el.get_attribute(a).is_some_and(|v| !v.trim().is_empty());
         let mut st = lock(&s);
         st.facts.elements += 1;
