@@ -467,6 +467,11 @@ impl SiteData {
         self.start.map(|i| &self.urls[i])
     }
 
+    /// The position in [`SiteData::urls`] of this URL.
+    pub fn position_of_url(&self, url: &str) -> Option<usize> {
+        self.by_url.get(&self.urls, url)
+    }
+
     /// The record with this id.
     pub fn get(&self, id: UrlId) -> Option<&UrlRecord> {
         self.index.get(&self.urls, id).map(|i| &self.urls[i])

@@ -81,6 +81,9 @@ impl Cost {
     }
 }
 
+/// The high bit of the ids of URLs given by name, apart from positions ([`ScoreTally::add_at`]).
+const NAMED: u32 = 1 << 31;
+
 /// The health score, added up one finding at a time (in any order), so a crawl's
 /// findings can be scored as they are read from the store without being held.
 #[derive(Debug, Default)]
@@ -95,14 +98,28 @@ pub struct ScoreTally {
 impl ScoreTally {
     /// Counts one finding of a check in `category`.
     pub fn add(&mut self, category: u8, severity: Severity, url: Option<&str>) {
-        let id = url.map(|u| match self.ids.get(u) {
-            Some(&id) => id,
-            None => {
-                let id = self.ids.len() as u32;
-                self.ids.insert(u.to_string(), id);
-                id
-            }
-        });
+        // Notices cost nothing: their URLs need no id (most findings are notices).
+        let id = url
+            .filter(|_| severity != Severity::Notice)
+            .map(|u| match self.ids.get(u) {
+                Some(&id) => id,
+                None => {
+                    let id = self.ids.len() as u32 | NAMED;
+                    self.ids.insert(u.to_string(), id);
+                    id
+                }
+            });
+        self.count(category, severity, id);
+    }
+
+    /// Counts one finding about the crawl's URL at `position` (one of the crawl's URLs,
+    /// in order): what [`ScoreTally::add`] does with its URL, without keeping the URL.
+    pub fn add_at(&mut self, category: u8, severity: Severity, position: usize) {
+        debug_assert!(position < NAMED as usize);
+        self.count(category, severity, Some(position as u32));
+    }
+
+    fn count(&mut self, category: u8, severity: Severity, id: Option<u32>) {
         self.all.add(id, severity);
         let (cost, counts) = self.categories.entry(category).or_default();
         cost.add(id, severity);

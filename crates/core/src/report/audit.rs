@@ -114,7 +114,7 @@ impl AuditSection {
                 let mut sampler = sampler
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                batch.iter().for_each(|f| sampler.add(f));
+                batch.iter().for_each(|f| sampler.add(f, site));
             }
             let n = batch.len() as u64;
             if let Err(e) = store.write(id, WriteOp::Findings(batch)) {
@@ -297,8 +297,15 @@ impl Ord for Sampled {
 }
 
 impl Sampler {
-    fn add(&mut self, f: &FindingRow) {
-        self.score.add(f.category, f.severity, f.url.as_deref());
+    fn add(&mut self, f: &FindingRow, site: &SiteData) {
+        // Scored by the URL's position in the crawl where it is one of its URLs: no copy
+        // of a URL per page held through the audit.
+        match f.url.as_deref().map(|u| (u, site.position_of_url(u))) {
+            Some((_, Some(pos))) => self.score.add_at(f.category, f.severity, pos),
+            other => self
+                .score
+                .add(f.category, f.severity, other.map(|(u, _)| u)),
+        }
         *self.by_severity.entry(f.severity.id()).or_default() += 1;
         let (count, kept) = self
             .groups
@@ -374,11 +381,17 @@ mod tests {
             // Several checks and severities, URLs repeating, some site-wide (no URL).
             let check = ["a", "b", "c"][(i % 3) as usize];
             let severity = [Severity::Notice, Severity::Error][(i % 5 == 0) as usize];
-            let url = (i % 17 != 0).then(|| format!("http://s.example/{}", (i * 37) % 61));
+            let url = (i % 17 != 0).then(|| format!("http://site.example/{}", (i * 37) % 61));
             all.push(finding(check, severity, url.as_deref(), (i * 7919) % 1000));
         }
+        // Half the URLs are the crawl's (scored by position), half are not (by name).
+        let mut site = crate::checks::test_support::TestSite::new();
+        for i in 0..30 {
+            site = site.page(&format!("/{i}"), Some(200), None, |_| {});
+        }
+        let site = site.built();
         let mut sampler = Sampler::default();
-        all.iter().for_each(|f| sampler.add(f));
+        all.iter().for_each(|f| sampler.add(f, &site));
         let cfg = AuditConfig::default();
         let fresh = sampler.finish(&cfg, 61);
 
