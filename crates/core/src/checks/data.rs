@@ -503,7 +503,7 @@ impl SiteData {
 
     /// One URL as a check sees it.
     pub fn view<'a>(&'a self, record: &'a UrlRecord) -> PageView<'a> {
-        self.view_with(record, self.facts.get(&record.id).map(|f| &**f))
+        self.view_with(record, self.facts_of(record.id))
     }
 
     /// One URL as a check sees it, with these facts (a streamed audit's full facts of

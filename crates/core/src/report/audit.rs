@@ -300,11 +300,9 @@ impl Sampler {
     fn add(&mut self, f: &FindingRow, site: &SiteData) {
         // Scored by the URL's position in the crawl where it is one of its URLs: no copy
         // of a URL per page held through the audit.
-        match f.url.as_deref().map(|u| (u, site.position_of_url(u))) {
-            Some((_, Some(pos))) => self.score.add_at(f.category, f.severity, pos),
-            other => self
-                .score
-                .add(f.category, f.severity, other.map(|(u, _)| u)),
+        match f.url.as_deref().and_then(|u| site.position_of_url(u)) {
+            Some(pos) => self.score.add_at(f.category, f.severity, pos),
+            None => self.score.add(f.category, f.severity, f.url.as_deref()),
         }
         *self.by_severity.entry(f.severity.id()).or_default() += 1;
         let (count, kept) = self

@@ -958,10 +958,7 @@ mod tests {
     fn links_of_interleaved_crawls_read_back_apart_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
-        let cfg = CrawlConfig {
-            start_urls: vec!["http://e.com/".into()],
-            ..CrawlConfig::default()
-        };
+        let cfg = CrawlConfig::default();
         let (a, b, empty) = (
             store.create_crawl(&cfg).unwrap(),
             store.create_crawl(&cfg).unwrap(),
