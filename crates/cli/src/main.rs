@@ -17,6 +17,13 @@ use clap::{Parser, Subcommand};
 use crate::exit::{Exit, FailOn};
 use crate::settings::Settings;
 
+// mimalloc instead of glibc's malloc: the crawl allocates and frees small buffers on both
+// cores all the time (bodies, URLs, facts, SQLite rows), where glibc's arenas cost CPU
+// and hold freed memory. Measured back to back on the 100,000-page bench crawl:
+// CPU 41-44 s -> 32-34 s, peak RSS 440-447 MB -> 381-399 MB, same report.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Crawl a website and report every broken page, with the pages that link to it.
 #[derive(Debug, Parser)]
 #[command(name = "siteaudit", version, about, propagate_version = true)]
