@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use encoding_rs::Encoding;
 use lol_html::send::{EndTagHandler, HtmlRewriter, Settings};
-use lol_html::{AsciiCompatibleEncoding, MemorySettings};
+use lol_html::{AsciiCompatibleEncoding, HandlerResult, MemorySettings};
 use url::Url;
 
 use super::charset::sniff_bom;
@@ -391,7 +391,7 @@ pub fn extract_html(
 }
 
 /// A selector parsed once per process: lol_html's own `element!` and `text!` parse
-/// theirs whenever a rewriter is built, ~30 per page here; the rewriter borrows these.
+/// theirs whenever a rewriter is built (once per page); the rewriter borrows these.
 fn selector(text: &'static str) -> &'static lol_html::Selector {
     type Parsed = std::collections::HashMap<&'static str, &'static lol_html::Selector>;
     static PARSED: std::sync::LazyLock<Mutex<Parsed>> = std::sync::LazyLock::new(Mutex::default);
@@ -442,470 +442,25 @@ macro_rules! text {
     }};
 }
 
-/// One selector per fact: measured faster than a single `*` handler (STACK.md).
-fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
-    let s = state.clone();
-    let base = element!("base[href]", move |el| {
-        let mut st = lock(&s);
-        if st.facts.structure.bases.len() < MAX_TAGS {
-            let href = attr(el, "href").unwrap_or_default();
-            st.facts.structure.bases.push(href);
-        }
-        if st.base.is_none() {
-            st.base = attr(el, "href");
-        }
-        Ok(())
-    });
+/// Shared extraction state, as the handlers see it.
+type Shared = Arc<Mutex<State>>;
+/// An element, as the handlers see it.
+type El<'r, 't> = lol_html::send::Element<'r, 't>;
 
+/// The handlers: one for every element, dispatching on its tag name ([`on_element`]),
+/// and one for the text of each element whose text is a fact. lol_html compiles its
+/// selectors into a matching program for every page it parses: with a selector per
+/// fact (~30) that build alone was 8.5 % of the crawl's CPU (perf), and every element
+/// went through the `*` handlers anyway.
+fn handlers(state: &Shared) -> Settings<'static, 'static> {
     let s = state.clone();
-    let anchor = element!("a[href], area[href]", move |el| {
-        let href = attr(el, "href").unwrap_or_default();
-        let is_a = el.tag_name() == "a";
-        {
-            let mut st = lock(&s);
-            if is_a && st.open_anchor.is_some() {
-                st.facts.structure.nested_anchors += 1;
-            }
-            st.close_anchor();
-            let idx = st.push(href, LinkKind::Anchor);
-            st.links[idx].rel = attr(el, "rel").filter(|r| !r.is_empty());
-            if is_a {
-                st.open_anchor = Some((idx, String::new()));
-                st.anchor_fallback = attr(el, "aria-label")
-                    .filter(|a| !a.is_empty())
-                    .or_else(|| attr(el, "title").filter(|t| !t.is_empty()));
-            } else {
-                st.links[idx].text = attr(el, "alt").filter(|a| !a.is_empty());
-            }
-        }
-        if is_a && el.can_have_content() {
-            let s2 = s.clone();
-            let close: EndTagHandler<'static> = Box::new(move |_| {
-                lock(&s2).close_anchor();
-                Ok(())
-            });
-            el.on_end_tag(close)?;
-        }
-        Ok(())
-    });
+    let elements = element!("*", move |el| on_element(&s, el));
 
     let s = state.clone();
     let anchor_text = text!("a", move |t| {
         let mut st = lock(&s);
         if let Some((_, buf)) = st.open_anchor.as_mut() {
             push_capped(buf, t.as_str());
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
-    let link = element!("link[href]", move |el| {
-        let href = attr(el, "href").unwrap_or_default();
-        let rel = attr(el, "rel").unwrap_or_default().to_ascii_lowercase();
-        let hreflang = attr(el, "hreflang");
-        let rels: Vec<&str> = rel.split_ascii_whitespace().collect();
-        let has = |r: &str| rels.contains(&r);
-        let kind = if has("stylesheet") {
-            LinkKind::Stylesheet
-        } else if has("canonical") {
-            LinkKind::Canonical
-        } else if has("alternate") && hreflang.is_some() {
-            LinkKind::Hreflang
-        } else if has("alternate") {
-            LinkKind::Alternate
-        } else if has("icon") || has("apple-touch-icon") || has("manifest") || has("mask-icon") {
-            LinkKind::Icon
-        } else if has("preload") || has("prefetch") || has("modulepreload") {
-            LinkKind::Preload
-        } else if has("next") || has("prev") || has("previous") {
-            LinkKind::Pagination
-        } else {
-            // dns-prefetch, preconnect, author, ...: not resources we fetch.
-            return Ok(());
-        };
-        let mut st = lock(&s);
-        let media_all = attr(el, "media").is_none_or(|m| {
-            let m = m.trim().to_ascii_lowercase();
-            m.is_empty() || m == "all" || m == "screen"
-        });
-        if kind == LinkKind::Stylesheet
-            && media_all
-            && !st.body_started
-            && st.facts.render_blocking.len() < MAX_TAGS
-        {
-            st.facts.render_blocking.push(href.clone());
-        }
-        if kind == LinkKind::Hreflang && st.facts.hreflang.len() < MAX_HREFLANG {
-            let tag = crate::model::HreflangTag {
-                value: hreflang.clone().unwrap_or_default(),
-                href: href.clone(),
-                in_body: st.body_started,
-            };
-            st.facts.hreflang.push(tag);
-        }
-        if kind == LinkKind::Canonical && st.facts.canonical_tags.len() < MAX_TAGS {
-            let extra_attributes = ["hreflang", "lang", "media", "type"]
-                .iter()
-                .filter(|a| el.has_attribute(a))
-                .map(|a| (*a).to_string())
-                .collect();
-            let tag = crate::model::CanonicalTag {
-                href: href.clone(),
-                in_body: st.body_started,
-                extra_attributes,
-            };
-            st.facts.canonical_tags.push(tag);
-        }
-        let idx = st.push(href, kind);
-        st.links[idx].rel = Some(rel.clone()).filter(|r| !r.is_empty());
-        st.links[idx].hreflang = hreflang;
-        Ok(())
-    });
-
-    let s = state.clone();
-    let img = element!("img", move |el| {
-        let raw_alt = attr(el, "alt");
-        let alt = raw_alt.clone().filter(|a| !a.is_empty());
-        let mut st = lock(&s);
-        if let Some(p) = st.pictures.last_mut() {
-            *p = true;
-        }
-        if st.facts.images.len() < crate::model::MAX_IMAGES {
-            let is =
-                |name: &str, v: &str| attr(el, name).is_some_and(|a| a.eq_ignore_ascii_case(v));
-            let tag = crate::model::ImageTag {
-                src: attr(el, "src"),
-                alt: raw_alt,
-                srcset: el.has_attribute("srcset"),
-                sized: el.has_attribute("width") && el.has_attribute("height"),
-                hidden: is("aria-hidden", "true")
-                    || is("role", "presentation")
-                    || is("role", "none"),
-                pixel: is("width", "1") && is("height", "1"),
-            };
-            st.facts.images.push(tag);
-        }
-        if let (Some((_, buf)), Some(a)) = (st.open_anchor.as_mut(), &alt) {
-            // An image inside a link names the link by its alt text.
-            buf.push(' ');
-            push_capped(buf, &htmlize::escape_text(a.as_str()));
-        }
-        if let (Some((_, _, alts)), Some(a)) = (st.open_heading.as_mut(), &alt) {
-            alts.push(' ');
-            push_capped(alts, a);
-        }
-        if let Some(src) = attr(el, "src") {
-            let idx = st.push(src, LinkKind::Image);
-            st.links[idx].text = alt.clone();
-        }
-        if let Some(set) = attr(el, "srcset") {
-            for u in parse_srcset(&set) {
-                let idx = st.push(u.to_string(), LinkKind::Image);
-                st.links[idx].text = alt.clone();
-            }
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
-    let source = element!("source", move |el| {
-        let mut st = lock(&s);
-        if let Some(set) = attr(el, "srcset") {
-            for u in parse_srcset(&set) {
-                st.push(u.to_string(), LinkKind::Image);
-            }
-        }
-        if let Some(src) = attr(el, "src") {
-            st.push(src, LinkKind::Media);
-        }
-        Ok(())
-    });
-
-    let simple = |selector: &'static str, name: &'static str, kind: LinkKind| {
-        let s = state.clone();
-        element!(selector, move |el| {
-            if let Some(v) = attr(el, name) {
-                lock(&s).push(v, kind);
-            }
-            Ok(())
-        })
-    };
-    let s = state.clone();
-    let script = element!("script[src]", move |el| {
-        let Some(src) = attr(el, "src") else {
-            return Ok(());
-        };
-        let mut st = lock(&s);
-        let deferred = el.has_attribute("async")
-            || el.has_attribute("defer")
-            || attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("module"));
-        if !st.body_started && !deferred && st.facts.render_blocking.len() < MAX_TAGS {
-            st.facts.render_blocking.push(src.clone());
-        }
-        st.push(src, LinkKind::Script);
-        Ok(())
-    });
-
-    let s = state.clone();
-    let picture = element!("picture", move |el| {
-        if el.can_have_content() && !el.is_self_closing() {
-            lock(&s).pictures.push(false);
-            let s2 = s.clone();
-            let close: EndTagHandler<'static> = Box::new(move |_| {
-                let mut st = lock(&s2);
-                if st.pictures.pop() == Some(false) {
-                    st.facts.pictures_without_img += 1;
-                }
-                Ok(())
-            });
-            el.on_end_tag(close)?;
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
-    let form = element!("form", move |el| {
-        let mut st = lock(&s);
-        if st.facts.form_actions.len() < MAX_TAGS {
-            st.facts
-                .form_actions
-                .push(attr(el, "action").unwrap_or_default());
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
-    let password = element!("input[type=password i]", move |_| {
-        lock(&s).facts.password_inputs += 1;
-        Ok(())
-    });
-
-    // Text inside these is not main content.
-    let s = state.clone();
-    let boilerplate = element!(
-        "head, nav, header, footer, aside, script, style, noscript, template, svg, select, textarea",
-        move |el| {
-            if el.can_have_content() && !el.is_self_closing() {
-                lock(&s).skip_depth += 1;
-                let s2 = s.clone();
-                let close: EndTagHandler<'static> = Box::new(move |_| {
-                    let mut st = lock(&s2);
-                    st.skip_depth = st.skip_depth.saturating_sub(1);
-                    Ok(())
-                });
-                el.on_end_tag(close)?;
-            }
-            Ok(())
-        }
-    );
-
-    let s = state.clone();
-    let plugin = element!("object, embed, applet", move |el| {
-        let clues: Vec<String> = ["type", "classid", "src", "data", "code"]
-            .iter()
-            .filter_map(|a| attr(el, a))
-            .filter(|v| {
-                let v = v.to_ascii_lowercase();
-                [
-                    "shockwave",
-                    "flash",
-                    "java",
-                    "silverlight",
-                    ".swf",
-                    ".xap",
-                    ".class",
-                ]
-                .iter()
-                .any(|m| v.contains(m))
-            })
-            .collect();
-        let mut st = lock(&s);
-        if (el.tag_name() == "applet" || !clues.is_empty()) && st.facts.plugins.len() < MAX_TAGS {
-            let clue = clues.first().cloned().unwrap_or_else(|| "applet".into());
-            st.facts.plugins.push(clue);
-        }
-        Ok(())
-    });
-
-    // The skeleton as written: html/head/body tags, what comes first, what does not
-    // belong in <head>.
-    let s = state.clone();
-    let skeleton = element!("*", move |el| {
-        let tag = el.tag_name();
-        let mut st = lock(&s);
-        if st.awaiting_first_in_html && tag != "html" {
-            st.facts.structure.first_in_html = Some(tag.clone());
-            st.awaiting_first_in_html = false;
-        }
-        match tag.as_str() {
-            "html" => {
-                st.facts.structure.html_tags += 1;
-                if st.facts.structure.html_tags == 1 {
-                    st.awaiting_first_in_html = true;
-                }
-            }
-            "head" => {
-                st.facts.structure.head_tags += 1;
-                st.head_open = true;
-                drop(st);
-                if el.can_have_content() {
-                    let s2 = s.clone();
-                    let close: EndTagHandler<'static> = Box::new(move |_| {
-                        lock(&s2).head_open = false;
-                        Ok(())
-                    });
-                    el.on_end_tag(close)?;
-                }
-                return Ok(());
-            }
-            "body" => {
-                st.facts.structure.body_tags += 1;
-                st.head_open = false;
-                if st.facts.structure.html_tags == 0 {
-                    st.facts.structure.body_before_html = true;
-                }
-            }
-            "frameset" | "frame" => st.facts.structure.frames += 1,
-            _ => {}
-        }
-        let allowed_in_head = matches!(
-            tag.as_str(),
-            "title" | "meta" | "link" | "script" | "style" | "base" | "noscript" | "template"
-        );
-        if st.head_open
-            && !allowed_in_head
-            && st.svg_depth == 0
-            && st.facts.structure.head_invalid_element.is_none()
-        {
-            st.facts.structure.head_invalid_element = Some(tag);
-        }
-        Ok(())
-    });
-
-    // Accessibility and structured data facts, one pass over every element.
-    let s = state.clone();
-    let a11y = element!("*", move |el| {
-        let tag = el.tag_name();
-        let has = |a: &str| el.get_attribute(a).is_some_and(|v| !v.trim().is_empty());
-        let mut st = lock(&s);
-        st.facts.elements += 1;
-        if let Some(id) = attr(el, "id").filter(|i| !i.is_empty())
-            && !st.ids.insert(id.clone())
-            && !st.facts.a11y.duplicate_ids.contains(&id)
-            && st.facts.a11y.duplicate_ids.len() < MAX_TAGS
-        {
-            st.facts.a11y.duplicate_ids.push(id);
-        }
-        if attr(el, "tabindex")
-            .and_then(|t| t.parse::<i32>().ok())
-            .is_some_and(|t| t > 0)
-        {
-            st.facts.a11y.positive_tabindex += 1;
-        }
-        if tag == "main" || attr(el, "role").is_some_and(|r| r.eq_ignore_ascii_case("main")) {
-            st.facts.a11y.main_landmark = true;
-        }
-        if el.has_attribute("itemscope") {
-            st.facts.microdata[0] += 1;
-            match attr(el, "itemtype") {
-                None => st.facts.microdata[1] += 1,
-                Some(t)
-                    if !t
-                        .split_whitespace()
-                        .all(|u| u.starts_with("http://") || u.starts_with("https://")) =>
-                {
-                    st.facts.microdata[2] += 1;
-                }
-                Some(_) => {}
-            }
-        }
-        if el.has_attribute("typeof") || el.has_attribute("vocab") {
-            st.facts.rdfa += 1;
-        }
-        let named = has("aria-label") || has("aria-labelledby") || has("title");
-        match tag.as_str() {
-            "body" if attr(el, "aria-hidden").is_some_and(|v| v.eq_ignore_ascii_case("true")) => {
-                st.facts.a11y.aria_hidden_body = true;
-            }
-            "iframe" | "frame" if !named => st.facts.a11y.frames_no_title += 1,
-            "label" => {
-                if let Some(f) = attr(el, "for") {
-                    st.label_for.insert(f);
-                }
-                st.label_depth += 1;
-                drop(st);
-                if el.can_have_content() {
-                    let s2 = s.clone();
-                    let close: EndTagHandler<'static> = Box::new(move |_| {
-                        let mut st = lock(&s2);
-                        st.label_depth = st.label_depth.saturating_sub(1);
-                        Ok(())
-                    });
-                    el.on_end_tag(close)?;
-                }
-                return Ok(());
-            }
-            "input" | "select" | "textarea" => {
-                let kind = attr(el, "type").unwrap_or_default().to_ascii_lowercase();
-                if tag == "input" && kind == "image" && !el.has_attribute("alt") {
-                    st.facts.a11y.input_images_no_alt += 1;
-                }
-                let labelled_elsewhere = tag == "input"
-                    && matches!(
-                        kind.as_str(),
-                        "hidden" | "submit" | "button" | "reset" | "image"
-                    );
-                if !named && !labelled_elsewhere && st.label_depth == 0 && st.controls.len() < 1000
-                {
-                    let desc = attr(el, "name").unwrap_or_else(|| tag.clone());
-                    st.controls.push((attr(el, "id"), desc));
-                }
-            }
-            "video" => {
-                st.videos.push(false);
-                drop(st);
-                if el.can_have_content() && !el.is_self_closing() {
-                    let s2 = s.clone();
-                    let close: EndTagHandler<'static> = Box::new(move |_| {
-                        let mut st = lock(&s2);
-                        if st.videos.pop() == Some(false) {
-                            st.facts.a11y.videos_no_captions += 1;
-                        }
-                        Ok(())
-                    });
-                    el.on_end_tag(close)?;
-                }
-                return Ok(());
-            }
-            "track" => {
-                let captions = attr(el, "kind").is_some_and(|k| {
-                    matches!(k.to_ascii_lowercase().as_str(), "captions" | "subtitles")
-                });
-                if captions && let Some(v) = st.videos.last_mut() {
-                    *v = true;
-                }
-            }
-            "script" => {
-                st.inline_script = !el.has_attribute("src");
-                let ld =
-                    attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("application/ld+json"));
-                if ld && st.facts.json_ld.len() < MAX_TAGS {
-                    st.json_ld = Some(String::new());
-                    drop(st);
-                    if el.can_have_content() {
-                        let s2 = s.clone();
-                        let close: EndTagHandler<'static> = Box::new(move |_| {
-                            let mut st = lock(&s2);
-                            if let Some(block) = st.json_ld.take() {
-                                st.facts.json_ld.push(block);
-                            }
-                            Ok(())
-                        });
-                        el.on_end_tag(close)?;
-                    }
-                }
-            }
-            _ => {}
         }
         Ok(())
     });
@@ -925,110 +480,6 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     });
 
     let s = state.clone();
-    let map = element!("map", move |_| {
-        lock(&s).facts.image_maps += 1;
-        Ok(())
-    });
-    let iframe = simple("iframe[src], frame[src]", "src", LinkKind::Iframe);
-    let media_src = simple("video[src], audio[src], track[src]", "src", LinkKind::Media);
-    let poster = simple("video[poster]", "poster", LinkKind::Media);
-    let embed = simple("embed[src]", "src", LinkKind::Object);
-    let object = simple("object[data]", "data", LinkKind::Object);
-
-    let s = state.clone();
-    let meta = element!("meta", move |el| {
-        let mut st = lock(&s);
-        if let Some(eq) = attr(el, "http-equiv")
-            && eq.eq_ignore_ascii_case("refresh")
-            && let Some(target) = attr(el, "content").as_deref().and_then(refresh_target)
-        {
-            st.push(target, LinkKind::MetaRefresh);
-        }
-        if st.facts.csp_meta.is_none()
-            && attr(el, "http-equiv")
-                .is_some_and(|e| e.eq_ignore_ascii_case("content-security-policy"))
-        {
-            st.facts.csp_meta = attr(el, "content");
-        }
-        if let Some(prop) = attr(el, "property").map(|p| p.to_ascii_lowercase())
-            && prop.starts_with("og:")
-            && st.facts.open_graph.len() < MAX_TAGS
-            && !st.facts.open_graph.contains_key(&prop)
-        {
-            let content = attr(el, "content").unwrap_or_default();
-            st.facts.open_graph.insert(prop, content);
-        }
-        // The first charset declaration is the one the parser switches to.
-        if st.meta_charset.is_none() {
-            st.facts.structure.meta_charset_offset = Some(st.bytes_before_chunk);
-            st.meta_charset = attr(el, "charset").or_else(|| {
-                attr(el, "http-equiv")
-                    .filter(|eq| eq.eq_ignore_ascii_case("content-type"))
-                    .and_then(|_| attr(el, "content"))
-                    .and_then(|c| {
-                        super::charset_from_content_type(Some(&c)).map(|e| e.name().to_string())
-                    })
-            });
-        }
-        if let Some(name) = attr(el, "name") {
-            let content = attr(el, "content").unwrap_or_default();
-            let lower = name.to_ascii_lowercase();
-            if ROBOT_NAMES.contains(&lower.as_str()) && st.facts.directives.len() < MAX_TAGS {
-                let d = crate::model::Directive {
-                    name: lower.clone(),
-                    value: content.clone(),
-                    in_body: st.body_started,
-                };
-                st.facts.directives.push(d);
-            }
-            if lower == "viewport" && st.facts.viewports.len() < MAX_TAGS {
-                st.facts.viewports.push(content.clone());
-            }
-            if lower == "twitter:card" && st.facts.twitter_card.is_none() {
-                st.facts.twitter_card = Some(content.clone());
-            }
-            match lower.as_str() {
-                "description" => {
-                    st.facts.descriptions.push(collapse_ws(&content));
-                    if st.body_started {
-                        st.facts.description_in_body = true;
-                    }
-                }
-                "robots" => st.facts.meta_robots.push(content.to_ascii_lowercase()),
-                _ => {}
-            }
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
-    let title = element!("title", move |el| {
-        // An SVG <title> is a tooltip, not the page title.
-        {
-            let mut st = lock(&s);
-            if st.svg_depth > 0 {
-                return Ok(());
-            }
-            if st.body_started {
-                st.facts.title_in_body = true;
-            }
-            st.open_title = Some(String::new());
-        }
-        if el.can_have_content() {
-            let s2 = s.clone();
-            let close: EndTagHandler<'static> = Box::new(move |_| {
-                let mut st = lock(&s2);
-                if let Some(t) = st.open_title.take() {
-                    st.facts.titles.push(collapse_ws(&htmlize::unescape(t)));
-                }
-                Ok(())
-            });
-            el.on_end_tag(close)?;
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
     let title_text = text!("title", move |t| {
         let mut st = lock(&s);
         if let Some(buf) = st.open_title.as_mut() {
@@ -1038,70 +489,10 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     });
 
     let s = state.clone();
-    let svg = element!("svg", move |el| {
-        if el.can_have_content() && !el.is_self_closing() {
-            lock(&s).svg_depth += 1;
-            let s2 = s.clone();
-            let close: EndTagHandler<'static> = Box::new(move |_| {
-                let mut st = lock(&s2);
-                st.svg_depth = st.svg_depth.saturating_sub(1);
-                Ok(())
-            });
-            el.on_end_tag(close)?;
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
-    let heading = element!("h1, h2, h3, h4, h5, h6", move |el| {
-        let level = el.tag_name().as_bytes().get(1).map_or(1, |b| b - b'0');
-        {
-            let mut st = lock(&s);
-            st.close_heading();
-            if level == 1 {
-                st.facts.h1_count += 1;
-            }
-            st.open_heading = Some((level, String::new(), String::new()));
-        }
-        if el.can_have_content() {
-            let s2 = s.clone();
-            let close: EndTagHandler<'static> = Box::new(move |_| {
-                lock(&s2).close_heading();
-                Ok(())
-            });
-            el.on_end_tag(close)?;
-        }
-        Ok(())
-    });
-
-    let s = state.clone();
     let heading_text = text!("h1, h2, h3, h4, h5, h6", move |t| {
         let mut st = lock(&s);
         if let Some((_, buf, _)) = st.open_heading.as_mut() {
             push_capped(buf, t.as_str());
-        }
-        Ok(())
-    });
-
-    // Elements that only belong in <body>: a <title> or description after one of them
-    // ends up outside <head> once the document is parsed.
-    let s = state.clone();
-    let body = element!(
-        "body, div, p, h1, h2, h3, h4, h5, h6, ul, ol, table, section, article, main, header, footer, nav, form, img, a, span",
-        move |_| {
-            lock(&s).body_started = true;
-            Ok(())
-        }
-    );
-
-    let s = state.clone();
-    let html = element!("html", move |el| {
-        let mut st = lock(&s);
-        if st.facts.lang.is_none() {
-            st.facts.lang = attr(el, "lang");
-        }
-        if st.facts.xml_lang.is_none() {
-            st.facts.xml_lang = attr(el, "xml:lang");
         }
         Ok(())
     });
@@ -1140,35 +531,658 @@ fn handlers(state: &Arc<Mutex<State>>) -> Settings<'static, 'static> {
     Settings::new_send()
         .append_document_content_handler(main_text)
         .append_document_content_handler(doctype)
-        .append_element_content_handler(skeleton)
-        .append_element_content_handler(a11y)
+        .append_element_content_handler(elements)
         .append_element_content_handler(script_text)
-        .append_element_content_handler(boilerplate)
-        .append_element_content_handler(base)
-        .append_element_content_handler(anchor)
         .append_element_content_handler(anchor_text)
-        .append_element_content_handler(link)
-        .append_element_content_handler(img)
-        .append_element_content_handler(source)
-        .append_element_content_handler(script)
-        .append_element_content_handler(iframe)
-        .append_element_content_handler(media_src)
-        .append_element_content_handler(poster)
-        .append_element_content_handler(embed)
-        .append_element_content_handler(object)
-        .append_element_content_handler(meta)
-        .append_element_content_handler(svg)
-        .append_element_content_handler(title)
         .append_element_content_handler(title_text)
-        .append_element_content_handler(body)
-        .append_element_content_handler(picture)
-        .append_element_content_handler(map)
-        .append_element_content_handler(plugin)
-        .append_element_content_handler(form)
-        .append_element_content_handler(password)
-        .append_element_content_handler(heading)
         .append_element_content_handler(heading_text)
-        .append_element_content_handler(html)
+}
+
+/// Elements whose text is not main content.
+const BOILERPLATE: [&str; 12] = [
+    "head", "nav", "header", "footer", "aside", "script", "style", "noscript", "template", "svg",
+    "select", "textarea",
+];
+
+/// Elements that only belong in `<body>`: a `<title>` or description after one of them
+/// ends up outside `<head>` once the document is parsed.
+const BODY_ONLY: [&str; 22] = [
+    "body", "div", "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section",
+    "article", "main", "header", "footer", "nav", "form", "img", "a", "span",
+];
+
+/// Every fact of one start tag, each step in a fixed order (a step may read what an
+/// earlier one recorded, and end-tag handlers run in the order they were added).
+fn on_element(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let name = el.tag_name();
+    let tag = name.as_str();
+    skeleton(s, el, tag)?;
+    a11y(s, el, tag)?;
+    if BOILERPLATE.contains(&tag) {
+        boilerplate(s, el)?;
+    }
+    match tag {
+        "base" if el.has_attribute("href") => base(s, el)?,
+        "a" | "area" if el.has_attribute("href") => anchor(s, el, tag)?,
+        "link" if el.has_attribute("href") => link(s, el)?,
+        "img" => img(s, el)?,
+        "source" => source(s, el)?,
+        "script" if el.has_attribute("src") => script(s, el)?,
+        "iframe" | "frame" => resource(s, el, "src", LinkKind::Iframe),
+        "video" | "audio" | "track" => resource(s, el, "src", LinkKind::Media),
+        _ => {}
+    }
+    match tag {
+        "video" => resource(s, el, "poster", LinkKind::Media),
+        "embed" => resource(s, el, "src", LinkKind::Object),
+        "object" => resource(s, el, "data", LinkKind::Object),
+        "meta" => meta(s, el)?,
+        "svg" => svg(s, el)?,
+        "title" => title(s, el)?,
+        _ => {}
+    }
+    if BODY_ONLY.contains(&tag) {
+        lock(s).body_started = true;
+    }
+    match tag {
+        "picture" => picture(s, el)?,
+        "map" => lock(s).facts.image_maps += 1,
+        _ => {}
+    }
+    match tag {
+        "object" | "embed" | "applet" => plugin(s, el, tag)?,
+        "form" => form(s, el)?,
+        "input"
+            if el
+                .get_attribute("type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("password")) =>
+        {
+            lock(s).facts.password_inputs += 1;
+        }
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => heading(s, el, tag)?,
+        "html" => html(s, el)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A resource named by one attribute (`<iframe src>`, `<video poster>`, ...).
+fn resource(s: &Shared, el: &El<'_, '_>, name: &str, kind: LinkKind) {
+    if let Some(v) = attr(el, name) {
+        lock(s).push(v, kind);
+    }
+}
+
+/// `<base href>`: the base URL links resolve against.
+fn base(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let mut st = lock(s);
+    if st.facts.structure.bases.len() < MAX_TAGS {
+        let href = attr(el, "href").unwrap_or_default();
+        st.facts.structure.bases.push(href);
+    }
+    if st.base.is_none() {
+        st.base = attr(el, "href");
+    }
+    Ok(())
+}
+
+/// `<a href>`, `<area href>`: a link, named by its text (closed at the end tag).
+fn anchor(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
+    let href = attr(el, "href").unwrap_or_default();
+    let is_a = tag == "a";
+    {
+        let mut st = lock(s);
+        if is_a && st.open_anchor.is_some() {
+            st.facts.structure.nested_anchors += 1;
+        }
+        st.close_anchor();
+        let idx = st.push(href, LinkKind::Anchor);
+        st.links[idx].rel = attr(el, "rel").filter(|r| !r.is_empty());
+        if is_a {
+            st.open_anchor = Some((idx, String::new()));
+            st.anchor_fallback = attr(el, "aria-label")
+                .filter(|a| !a.is_empty())
+                .or_else(|| attr(el, "title").filter(|t| !t.is_empty()));
+        } else {
+            st.links[idx].text = attr(el, "alt").filter(|a| !a.is_empty());
+        }
+    }
+    if is_a && el.can_have_content() {
+        let s2 = s.clone();
+        let close: EndTagHandler<'static> = Box::new(move |_| {
+            lock(&s2).close_anchor();
+            Ok(())
+        });
+        el.on_end_tag(close)?;
+    }
+    Ok(())
+}
+
+/// `<link href>`: stylesheets, canonical, hreflang, icons, preloads, pagination.
+fn link(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let href = attr(el, "href").unwrap_or_default();
+    let rel = attr(el, "rel").unwrap_or_default().to_ascii_lowercase();
+    let hreflang = attr(el, "hreflang");
+    let rels: Vec<&str> = rel.split_ascii_whitespace().collect();
+    let has = |r: &str| rels.contains(&r);
+    let kind = if has("stylesheet") {
+        LinkKind::Stylesheet
+    } else if has("canonical") {
+        LinkKind::Canonical
+    } else if has("alternate") && hreflang.is_some() {
+        LinkKind::Hreflang
+    } else if has("alternate") {
+        LinkKind::Alternate
+    } else if has("icon") || has("apple-touch-icon") || has("manifest") || has("mask-icon") {
+        LinkKind::Icon
+    } else if has("preload") || has("prefetch") || has("modulepreload") {
+        LinkKind::Preload
+    } else if has("next") || has("prev") || has("previous") {
+        LinkKind::Pagination
+    } else {
+        // dns-prefetch, preconnect, author, ...: not resources we fetch.
+        return Ok(());
+    };
+    let mut st = lock(s);
+    let media_all = attr(el, "media").is_none_or(|m| {
+        let m = m.trim().to_ascii_lowercase();
+        m.is_empty() || m == "all" || m == "screen"
+    });
+    if kind == LinkKind::Stylesheet
+        && media_all
+        && !st.body_started
+        && st.facts.render_blocking.len() < MAX_TAGS
+    {
+        st.facts.render_blocking.push(href.clone());
+    }
+    if kind == LinkKind::Hreflang && st.facts.hreflang.len() < MAX_HREFLANG {
+        let tag = crate::model::HreflangTag {
+            value: hreflang.clone().unwrap_or_default(),
+            href: href.clone(),
+            in_body: st.body_started,
+        };
+        st.facts.hreflang.push(tag);
+    }
+    if kind == LinkKind::Canonical && st.facts.canonical_tags.len() < MAX_TAGS {
+        let extra_attributes = ["hreflang", "lang", "media", "type"]
+            .iter()
+            .filter(|a| el.has_attribute(a))
+            .map(|a| (*a).to_string())
+            .collect();
+        let tag = crate::model::CanonicalTag {
+            href: href.clone(),
+            in_body: st.body_started,
+            extra_attributes,
+        };
+        st.facts.canonical_tags.push(tag);
+    }
+    let idx = st.push(href, kind);
+    st.links[idx].rel = Some(rel.clone()).filter(|r| !r.is_empty());
+    st.links[idx].hreflang = hreflang;
+    Ok(())
+}
+
+/// `<img>`: an image, its alt text, srcset candidates.
+fn img(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let raw_alt = attr(el, "alt");
+    let alt = raw_alt.clone().filter(|a| !a.is_empty());
+    let mut st = lock(s);
+    if let Some(p) = st.pictures.last_mut() {
+        *p = true;
+    }
+    if st.facts.images.len() < crate::model::MAX_IMAGES {
+        let is = |name: &str, v: &str| attr(el, name).is_some_and(|a| a.eq_ignore_ascii_case(v));
+        let tag = crate::model::ImageTag {
+            src: attr(el, "src"),
+            alt: raw_alt,
+            srcset: el.has_attribute("srcset"),
+            sized: el.has_attribute("width") && el.has_attribute("height"),
+            hidden: is("aria-hidden", "true") || is("role", "presentation") || is("role", "none"),
+            pixel: is("width", "1") && is("height", "1"),
+        };
+        st.facts.images.push(tag);
+    }
+    if let (Some((_, buf)), Some(a)) = (st.open_anchor.as_mut(), &alt) {
+        // An image inside a link names the link by its alt text.
+        buf.push(' ');
+        push_capped(buf, &htmlize::escape_text(a.as_str()));
+    }
+    if let (Some((_, _, alts)), Some(a)) = (st.open_heading.as_mut(), &alt) {
+        alts.push(' ');
+        push_capped(alts, a);
+    }
+    if let Some(src) = attr(el, "src") {
+        let idx = st.push(src, LinkKind::Image);
+        st.links[idx].text = alt.clone();
+    }
+    if let Some(set) = attr(el, "srcset") {
+        for u in parse_srcset(&set) {
+            let idx = st.push(u.to_string(), LinkKind::Image);
+            st.links[idx].text = alt.clone();
+        }
+    }
+    Ok(())
+}
+
+/// `<source>`: srcset candidates and media.
+fn source(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let mut st = lock(s);
+    if let Some(set) = attr(el, "srcset") {
+        for u in parse_srcset(&set) {
+            st.push(u.to_string(), LinkKind::Image);
+        }
+    }
+    if let Some(src) = attr(el, "src") {
+        st.push(src, LinkKind::Media);
+    }
+    Ok(())
+}
+
+/// `<script src>`: a script, render-blocking when in `<head>` and not deferred.
+fn script(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let Some(src) = attr(el, "src") else {
+        return Ok(());
+    };
+    let mut st = lock(s);
+    let deferred = el.has_attribute("async")
+        || el.has_attribute("defer")
+        || attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("module"));
+    if !st.body_started && !deferred && st.facts.render_blocking.len() < MAX_TAGS {
+        st.facts.render_blocking.push(src.clone());
+    }
+    st.push(src, LinkKind::Script);
+    Ok(())
+}
+
+/// `<picture>`: counted when it holds no `<img>`.
+fn picture(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    if el.can_have_content() && !el.is_self_closing() {
+        lock(s).pictures.push(false);
+        let s2 = s.clone();
+        let close: EndTagHandler<'static> = Box::new(move |_| {
+            let mut st = lock(&s2);
+            if st.pictures.pop() == Some(false) {
+                st.facts.pictures_without_img += 1;
+            }
+            Ok(())
+        });
+        el.on_end_tag(close)?;
+    }
+    Ok(())
+}
+
+/// `<form>`: its action.
+fn form(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let mut st = lock(s);
+    if st.facts.form_actions.len() < MAX_TAGS {
+        st.facts
+            .form_actions
+            .push(attr(el, "action").unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Text inside these is not main content.
+fn boilerplate(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    if el.can_have_content() && !el.is_self_closing() {
+        lock(s).skip_depth += 1;
+        let s2 = s.clone();
+        let close: EndTagHandler<'static> = Box::new(move |_| {
+            let mut st = lock(&s2);
+            st.skip_depth = st.skip_depth.saturating_sub(1);
+            Ok(())
+        });
+        el.on_end_tag(close)?;
+    }
+    Ok(())
+}
+
+/// `<object>`, `<embed>`, `<applet>`: plugin content.
+fn plugin(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
+    let clues: Vec<String> = ["type", "classid", "src", "data", "code"]
+        .iter()
+        .filter_map(|a| attr(el, a))
+        .filter(|v| {
+            let v = v.to_ascii_lowercase();
+            [
+                "shockwave",
+                "flash",
+                "java",
+                "silverlight",
+                ".swf",
+                ".xap",
+                ".class",
+            ]
+            .iter()
+            .any(|m| v.contains(m))
+        })
+        .collect();
+    let mut st = lock(s);
+    if (tag == "applet" || !clues.is_empty()) && st.facts.plugins.len() < MAX_TAGS {
+        let clue = clues.first().cloned().unwrap_or_else(|| "applet".into());
+        st.facts.plugins.push(clue);
+    }
+    Ok(())
+}
+
+/// The skeleton as written: html/head/body tags, what comes first, what does not
+/// belong in `<head>`.
+fn skeleton(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
+    let mut st = lock(s);
+    if st.awaiting_first_in_html && tag != "html" {
+        st.facts.structure.first_in_html = Some(tag.to_string());
+        st.awaiting_first_in_html = false;
+    }
+    match tag {
+        "html" => {
+            st.facts.structure.html_tags += 1;
+            if st.facts.structure.html_tags == 1 {
+                st.awaiting_first_in_html = true;
+            }
+        }
+        "head" => {
+            st.facts.structure.head_tags += 1;
+            st.head_open = true;
+            drop(st);
+            if el.can_have_content() {
+                let s2 = s.clone();
+                let close: EndTagHandler<'static> = Box::new(move |_| {
+                    lock(&s2).head_open = false;
+                    Ok(())
+                });
+                el.on_end_tag(close)?;
+            }
+            return Ok(());
+        }
+        "body" => {
+            st.facts.structure.body_tags += 1;
+            st.head_open = false;
+            if st.facts.structure.html_tags == 0 {
+                st.facts.structure.body_before_html = true;
+            }
+        }
+        "frameset" | "frame" => st.facts.structure.frames += 1,
+        _ => {}
+    }
+    let allowed_in_head = matches!(
+        tag,
+        "title" | "meta" | "link" | "script" | "style" | "base" | "noscript" | "template"
+    );
+    if st.head_open
+        && !allowed_in_head
+        && st.svg_depth == 0
+        && st.facts.structure.head_invalid_element.is_none()
+    {
+        st.facts.structure.head_invalid_element = Some(tag.to_string());
+    }
+    Ok(())
+}
+
+/// Accessibility and structured data facts, of every element.
+fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
+    let has = |a: &str| el.get_attribute(a).is_some_and(|v| !v.trim().is_empty());
+    let mut st = lock(s);
+    st.facts.elements += 1;
+    if let Some(id) = attr(el, "id").filter(|i| !i.is_empty())
+        && !st.ids.insert(id.clone())
+        && !st.facts.a11y.duplicate_ids.contains(&id)
+        && st.facts.a11y.duplicate_ids.len() < MAX_TAGS
+    {
+        st.facts.a11y.duplicate_ids.push(id);
+    }
+    if attr(el, "tabindex")
+        .and_then(|t| t.parse::<i32>().ok())
+        .is_some_and(|t| t > 0)
+    {
+        st.facts.a11y.positive_tabindex += 1;
+    }
+    if tag == "main" || attr(el, "role").is_some_and(|r| r.eq_ignore_ascii_case("main")) {
+        st.facts.a11y.main_landmark = true;
+    }
+    if el.has_attribute("itemscope") {
+        st.facts.microdata[0] += 1;
+        match attr(el, "itemtype") {
+            None => st.facts.microdata[1] += 1,
+            Some(t)
+                if !t
+                    .split_whitespace()
+                    .all(|u| u.starts_with("http://") || u.starts_with("https://")) =>
+            {
+                st.facts.microdata[2] += 1;
+            }
+            Some(_) => {}
+        }
+    }
+    if el.has_attribute("typeof") || el.has_attribute("vocab") {
+        st.facts.rdfa += 1;
+    }
+    let named = has("aria-label") || has("aria-labelledby") || has("title");
+    match tag {
+        "body" if attr(el, "aria-hidden").is_some_and(|v| v.eq_ignore_ascii_case("true")) => {
+            st.facts.a11y.aria_hidden_body = true;
+        }
+        "iframe" | "frame" if !named => st.facts.a11y.frames_no_title += 1,
+        "label" => {
+            if let Some(f) = attr(el, "for") {
+                st.label_for.insert(f);
+            }
+            st.label_depth += 1;
+            drop(st);
+            if el.can_have_content() {
+                let s2 = s.clone();
+                let close: EndTagHandler<'static> = Box::new(move |_| {
+                    let mut st = lock(&s2);
+                    st.label_depth = st.label_depth.saturating_sub(1);
+                    Ok(())
+                });
+                el.on_end_tag(close)?;
+            }
+            return Ok(());
+        }
+        "input" | "select" | "textarea" => {
+            let kind = attr(el, "type").unwrap_or_default().to_ascii_lowercase();
+            if tag == "input" && kind == "image" && !el.has_attribute("alt") {
+                st.facts.a11y.input_images_no_alt += 1;
+            }
+            let labelled_elsewhere = tag == "input"
+                && matches!(
+                    kind.as_str(),
+                    "hidden" | "submit" | "button" | "reset" | "image"
+                );
+            if !named && !labelled_elsewhere && st.label_depth == 0 && st.controls.len() < 1000 {
+                let desc = attr(el, "name").unwrap_or_else(|| tag.to_string());
+                st.controls.push((attr(el, "id"), desc));
+            }
+        }
+        "video" => {
+            st.videos.push(false);
+            drop(st);
+            if el.can_have_content() && !el.is_self_closing() {
+                let s2 = s.clone();
+                let close: EndTagHandler<'static> = Box::new(move |_| {
+                    let mut st = lock(&s2);
+                    if st.videos.pop() == Some(false) {
+                        st.facts.a11y.videos_no_captions += 1;
+                    }
+                    Ok(())
+                });
+                el.on_end_tag(close)?;
+            }
+            return Ok(());
+        }
+        "track" => {
+            let captions = attr(el, "kind").is_some_and(|k| {
+                matches!(k.to_ascii_lowercase().as_str(), "captions" | "subtitles")
+            });
+            if captions && let Some(v) = st.videos.last_mut() {
+                *v = true;
+            }
+        }
+        "script" => {
+            st.inline_script = !el.has_attribute("src");
+            let ld =
+                attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("application/ld+json"));
+            if ld && st.facts.json_ld.len() < MAX_TAGS {
+                st.json_ld = Some(String::new());
+                drop(st);
+                if el.can_have_content() {
+                    let s2 = s.clone();
+                    let close: EndTagHandler<'static> = Box::new(move |_| {
+                        let mut st = lock(&s2);
+                        if let Some(block) = st.json_ld.take() {
+                            st.facts.json_ld.push(block);
+                        }
+                        Ok(())
+                    });
+                    el.on_end_tag(close)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `<meta>`: refresh, CSP, Open Graph, charset, robots directives, viewport,
+/// description.
+fn meta(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let mut st = lock(s);
+    if let Some(eq) = attr(el, "http-equiv")
+        && eq.eq_ignore_ascii_case("refresh")
+        && let Some(target) = attr(el, "content").as_deref().and_then(refresh_target)
+    {
+        st.push(target, LinkKind::MetaRefresh);
+    }
+    if st.facts.csp_meta.is_none()
+        && attr(el, "http-equiv").is_some_and(|e| e.eq_ignore_ascii_case("content-security-policy"))
+    {
+        st.facts.csp_meta = attr(el, "content");
+    }
+    if let Some(prop) = attr(el, "property").map(|p| p.to_ascii_lowercase())
+        && prop.starts_with("og:")
+        && st.facts.open_graph.len() < MAX_TAGS
+        && !st.facts.open_graph.contains_key(&prop)
+    {
+        let content = attr(el, "content").unwrap_or_default();
+        st.facts.open_graph.insert(prop, content);
+    }
+    // The first charset declaration is the one the parser switches to.
+    if st.meta_charset.is_none() {
+        st.facts.structure.meta_charset_offset = Some(st.bytes_before_chunk);
+        st.meta_charset = attr(el, "charset").or_else(|| {
+            attr(el, "http-equiv")
+                .filter(|eq| eq.eq_ignore_ascii_case("content-type"))
+                .and_then(|_| attr(el, "content"))
+                .and_then(|c| {
+                    super::charset_from_content_type(Some(&c)).map(|e| e.name().to_string())
+                })
+        });
+    }
+    if let Some(name) = attr(el, "name") {
+        let content = attr(el, "content").unwrap_or_default();
+        let lower = name.to_ascii_lowercase();
+        if ROBOT_NAMES.contains(&lower.as_str()) && st.facts.directives.len() < MAX_TAGS {
+            let d = crate::model::Directive {
+                name: lower.clone(),
+                value: content.clone(),
+                in_body: st.body_started,
+            };
+            st.facts.directives.push(d);
+        }
+        if lower == "viewport" && st.facts.viewports.len() < MAX_TAGS {
+            st.facts.viewports.push(content.clone());
+        }
+        if lower == "twitter:card" && st.facts.twitter_card.is_none() {
+            st.facts.twitter_card = Some(content.clone());
+        }
+        match lower.as_str() {
+            "description" => {
+                st.facts.descriptions.push(collapse_ws(&content));
+                if st.body_started {
+                    st.facts.description_in_body = true;
+                }
+            }
+            "robots" => st.facts.meta_robots.push(content.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `<title>` (not an SVG's): the page title (closed at the end tag).
+fn title(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    // An SVG <title> is a tooltip, not the page title.
+    {
+        let mut st = lock(s);
+        if st.svg_depth > 0 {
+            return Ok(());
+        }
+        if st.body_started {
+            st.facts.title_in_body = true;
+        }
+        st.open_title = Some(String::new());
+    }
+    if el.can_have_content() {
+        let s2 = s.clone();
+        let close: EndTagHandler<'static> = Box::new(move |_| {
+            let mut st = lock(&s2);
+            if let Some(t) = st.open_title.take() {
+                st.facts.titles.push(collapse_ws(&htmlize::unescape(t)));
+            }
+            Ok(())
+        });
+        el.on_end_tag(close)?;
+    }
+    Ok(())
+}
+
+/// `<svg>`: its `<title>` is a tooltip, not the page title.
+fn svg(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    if el.can_have_content() && !el.is_self_closing() {
+        lock(s).svg_depth += 1;
+        let s2 = s.clone();
+        let close: EndTagHandler<'static> = Box::new(move |_| {
+            let mut st = lock(&s2);
+            st.svg_depth = st.svg_depth.saturating_sub(1);
+            Ok(())
+        });
+        el.on_end_tag(close)?;
+    }
+    Ok(())
+}
+
+/// `<h1>`-`<h6>`: a heading and its text (closed at the end tag).
+fn heading(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
+    let level = tag.as_bytes().get(1).map_or(1, |b| b - b'0');
+    {
+        let mut st = lock(s);
+        st.close_heading();
+        if level == 1 {
+            st.facts.h1_count += 1;
+        }
+        st.open_heading = Some((level, String::new(), String::new()));
+    }
+    if el.can_have_content() {
+        let s2 = s.clone();
+        let close: EndTagHandler<'static> = Box::new(move |_| {
+            lock(&s2).close_heading();
+            Ok(())
+        });
+        el.on_end_tag(close)?;
+    }
+    Ok(())
+}
+
+/// `<html>`: the document's language.
+fn html(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    let mut st = lock(s);
+    if st.facts.lang.is_none() {
+        st.facts.lang = attr(el, "lang");
+    }
+    if st.facts.xml_lang.is_none() {
+        st.facts.xml_lang = attr(el, "xml:lang");
+    }
+    Ok(())
 }
 
 /// The URL of a meta refresh `content` ("5; url=/next"), if it names one.
