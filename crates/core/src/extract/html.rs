@@ -648,12 +648,7 @@ fn anchor(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
         }
     }
     if is_a && el.can_have_content() {
-        let s2 = s.clone();
-        let close: EndTagHandler<'static> = Box::new(move |_| {
-            lock(&s2).close_anchor();
-            Ok(())
-        });
-        el.on_end_tag(close)?;
+        at_end_tag(s, el, State::close_anchor)?;
     }
     Ok(())
 }
@@ -824,16 +819,34 @@ fn form(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
 
 /// Text inside these is not main content.
 fn boilerplate(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    track_open(s, el, |st| &mut st.skip_depth)
+}
+
+/// Counts `el` as open, in the counter `depth` picks, until its end tag (an element
+/// that cannot hold content, or closes itself, is never open).
+fn track_open(s: &Shared, el: &mut El<'_, '_>, depth: fn(&mut State) -> &mut u32) -> HandlerResult {
     if el.can_have_content() && !el.is_self_closing() {
-        lock(s).skip_depth += 1;
-        let s2 = s.clone();
-        let close: EndTagHandler<'static> = Box::new(move |_| {
-            let mut st = lock(&s2);
-            st.skip_depth = st.skip_depth.saturating_sub(1);
-            Ok(())
-        });
-        el.on_end_tag(close)?;
+        *depth(&mut lock(s)) += 1;
+        at_end_tag(s, el, move |st| {
+            let open = depth(st);
+            *open = open.saturating_sub(1);
+        })?;
     }
+    Ok(())
+}
+
+/// Runs `f` on the state when `el`'s end tag is reached.
+fn at_end_tag(
+    s: &Shared,
+    el: &mut El<'_, '_>,
+    f: impl FnOnce(&mut State) + Send + 'static,
+) -> HandlerResult {
+    let s = s.clone();
+    let close: EndTagHandler<'static> = Box::new(move |_| {
+        f(&mut lock(&s));
+        Ok(())
+    });
+    el.on_end_tag(close)?;
     Ok(())
 }
 
@@ -1138,17 +1151,7 @@ fn title(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
 
 /// `<svg>`: its `<title>` is a tooltip, not the page title.
 fn svg(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
-    if el.can_have_content() && !el.is_self_closing() {
-        lock(s).svg_depth += 1;
-        let s2 = s.clone();
-        let close: EndTagHandler<'static> = Box::new(move |_| {
-            let mut st = lock(&s2);
-            st.svg_depth = st.svg_depth.saturating_sub(1);
-            Ok(())
-        });
-        el.on_end_tag(close)?;
-    }
-    Ok(())
+    track_open(s, el, |st| &mut st.svg_depth)
 }
 
 /// `<h1>`-`<h6>`: a heading and its text (closed at the end tag).
@@ -1163,12 +1166,7 @@ fn heading(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
         st.open_heading = Some((level, String::new(), String::new()));
     }
     if el.can_have_content() {
-        let s2 = s.clone();
-        let close: EndTagHandler<'static> = Box::new(move |_| {
-            lock(&s2).close_heading();
-            Ok(())
-        });
-        el.on_end_tag(close)?;
+        at_end_tag(s, el, State::close_heading)?;
     }
     Ok(())
 }
