@@ -133,12 +133,14 @@ impl Check for GraphCheck {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        let graph = Graph {
-            depth: if self.needs_depth() {
-                click_depths(site)
-            } else {
-                FxHashMap::default()
-            },
+        // Called for the click-depth check (the others are per page), or by a caller
+        // that runs any check whole: only the depth needs the walk.
+        let graph = if self.needs_depth() {
+            Graph {
+                depth: click_depths(site),
+            }
+        } else {
+            Graph::default()
         };
         for p in site.pages() {
             self.eval(site, &graph, &p, out);

@@ -793,15 +793,11 @@ fn script(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
 fn picture(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
     if el.can_have_content() && !el.is_self_closing() {
         lock(s).pictures.push(false);
-        let s2 = s.clone();
-        let close: EndTagHandler<'static> = Box::new(move |_| {
-            let mut st = lock(&s2);
+        at_end_tag(s, el, |st| {
             if st.pictures.pop() == Some(false) {
                 st.facts.pictures_without_img += 1;
             }
-            Ok(())
-        });
-        el.on_end_tag(close)?;
+        })?;
     }
     Ok(())
 }
@@ -898,12 +894,9 @@ fn skeleton(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
             st.head_open = true;
             drop(st);
             if el.can_have_content() {
-                let s2 = s.clone();
-                let close: EndTagHandler<'static> = Box::new(move |_| {
-                    lock(&s2).head_open = false;
-                    Ok(())
-                });
-                el.on_end_tag(close)?;
+                at_end_tag(s, el, |st| {
+                    st.head_open = false;
+                })?;
             }
             return Ok(());
         }
@@ -982,13 +975,9 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
             st.label_depth += 1;
             drop(st);
             if el.can_have_content() {
-                let s2 = s.clone();
-                let close: EndTagHandler<'static> = Box::new(move |_| {
-                    let mut st = lock(&s2);
+                at_end_tag(s, el, |st| {
                     st.label_depth = st.label_depth.saturating_sub(1);
-                    Ok(())
-                });
-                el.on_end_tag(close)?;
+                })?;
             }
             return Ok(());
         }
@@ -1011,15 +1000,11 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
             st.videos.push(false);
             drop(st);
             if el.can_have_content() && !el.is_self_closing() {
-                let s2 = s.clone();
-                let close: EndTagHandler<'static> = Box::new(move |_| {
-                    let mut st = lock(&s2);
+                at_end_tag(s, el, |st| {
                     if st.videos.pop() == Some(false) {
                         st.facts.a11y.videos_no_captions += 1;
                     }
-                    Ok(())
-                });
-                el.on_end_tag(close)?;
+                })?;
             }
             return Ok(());
         }
@@ -1039,15 +1024,11 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
                 st.json_ld = Some(String::new());
                 drop(st);
                 if el.can_have_content() {
-                    let s2 = s.clone();
-                    let close: EndTagHandler<'static> = Box::new(move |_| {
-                        let mut st = lock(&s2);
+                    at_end_tag(s, el, |st| {
                         if let Some(block) = st.json_ld.take() {
                             st.facts.json_ld.push(block);
                         }
-                        Ok(())
-                    });
-                    el.on_end_tag(close)?;
+                    })?;
                 }
             }
         }
@@ -1136,15 +1117,11 @@ fn title(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
         st.open_title = Some(String::new());
     }
     if el.can_have_content() {
-        let s2 = s.clone();
-        let close: EndTagHandler<'static> = Box::new(move |_| {
-            let mut st = lock(&s2);
+        at_end_tag(s, el, |st| {
             if let Some(t) = st.open_title.take() {
                 st.facts.titles.push(collapse_ws(&htmlize::unescape(t)));
             }
-            Ok(())
-        });
-        el.on_end_tag(close)?;
+        })?;
     }
     Ok(())
 }
