@@ -995,8 +995,8 @@ impl Engine {
                 from,
                 to,
                 kind: link.kind.id(),
-                text: link.text.map(String::into_boxed_str),
-                rel: link.rel.map(String::into_boxed_str),
+                text: link.text.map(Into::into),
+                rel: link.rel.map(Into::into),
             });
         }
     }

@@ -90,10 +90,31 @@ pub struct LinkRow {
     pub to: UrlId,
     /// The link kind id.
     pub kind: &'static str,
-    /// Anchor text or alt (boxed: a crawl holds millions of links).
-    pub text: Option<Box<str>>,
-    /// The rel attribute.
-    pub rel: Option<Box<str>>,
+    /// Anchor text or alt. Shared, not owned: a crawl holds millions of links, most of
+    /// whose text (navigation, footers) repeats from page to page, and a loaded crawl
+    /// holds each distinct text once (see [`Store::for_each_link`]); the pointer is
+    /// thin (8 bytes, `None` in the same 8).
+    pub text: Option<arcstr::ArcStr>,
+    /// The rel attribute (shared like `text`).
+    pub rel: Option<arcstr::ArcStr>,
+}
+
+/// Link texts and rels read from a store, each distinct string held once: a site's
+/// navigation and footer repeat on every page, so most of a crawl's link text is a few
+/// hundred strings.
+#[derive(Debug, Default)]
+pub(crate) struct TextPool(rustc_hash::FxHashSet<arcstr::ArcStr>);
+
+impl TextPool {
+    /// The pool's copy of `s`, added when new.
+    pub(crate) fn get(&mut self, s: &str) -> arcstr::ArcStr {
+        if let Some(t) = self.0.get(s) {
+            return t.clone();
+        }
+        let t = arcstr::ArcStr::from(s);
+        self.0.insert(t.clone());
+        t
+    }
 }
 
 /// What the engine learned about one URL.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    CrawlId, CrawlInfo, FindingRecord, LinkRow, NewUrl, Store, StoreError, UrlId, UrlRecord,
-    UrlResult, UrlScope, WriteOp,
+    CrawlId, CrawlInfo, FindingRecord, LinkRow, NewUrl, Store, StoreError, TextPool, UrlId,
+    UrlRecord, UrlResult, UrlScope, WriteOp,
 };
 use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, RedirectHop, Severity, Timings};
@@ -413,7 +413,14 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
                 "INSERT INTO links (crawl_id, from_id, to_id, kind, text, rel) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for l in &links {
-                stmt.execute(params![crawl, l.from, l.to, l.kind, l.text, l.rel])?;
+                stmt.execute(params![
+                    crawl,
+                    l.from,
+                    l.to,
+                    l.kind,
+                    l.text.as_deref(),
+                    l.rel.as_deref()
+                ])?;
             }
             Ok(())
         }
@@ -587,8 +594,9 @@ impl Store for SqliteStore {
             "SELECT from_id, to_id, kind, text, rel FROM links WHERE crawl_id = ?1 AND to_id = ?2 ORDER BY rowid",
         )?;
         let mut out = Vec::new();
+        let mut pool = TextPool::default();
         for t in targets {
-            let rows = stmt.query_map(params![crawl, t], link_row)?;
+            let rows = stmt.query_map(params![crawl, t], |r| link_row(r, &mut pool))?;
             for r in rows {
                 out.push(r?);
             }
@@ -623,9 +631,10 @@ impl Store for SqliteStore {
             "SELECT from_id, to_id, kind, text, rel FROM links
              WHERE rowid BETWEEN ?2 AND ?3 AND +crawl_id = ?1 ORDER BY rowid",
         )?;
-        let rows = stmt.query_map(params![crawl, first, last], link_row)?;
-        for r in rows {
-            f(r?);
+        let mut pool = TextPool::default();
+        let mut rows = stmt.query(params![crawl, first, last])?;
+        while let Some(r) = rows.next()? {
+            f(link_row(r, &mut pool)?);
         }
         Ok(())
     }
@@ -715,14 +724,26 @@ impl Store for SqliteStore {
     }
 }
 
-fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
-    let kind: String = r.get(2)?;
+fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<LinkRow> {
+    // Read in place from SQLite's row buffer: only a text the pool lacks is copied.
+    let text = |i: usize, pool: &mut TextPool| -> rusqlite::Result<Option<arcstr::ArcStr>> {
+        Ok(match r.get_ref(i)? {
+            rusqlite::types::ValueRef::Text(t) => Some(pool.get(&String::from_utf8_lossy(t))),
+            _ => None,
+        })
+    };
+    let kind = match r.get_ref(2)? {
+        rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    };
     Ok(LinkRow {
         from: r.get(0)?,
         to: r.get(1)?,
-        kind: crate::model::LinkKind::from_id(&kind).map_or("unknown", |k| k.id()),
-        text: r.get(3)?,
-        rel: r.get(4)?,
+        kind: kind
+            .and_then(crate::model::LinkKind::from_id)
+            .map_or("unknown", |k| k.id()),
+        text: text(3, pool)?,
+        rel: text(4, pool)?,
     })
 }
 
@@ -973,6 +994,15 @@ mod tests {
         store.for_each_link(crawl, &mut |l| all.push(l)).unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[1].rel.as_deref(), Some("nofollow"));
+        // Each distinct text is read once and shared by every link that has it.
+        let (first, second) = (all[0].text.as_ref().unwrap(), all[1].text.as_ref().unwrap());
+        assert_eq!((first.as_str(), all[2].text.as_deref()), ("two", None));
+        assert!(arcstr::ArcStr::ptr_eq(first, second));
+        let to_both = store.links_to(crawl, &[1, 2]).unwrap();
+        assert!(arcstr::ArcStr::ptr_eq(
+            to_both[0].text.as_ref().unwrap(),
+            to_both[1].text.as_ref().unwrap()
+        ));
         let full = store.urls(crawl).unwrap();
         let summaries = store.url_summaries(crawl).unwrap();
         assert_eq!(full[1].body_snippet.as_deref(), Some("fine"));
