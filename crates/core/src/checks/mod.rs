@@ -315,28 +315,79 @@ impl Check for DuplicateCheck {
     }
 
     fn run(&self, site: &SiteData, out: &mut Findings) {
-        let mut groups: std::collections::HashMap<String, Vec<&str>> = Default::default();
-        for p in site.pages() {
-            let Some(f) = p.html() else { continue };
-            if p.non_indexable_reason().is_some() {
-                continue;
-            }
-            if let Some(k) = (self.key)(f).map(normalize_text).filter(|k| !k.is_empty()) {
-                groups.entry(k).or_default().push(p.record.url.as_str());
-            }
-        }
-        for (value, urls) in groups.into_iter().filter(|(_, u)| u.len() > 1) {
-            for u in &urls {
-                let others: Vec<&&str> = urls.iter().filter(|o| *o != u).take(10).collect();
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: self.info.severity,
-                    url: Some((*u).to_string()),
-                    details: serde_json::json!({ "value": value, "shared_with": others, "pages": urls.len() }),
-                });
+        // Each indexable page's key as a hash of its normalized text, in page order:
+        // no page's text is copied, and only keys whose hash repeats are normalized
+        // (and compared, so a hash collision never makes a duplicate).
+        let mut keyed: Vec<(u64, &str, &model::PageFacts)> = site
+            .pages()
+            .filter_map(|p| {
+                let f = p.html()?;
+                if p.non_indexable_reason().is_some() {
+                    return None;
+                }
+                Some((normalized_hash((self.key)(f)?)?, p.record.url.as_str(), f))
+            })
+            .collect();
+        // Stable: a group lists its pages in crawl order.
+        keyed.sort_by_key(|k| k.0);
+        for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+            let texts = run
+                .iter()
+                .filter_map(|(_, url, f)| (self.key)(f).map(|k| (normalize_text(k), *url)));
+            for (value, urls) in group_equal(texts) {
+                for u in &urls {
+                    let others: Vec<&&str> = urls.iter().filter(|o| *o != u).take(10).collect();
+                    out.push(Finding {
+                        check_id: self.info.id,
+                        severity: self.info.severity,
+                        url: Some((*u).to_string()),
+                        details: serde_json::json!({ "value": value, "shared_with": others, "pages": urls.len() }),
+                    });
+                }
             }
         }
     }
+}
+
+/// A hash of [`normalize_text`] of `s` without building the text (`None` when it is
+/// empty): the same words, lower-cased, joined by one space.
+pub(crate) fn normalized_hash(s: &str) -> Option<u64> {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut words = 0;
+    for w in s.split_whitespace() {
+        if words > 0 {
+            h.update(b" ");
+        }
+        words += 1;
+        if w.is_ascii() {
+            let mut buf = [0u8; 64];
+            for chunk in w.as_bytes().chunks(buf.len()) {
+                let lower = &mut buf[..chunk.len()];
+                lower.copy_from_slice(chunk);
+                lower.make_ascii_lowercase();
+                h.update(lower);
+            }
+        } else {
+            // Lower-cased word by word as `str::to_lowercase` does the whole text: a
+            // word-final sigma is final either way, whitespace ends a word's context.
+            h.update(w.to_lowercase().as_bytes());
+        }
+    }
+    (words > 0).then(|| h.digest())
+}
+
+/// The values that occur more than once among `items` (value, member), each with its
+/// members in the order given; values in order of first occurrence.
+fn group_equal<'a>(items: impl Iterator<Item = (String, &'a str)>) -> Vec<(String, Vec<&'a str>)> {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (value, member) in items {
+        match groups.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, members)) => members.push(member),
+            None => groups.push((value, vec![member])),
+        }
+    }
+    groups.retain(|(_, m)| m.len() > 1);
+    groups
 }
 
 /// Runs `eval` on the facts of an internal 2xx HTML page; its evidence is the finding's.
@@ -656,6 +707,52 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hash a duplicate check groups by is the hash of the normalized text, for
+    /// ASCII, long words, mixed whitespace and case-folding that changes length or
+    /// depends on the word's end (Greek final sigma); empty text has none.
+    #[test]
+    fn normalized_hash_is_the_hash_of_the_normalized_text() {
+        let long = format!("{}  Tail", "AbCd".repeat(40));
+        for s in [
+            "Title",
+            "  Some \t Title\n with   SPACES ",
+            long.as_str(),
+            "ΟΔΟΣ Σ ΣΑΣ",
+            "İstanbul Straße ǅ",
+            "mixed ÀÉÎ and ascii",
+        ] {
+            let expected = xxhash_rust::xxh3::xxh3_64(normalize_text(s).as_bytes());
+            assert_eq!(normalized_hash(s), Some(expected), "{s:?}");
+        }
+        assert_eq!(normalized_hash(" \t\n "), None);
+        assert_eq!(normalized_hash(""), None);
+        assert_eq!(normalized_hash("A  b"), normalized_hash("a B"));
+    }
+
+    /// Only values held by more than one member form groups, members in the order
+    /// given: what keeps two texts apart when their hashes collide.
+    #[test]
+    fn group_equal_keeps_different_values_apart() {
+        let items = [
+            ("x", "/1"),
+            ("y", "/2"),
+            ("x", "/3"),
+            ("z", "/4"),
+            ("y", "/5"),
+        ];
+        let groups = group_equal(items.iter().map(|(v, m)| (v.to_string(), *m)));
+        assert_eq!(
+            groups,
+            vec![
+                ("x".to_string(), vec!["/1", "/3"]),
+                ("y".to_string(), vec!["/2", "/5"])
+            ]
+        );
+        assert!(
+            group_equal([("a".to_string(), "/1"), ("b".to_string(), "/2")].into_iter()).is_empty()
+        );
+    }
 
     /// The registry matches the catalogue: ids unique, each one present in
     /// ../shared/checks.md with the category and severity given there.
