@@ -150,17 +150,13 @@ impl Check for GraphCheck {
 
 /// Internal links to `id` from other pages.
 fn inlinks(site: &SiteData, id: UrlId) -> impl Iterator<Item = &LinkRow> {
-    site.inlinks
-        .get(&id)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .filter(move |l| {
-            l.from != id
-                && matches!(l.kind, "a")
-                && site
-                    .get(l.from)
-                    .is_some_and(|f| f.scope == UrlScope::Internal)
-        })
+    site.inlinks(id).iter().filter(move |l| {
+        l.from != id
+            && matches!(l.kind, "a")
+            && site
+                .get(l.from)
+                .is_some_and(|f| f.scope == UrlScope::Internal)
+    })
 }
 
 fn indexable(site: &SiteData, id: UrlId) -> bool {

@@ -21,8 +21,8 @@ pub struct SiteData {
     pub attempts: FxHashMap<UrlId, Vec<Attempt>>,
     /// Redirect chains recorded inline (external checks, robots.txt, sitemaps).
     pub hops: FxHashMap<UrlId, Vec<RedirectHop>>,
-    /// Links by target, in discovery order.
-    pub inlinks: FxHashMap<UrlId, Vec<LinkRow>>,
+    /// The links, by target in discovery order (and by source once indexed).
+    pub links: super::LinkTable,
     /// Position in `urls` by URL string.
     by_url: UrlIndex,
     /// Position in `urls` of the start URL.
@@ -30,9 +30,6 @@ pub struct SiteData {
     /// Page facts of HTML pages, parsed once (boxed: the facts are large, and a hash
     /// table's empty slots would each cost a whole `PageFacts`).
     facts: FxHashMap<UrlId, Box<PageFacts>>,
-    /// Links by source, as (target, position in the target's `inlinks`): each link is
-    /// held once, in `inlinks`.
-    outlinks: FxHashMap<UrlId, Vec<(UrlId, u32)>>,
     /// robots.txt bodies by host key, as fetched.
     pub robots: Vec<crate::store::StoredRobots>,
     /// What the checks compare against.
@@ -236,9 +233,7 @@ impl SiteData {
             })
             .map(|u| u.id)
             .collect();
-        for l in store.links_to(id, &candidates)? {
-            site.inlinks.entry(l.to).or_default().push(l);
-        }
+        site.links = super::LinkTable::from_links(store.links_to(id, &candidates)?);
         Ok(site)
     }
 
@@ -253,19 +248,11 @@ impl SiteData {
         let index = IdIndex::new(&urls);
         let by_url = UrlIndex::new(&urls);
         let start = start_of(&urls);
-        let mut inlinks: FxHashMap<UrlId, Vec<LinkRow>> = FxHashMap::default();
-        if links {
-            // Each target's list sized up front: grown by doubling, a page every page
-            // links to would hold up to twice its links' room.
-            let counts = store.inlink_counts(id)?;
-            inlinks.reserve(counts.len());
-            for (to, n) in counts {
-                inlinks.insert(to, Vec::with_capacity(n as usize));
-            }
-            store.for_each_link(id, &mut |l: LinkRow| {
-                inlinks.entry(l.to).or_default().push(l)
-            })?;
-        }
+        let links = if links {
+            super::LinkTable::load(store, id)?
+        } else {
+            super::LinkTable::default()
+        };
         Ok(Self {
             info,
             urls,
@@ -287,11 +274,10 @@ impl SiteData {
                 .into_iter()
                 .filter_map(|(_, json)| serde_json::from_str(&json).ok())
                 .collect(),
-            inlinks,
+            links,
             start,
             by_url,
             facts: FxHashMap::default(),
-            outlinks: FxHashMap::default(),
         })
     }
 
@@ -312,8 +298,8 @@ impl SiteData {
 
     /// The crawl's URL records and links (in no particular order), moved out.
     pub fn into_rows(self) -> (Vec<UrlRecord>, Vec<LinkRow>) {
-        let Self { urls, inlinks, .. } = self;
-        (urls, inlinks.into_values().flatten().collect())
+        let Self { urls, links, .. } = self;
+        (urls, links.into_vec())
     }
 
     /// Loads crawl `id` with `load` (e.g. [`SiteData::load_lean`]) and, for change
@@ -351,7 +337,7 @@ impl SiteData {
     /// checks read, once they have run.
     pub fn drop_facts(&mut self) {
         self.facts = FxHashMap::default();
-        self.outlinks = FxHashMap::default();
+        self.links.drop_source_index();
         self.previous = None;
         for u in &mut self.urls {
             u.facts = None;
@@ -365,32 +351,24 @@ impl SiteData {
         self
     }
 
-    /// Rebuilds `outlinks` from `inlinks`.
+    /// Indexes the links by source (what [`SiteData::outlinks`] reads).
     pub(crate) fn index_outlinks(&mut self) {
-        let mut out: FxHashMap<UrlId, Vec<(UrlId, u32)>> = FxHashMap::default();
-        for (to, links) in &self.inlinks {
-            for (i, l) in links.iter().enumerate() {
-                out.entry(l.from).or_default().push((*to, i as u32));
-            }
-        }
-        for v in out.values_mut() {
-            v.sort_unstable();
-        }
-        self.outlinks = out;
+        self.links.index_sources();
     }
 
     /// The links on page `id`, by target (in discovery order for one target).
     pub fn outlinks(&self, id: UrlId) -> impl Iterator<Item = &LinkRow> {
-        self.outlinks
-            .get(&id)
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .map(|(to, i)| &self.inlinks[to][*i as usize])
+        self.links.from(id)
     }
 
     /// Whether page `id` has any link.
     pub fn has_outlinks(&self, id: UrlId) -> bool {
-        self.outlinks.contains_key(&id)
+        self.links.has_from(id)
+    }
+
+    /// The links pointing at `id`, in discovery order.
+    pub fn inlinks(&self, id: UrlId) -> &[LinkRow] {
+        self.links.to(id)
     }
 
     /// Assembles a crawl from parts (tests, other stores).
@@ -404,11 +382,10 @@ impl SiteData {
             index,
             attempts: FxHashMap::default(),
             hops: FxHashMap::default(),
-            inlinks: FxHashMap::default(),
+            links: super::LinkTable::default(),
             start,
             by_url,
             facts: FxHashMap::default(),
-            outlinks: FxHashMap::default(),
             robots: Vec::new(),
             thresholds: super::Thresholds::default(),
             previous: None,
@@ -519,7 +496,7 @@ impl SiteData {
         PageView {
             record,
             attempts: self.attempts.get(&record.id).map_or(&[], Vec::as_slice),
-            inlinks: self.inlinks.get(&record.id).map_or(&[], Vec::as_slice),
+            inlinks: self.links.to(record.id),
             facts,
             limits: &self.thresholds,
             html: facts.filter(|_| html_ok),

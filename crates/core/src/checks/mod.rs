@@ -33,6 +33,7 @@ mod fetch;
 mod headings;
 mod hreflang;
 mod indexability;
+mod link_table;
 mod links;
 mod mobile_social;
 mod redirects;
@@ -53,6 +54,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 pub use data::{PageView, SiteData};
+pub use link_table::LinkTable;
 pub use score::{CategoryScore, Score, ScoreTally, score, scored_urls};
 pub use thresholds::Thresholds;
 

@@ -331,22 +331,21 @@ impl Check for MetaRefresh {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        for links in site.inlinks.values() {
-            for l in links
-                .iter()
-                .filter(|l| l.kind == "meta-refresh" && l.from != l.to)
-            {
-                let (Some(from), Some(to)) = (site.get(l.from), site.get(l.to)) else {
-                    continue;
-                };
-                if from.scope == UrlScope::Internal {
-                    out.push(Finding {
-                        check_id: META_REFRESH.id,
-                        severity: META_REFRESH.severity,
-                        url: Some(from.url.clone()),
-                        details: json!({ "target": to.url }),
-                    });
-                }
+        for l in site
+            .links
+            .iter()
+            .filter(|l| l.kind == "meta-refresh" && l.from != l.to)
+        {
+            let (Some(from), Some(to)) = (site.get(l.from), site.get(l.to)) else {
+                continue;
+            };
+            if from.scope == UrlScope::Internal {
+                out.push(Finding {
+                    check_id: META_REFRESH.id,
+                    severity: META_REFRESH.severity,
+                    url: Some(from.url.clone()),
+                    details: json!({ "target": to.url }),
+                });
             }
         }
     }

@@ -8,6 +8,8 @@ use crate::store::{CrawlInfo, LinkRow, UrlRecord, UrlScope};
 /// A crawl under construction: URL 1 is the start page and links to every other URL.
 pub(crate) struct TestSite {
     site: SiteData,
+    /// The links, in the order added (`site.links` is rebuilt from them).
+    links: Vec<LinkRow>,
 }
 
 impl TestSite {
@@ -26,6 +28,7 @@ impl TestSite {
                 },
                 Vec::new(),
             ),
+            links: Vec::new(),
         };
         t.push(record("http://site.example/", Some(200), None, "start"));
         t
@@ -39,7 +42,7 @@ impl TestSite {
         urls.push(r);
         let mut fresh = SiteData::from_parts(self.site.info.clone(), urls);
         fresh.attempts = std::mem::take(&mut self.site.attempts);
-        fresh.inlinks = std::mem::take(&mut self.site.inlinks);
+        fresh.links = std::mem::take(&mut self.site.links);
         fresh.hops = std::mem::take(&mut self.site.hops);
         fresh.robots = std::mem::take(&mut self.site.robots);
         fresh.previous = self.site.previous.take();
@@ -59,14 +62,25 @@ impl TestSite {
         let mut r = record(&format!("http://site.example{path}"), status, failure, "a");
         edit(&mut r);
         let id = self.push(r);
-        self.site.inlinks.entry(id).or_default().push(LinkRow {
+        self.links.push(LinkRow {
             from: 1,
             to: id,
             kind: "a",
             text: None,
             rel: None,
         });
+        self.relinked()
+    }
+
+    /// Rebuilds the crawl's link table from `links`.
+    fn relinked(mut self) -> Self {
+        self.site.links = crate::checks::LinkTable::from_links(self.links.clone());
         self
+    }
+
+    /// The links to `id`, to edit.
+    fn links_to(&mut self, id: u32) -> impl Iterator<Item = &mut LinkRow> {
+        self.links.iter_mut().filter(move |l| l.to == id)
     }
 
     /// Adds an internal URL nothing links to (found in a sitemap, say).
@@ -90,59 +104,52 @@ impl TestSite {
     /// Adds a link of `kind` from `from` to `to` (both already added).
     pub(crate) fn link(mut self, from: &str, to: &str, kind: &'static str) -> Self {
         let (from, to) = (self.id(from), self.id(to));
-        self.site.inlinks.entry(to).or_default().push(LinkRow {
+        self.links.push(LinkRow {
             from,
             to,
             kind,
             text: None,
             rel: None,
         });
-        self
+        self.relinked()
     }
 
     /// Sets the anchor text of the start page's links to these paths.
     pub(crate) fn texts(mut self, texts: &[(&str, &str)]) -> Self {
         for (path, text) in texts {
             let id = self.id(path);
-            for l in self.site.inlinks.entry(id).or_default() {
+            for l in self.links_to(id) {
                 l.text = Some((*text).into());
             }
         }
-        self
+        self.relinked()
     }
 
     /// Sets the rel attribute of the links from `from` to `to`.
     pub(crate) fn rel_of(mut self, from: &str, to: &str, rel: &str) -> Self {
         let (from, to) = (self.id(from), self.id(to));
-        for l in self
-            .site
-            .inlinks
-            .entry(to)
-            .or_default()
-            .iter_mut()
-            .filter(|l| l.from == from)
-        {
+        for l in self.links_to(to).filter(|l| l.from == from) {
             l.rel = Some(rel.into());
         }
-        self
+        self.relinked()
     }
 
     /// Sets the rel attribute of the start page's link to `path`.
     pub(crate) fn rel(mut self, path: &str, rel: &str) -> Self {
         let id = self.id(path);
-        for l in self.site.inlinks.entry(id).or_default() {
+        for l in self.links_to(id) {
             l.rel = Some(rel.into());
         }
-        self
+        self.relinked()
     }
 
     /// Makes the start page's link to `path` a link of this kind (`img`, `script`, …).
     pub(crate) fn linked_as(mut self, path: &str, kind: &'static str) -> Self {
         let id = self.id(path);
-        for l in self.site.inlinks.entry(id).or_default() {
+        for l in self.links_to(id) {
             l.kind = kind;
         }
-        self
+        self.relinked()
     }
 
     /// Sets the attempts of the URL at `path`.
@@ -193,7 +200,7 @@ impl TestSite {
     fn refreshed(&self) -> SiteData {
         let mut s = SiteData::from_parts(self.site.info.clone(), self.site.urls.clone());
         s.attempts = self.site.attempts.clone();
-        s.inlinks = self.site.inlinks.clone();
+        s.links = self.site.links.clone();
         s.hops = self.site.hops.clone();
         s.robots = self.site.robots.clone();
         s.thresholds = self.site.thresholds.clone();

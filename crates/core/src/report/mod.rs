@@ -531,7 +531,7 @@ impl CrawlReport {
         let mut report = Self::summarize(site);
         report.audit = audit.map(|cfg| AuditSection::run(site, cfg));
         report.add_tables(site, |site| {
-            let links = site.inlinks.values().flatten().cloned().collect();
+            let links = site.links.iter().cloned().collect();
             (site.urls.clone(), links)
         });
         report
@@ -622,7 +622,7 @@ impl CrawlReport {
             .iter()
             .find(|u| u.found_by == crate::crawl::FOUND_START)
             .map(|record| UrlRow {
-                inlinks: site.inlinks.get(&record.id).map_or(0, |l| l.len() as u64),
+                inlinks: site.inlinks(record.id).len() as u64,
                 record: record.clone(),
             });
         Self {
@@ -667,7 +667,7 @@ impl CrawlReport {
         let inlinks: Vec<u64> = s
             .urls
             .iter()
-            .map(|u| s.inlinks.get(&u.id).map_or(0, |l| l.len() as u64))
+            .map(|u| s.inlinks(u.id).len() as u64)
             .collect();
         let (urls, mut links) = rows(site);
         links.sort_by_key(|l| (l.from, l.to));
@@ -722,7 +722,7 @@ impl CrawlReport {
 /// The pages linking to `id`, each page and kind once.
 fn inlinks_of(site: &SiteData, id: UrlId) -> Vec<Inlink> {
     let mut out: Vec<Inlink> = Vec::new();
-    for l in site.inlinks.get(&id).map_or(&[][..], Vec::as_slice) {
+    for l in site.inlinks(id) {
         let Some(src) = site.get(l.from) else {
             continue;
         };
