@@ -558,8 +558,10 @@ mod tests {
         );
         t = t.page("/hdr", Some(200), None, |r| {
             r.facts = Some(crate::store::raw_json(&json!({})));
-            r.headers
-                .push(("link".into(), format!("<{BASE}/hdr>; rel=\"canonical\"")));
+            r.headers.push((
+                "link".into(),
+                format!("<{BASE}/hdr>; rel=\"canonical\"").into(),
+            ));
         });
         assert_eq!(t.fired("canonical-missing"), ["/none"]);
         assert_eq!(t.fired("canonical-conflicting"), ["/conflict"]);

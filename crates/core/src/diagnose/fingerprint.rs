@@ -83,17 +83,17 @@ pub struct Fingerprint {
     pub evidence: Vec<String>,
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn header<'a, S: AsRef<str>>(headers: &'a [(S, S)], name: &str) -> Option<&'a str> {
     headers
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_ref())
 }
 
-fn has_prefix(headers: &[(String, String)], prefix: &str) -> bool {
+fn has_prefix<S: AsRef<str>>(headers: &[(S, S)], prefix: &str) -> bool {
     headers
         .iter()
-        .any(|(n, _)| n.to_ascii_lowercase().starts_with(prefix))
+        .any(|(n, _)| n.as_ref().to_ascii_lowercase().starts_with(prefix))
 }
 
 /// Envoy local-reply bodies and the causes they name (DIAGNOSIS.md §6).
@@ -128,7 +128,7 @@ const HAPROXY_BODIES: &[(&str, &str)] = &[
 
 /// Recognises the layers of an error response from its headers (names in
 /// any case) and the start of its body.
-pub fn fingerprint(status: u16, headers: &[(String, String)], body: &str) -> Fingerprint {
+pub fn fingerprint<S: AsRef<str>>(status: u16, headers: &[(S, S)], body: &str) -> Fingerprint {
     let server = header(headers, "server").unwrap_or("").to_ascii_lowercase();
     let via = header(headers, "via").unwrap_or("").to_ascii_lowercase();
     let x_cache = header(headers, "x-cache")

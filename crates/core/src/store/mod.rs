@@ -251,8 +251,9 @@ pub struct UrlRecord {
     pub attempts: u32,
     /// robots.txt disallows it.
     pub robots_disallowed: bool,
-    /// Kept response headers.
-    pub headers: Vec<(String, String)>,
+    /// Kept response headers, names and values shared like link texts: a loaded crawl
+    /// holds each distinct one once (the names, `server`, most dates and lengths repeat).
+    pub headers: Vec<(arcstr::ArcStr, arcstr::ArcStr)>,
     /// Page facts (JSON), for HTML pages.
     pub facts: Option<RawJson>,
     /// Start of an error body.

@@ -116,12 +116,17 @@ impl SqliteStore {
             |r| r.get(0),
         )?;
         let mut out = Vec::with_capacity(count.max(0) as usize);
-        let rows = stmt.query_map([crawl], |r| {
+        let mut pool = TextPool::default();
+        let mut rows = stmt.query([crawl])?;
+        while let Some(r) = rows.next()? {
             let failure: Option<String> = r.get(8)?;
             let detail: Option<String> = r.get(9)?;
-            let headers: Option<String> = r.get(19)?;
+            let headers = match r.get_ref(19)? {
+                rusqlite::types::ValueRef::Text(h) => stored_headers(h, &mut pool),
+                _ => Vec::new(),
+            };
             let facts: Option<String> = r.get(20)?;
-            Ok(UrlRecord {
+            out.push(UrlRecord {
                 id: r.get(0)?,
                 url: r.get(1)?,
                 depth: r.get(2)?,
@@ -144,16 +149,11 @@ impl SqliteStore {
                 body_bytes: r.get::<_, Option<i64>>(16)?.map(|v| v as u64),
                 attempts: r.get(17)?,
                 robots_disallowed: r.get(18)?,
-                headers: headers
-                    .and_then(|h| serde_json::from_str(&h).ok())
-                    .unwrap_or_default(),
+                headers,
                 facts: facts.and_then(|f| serde_json::value::RawValue::from_string(f).ok()),
                 body_snippet: r.get(21)?,
                 fingerprint: r.get::<_, i64>(22)? as u64,
-            })
-        })?;
-        for row in rows {
-            out.push(row?);
+            });
         }
         Ok(out)
     }
@@ -724,6 +724,25 @@ impl Store for SqliteStore {
     }
 }
 
+/// A URL's stored headers (a JSON list of `[name, value]`), names and values from
+/// `pool`; none when the JSON does not parse (written by another version).
+fn stored_headers(json: &[u8], pool: &mut TextPool) -> Vec<(arcstr::ArcStr, arcstr::ArcStr)> {
+    // Borrowed from the row where the JSON has no escapes: nothing copied but new strings.
+    #[derive(serde::Deserialize)]
+    struct Header<'a>(
+        #[serde(borrow)] std::borrow::Cow<'a, str>,
+        #[serde(borrow)] std::borrow::Cow<'a, str>,
+    );
+    serde_json::from_slice::<Vec<Header<'_>>>(json).map_or_else(
+        |_| Vec::new(),
+        |h| {
+            h.iter()
+                .map(|Header(n, v)| (pool.get(n), pool.get(v)))
+                .collect()
+        },
+    )
+}
+
 fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<LinkRow> {
     // Read in place from SQLite's row buffer: only a text the pool lacks is copied.
     let text = |i: usize, pool: &mut TextPool| -> rusqlite::Result<Option<arcstr::ArcStr>> {
@@ -1017,6 +1036,21 @@ mod tests {
         store.set_state(crawl, "finished").unwrap();
         assert_eq!(store.crawls().unwrap()[0].state, "finished");
         assert!(matches!(store.crawl(99), Err(StoreError::NoSuchCrawl(_))));
+    }
+
+    /// Stored headers read back with escapes undone, each distinct name and value held
+    /// once across rows; JSON that does not parse gives none.
+    #[test]
+    fn stored_headers_are_shared_and_unescaped() {
+        let mut pool = TextPool::default();
+        let a = stored_headers(br#"[["server","nginx"],["etag","\"a1\""]]"#, &mut pool);
+        let b = stored_headers(br#"[["server","nginx"],["etag","\"b2\""]]"#, &mut pool);
+        assert_eq!((a[1].0.as_str(), a[1].1.as_str()), ("etag", "\"a1\""));
+        assert_eq!(b[1].1, "\"b2\"");
+        assert!(arcstr::ArcStr::ptr_eq(&a[0].0, &b[0].0));
+        assert!(arcstr::ArcStr::ptr_eq(&a[0].1, &b[0].1));
+        assert!(stored_headers(b"{not json", &mut pool).is_empty());
+        assert!(stored_headers(br#"[["only-a-name"]]"#, &mut pool).is_empty());
     }
 
     /// Each crawl's links come back in the order written, only its own, where two crawls
