@@ -994,7 +994,7 @@ impl Engine {
             links.push(LinkRow {
                 from,
                 to,
-                kind: link.kind.id(),
+                kind: link.kind.into(),
                 text: link.text.map(Into::into),
                 rel: link.rel.map(Into::into),
             });
@@ -1065,7 +1065,7 @@ impl Engine {
                 links.push(LinkRow {
                     from: job.id,
                     to,
-                    kind: LinkKind::SitemapFile.id(),
+                    kind: LinkKind::SitemapFile.into(),
                     text: None,
                     rel: None,
                 });
@@ -1133,7 +1133,7 @@ impl Engine {
                 links.push(LinkRow {
                     from: job.id,
                     to,
-                    kind: link_kind.id(),
+                    kind: link_kind.into(),
                     text: None,
                     rel: None,
                 });

@@ -243,7 +243,7 @@ pub async fn recheck(
                     link_rows.push(LinkRow {
                         from: result.id,
                         to: ids[t],
-                        kind: "a",
+                        kind: "a".into(),
                         text: None,
                         rel: None,
                     });

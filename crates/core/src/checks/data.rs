@@ -565,7 +565,7 @@ impl<'a> PageView<'a> {
             || self
                 .inlinks
                 .iter()
-                .any(|l| LinkKind::from_id(l.kind).is_some_and(LinkKind::leads_to_page))
+                .any(|l| l.kind.kind().is_some_and(LinkKind::leads_to_page))
     }
 
     /// Why an HTML page is not indexable, if it is not: blocked by robots.txt, `noindex`

@@ -193,7 +193,7 @@ mod tests {
         LinkRow {
             from,
             to,
-            kind: "a",
+            kind: "a".into(),
             text: Some(text.into()),
             rel: None,
         }

@@ -238,7 +238,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let linked = p
                     .inlinks
                     .iter()
-                    .any(|l| !matches!(l.kind, "sitemap" | "sitemap-file" | "redirect"));
+                    .any(|l| !matches!(l.kind.as_str(), "sitemap" | "sitemap-file" | "redirect"));
                 let fires = p.internal() && p.status().is_some_and(is_redirect) && !linked;
                 fires.then(|| {
                     (

@@ -29,7 +29,7 @@ impl Check for ResourceCheck {
             let users: Vec<&str> = p
                 .inlinks
                 .iter()
-                .filter(|l| self.kinds.contains(&l.kind))
+                .filter(|l| self.kinds.contains(&l.kind.as_str()))
                 .filter_map(|l| site.get(l.from).filter(|f| f.scope == UrlScope::Internal))
                 .map(|f| f.url.as_str())
                 .collect();
@@ -432,7 +432,7 @@ impl super::PerPage for PageResourceCheck {
         }
         let links: Vec<_> = site
             .outlinks(p.record.id)
-            .filter(|l| matches!(l.kind, "script" | "css"))
+            .filter(|l| matches!(l.kind.as_str(), "script" | "css"))
             .collect();
         let mut count: HashMap<u32, usize> = HashMap::new();
         for l in &links {

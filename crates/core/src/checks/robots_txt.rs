@@ -535,7 +535,7 @@ impl Check for BlocksResources {
             .filter(|p| {
                 p.inlinks
                     .iter()
-                    .any(|l| matches!(l.kind, "css" | "script" | "img" | "preload"))
+                    .any(|l| matches!(l.kind.as_str(), "css" | "script" | "img" | "preload"))
             })
             .map(|p| p.record.url.as_str())
             .collect();

@@ -233,7 +233,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     return None;
                 }
                 urls(out_where(site, p, |l, t| {
-                    BLOCKABLE.contains(&l.kind) && http(&t.url)
+                    BLOCKABLE.contains(&l.kind.as_str()) && http(&t.url)
                 }))
             },
         ),
@@ -251,7 +251,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     return None;
                 }
                 urls(out_where(site, p, |l, t| {
-                    UPGRADABLE.contains(&l.kind) && http(&t.url)
+                    UPGRADABLE.contains(&l.kind.as_str()) && http(&t.url)
                 }))
             },
         ),

@@ -289,7 +289,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     .outlinks(id)
                     .filter(|l| {
                         matches!(
-                            l.kind,
+                            l.kind.as_str(),
                             "img" | "script" | "css" | "media" | "preload" | "icon"
                         )
                     })

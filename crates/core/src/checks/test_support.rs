@@ -65,7 +65,7 @@ impl TestSite {
         self.links.push(LinkRow {
             from: 1,
             to: id,
-            kind: "a",
+            kind: "a".into(),
             text: None,
             rel: None,
         });
@@ -107,7 +107,7 @@ impl TestSite {
         self.links.push(LinkRow {
             from,
             to,
-            kind,
+            kind: kind.into(),
             text: None,
             rel: None,
         });
@@ -147,7 +147,7 @@ impl TestSite {
     pub(crate) fn linked_as(mut self, path: &str, kind: &'static str) -> Self {
         let id = self.id(path);
         for l in self.links_to(id) {
-            l.kind = kind;
+            l.kind = kind.into();
         }
         self.relinked()
     }

@@ -12,5 +12,5 @@ pub use finding::{AuditFinding, Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
 pub use page::{
     Accessibility, CanonicalTag, Directive, Heading, HreflangTag, ImageTag, Link, LinkKind,
-    MAX_HEADINGS, MAX_IMAGES, PageDetail, PageFacts, Structure, TextFacts,
+    LinkKindId, MAX_HEADINGS, MAX_IMAGES, PageDetail, PageFacts, Structure, TextFacts,
 };

@@ -726,10 +726,13 @@ fn inlinks_of(site: &SiteData, id: UrlId) -> Vec<Inlink> {
         let Some(src) = site.get(l.from) else {
             continue;
         };
-        if !out.iter().any(|o| o.url == src.url && o.kind == l.kind) {
+        if !out
+            .iter()
+            .any(|o| o.url == src.url && o.kind == l.kind.as_str())
+        {
             out.push(Inlink {
                 url: src.url.clone(),
-                kind: l.kind,
+                kind: l.kind.as_str(),
                 text: l.text.as_deref().map(str::to_string),
             });
         }

@@ -88,8 +88,8 @@ pub struct LinkRow {
     pub from: UrlId,
     /// The target.
     pub to: UrlId,
-    /// The link kind id.
-    pub kind: &'static str,
+    /// The link kind (one byte; reads as its id).
+    pub kind: crate::model::LinkKindId,
     /// Anchor text or alt. Shared, not owned: a crawl holds millions of links, most of
     /// whose text (navigation, footers) repeats from page to page, and a loaded crawl
     /// holds each distinct text once (see [`Store::for_each_link`]); the pointer is

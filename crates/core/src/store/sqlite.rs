@@ -417,7 +417,7 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
                     crawl,
                     l.from,
                     l.to,
-                    l.kind,
+                    l.kind.as_str(),
                     l.text.as_deref(),
                     l.rel.as_deref()
                 ])?;
@@ -758,9 +758,7 @@ fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<Link
     Ok(LinkRow {
         from: r.get(0)?,
         to: r.get(1)?,
-        kind: kind
-            .and_then(crate::model::LinkKind::from_id)
-            .map_or("unknown", |k| k.id()),
+        kind: kind.unwrap_or_default().into(),
         text: text(3, pool)?,
         rel: text(4, pool)?,
     })
@@ -941,7 +939,7 @@ mod tests {
         let link = LinkRow {
             from: 1,
             to: 2,
-            kind: "a",
+            kind: "a".into(),
             text: Some("two".into()),
             rel: None,
         };
@@ -1068,7 +1066,7 @@ mod tests {
         let link = |from, to| LinkRow {
             from,
             to,
-            kind: "a",
+            kind: "a".into(),
             text: None,
             rel: None,
         };
