@@ -29,6 +29,19 @@ fn range(starts: &[(UrlId, u32)], i: usize, end: usize) -> std::ops::Range<usize
     starts[i].1 as usize..next
 }
 
+/// Groups of the given sizes, (id, size), laid out one after another in id order:
+/// (id, where it starts), and the total size.
+fn starts(mut sizes: Vec<(UrlId, u32)>) -> (Vec<(UrlId, u32)>, u32) {
+    sizes.sort_unstable();
+    let mut total = 0u32;
+    for s in &mut sizes {
+        let n = s.1;
+        s.1 = total;
+        total += n;
+    }
+    (sizes, total)
+}
+
 /// Where `id`'s group is in `starts`, as a range of the list it indexes.
 fn group(starts: &[(UrlId, u32)], id: UrlId, end: usize) -> std::ops::Range<usize> {
     match starts.binary_search_by_key(&id, |s| s.0) {
@@ -70,14 +83,7 @@ impl LinkTable {
         counts: Vec<(UrlId, u32)>,
         read: impl FnOnce(&mut dyn FnMut(LinkRow)) -> Result<(), StoreError>,
     ) -> Result<Self, StoreError> {
-        let mut targets = counts;
-        targets.sort_unstable();
-        let mut total = 0u32;
-        for t in &mut targets {
-            let n = t.1;
-            t.1 = total;
-            total += n;
-        }
+        let (targets, total) = starts(counts);
         let mut slots: Vec<Option<LinkRow>> = Vec::new();
         slots.resize_with(total as usize, || None);
         let mut next: Vec<u32> = targets.iter().map(|t| t.1).collect();
@@ -120,14 +126,7 @@ impl LinkTable {
         for l in &self.links {
             *counts.entry(l.from).or_default() += 1;
         }
-        let mut sources: Vec<(UrlId, u32)> = counts.into_iter().collect();
-        sources.sort_unstable();
-        let mut total = 0u32;
-        for s in &mut sources {
-            let n = s.1;
-            s.1 = total;
-            total += n;
-        }
+        let (sources, _) = starts(counts.into_iter().collect());
         let mut next: Vec<u32> = sources.iter().map(|s| s.1).collect();
         let mut by_source = vec![0u32; self.links.len()];
         for (i, l) in self.links.iter().enumerate() {
@@ -199,6 +198,20 @@ mod tests {
         }
     }
 
+    /// Five links in discovery order: three to 3 (texts a, b, d), one to 2, one to 1.
+    fn sample() -> Vec<LinkRow> {
+        [
+            (1, 3, "a"),
+            (2, 3, "b"),
+            (1, 2, "c"),
+            (1, 3, "d"),
+            (3, 1, "e"),
+        ]
+        .into_iter()
+        .map(|(from, to, text)| link(from, to, text))
+        .collect()
+    }
+
     fn texts<'a>(links: impl Iterator<Item = &'a LinkRow>) -> Vec<&'a str> {
         links.filter_map(|l| l.text.as_deref()).collect()
     }
@@ -207,14 +220,7 @@ mod tests {
     /// ids have none; nothing by source before the index is built.
     #[test]
     fn finds_links_by_target_and_by_source() {
-        let links = vec![
-            link(1, 3, "a"),
-            link(2, 3, "b"),
-            link(1, 2, "c"),
-            link(1, 3, "d"),
-            link(3, 1, "e"),
-        ];
-        let mut t = LinkTable::from_links(links);
+        let mut t = LinkTable::from_links(sample());
         assert_eq!(texts(t.to(3).iter()), ["a", "b", "d"]);
         assert_eq!(texts(t.to(2).iter()), ["c"]);
         assert!(t.to(4).is_empty() && t.to(0).is_empty());
@@ -233,18 +239,13 @@ mod tests {
     /// many) still give the table of the links, in discovery order per target.
     #[test]
     fn wrong_counts_still_give_every_link_in_order() {
-        let links = vec![
-            link(1, 3, "a"),
-            link(2, 3, "b"),
-            link(1, 2, "c"),
-            link(2, 5, "d"),
-        ];
+        let links = sample();
         let right = LinkTable::from_links(links.clone());
         for counts in [
-            vec![(3, 2), (2, 1), (5, 1)],
-            vec![(3, 2), (5, 1)],
-            vec![(3, 1), (2, 1), (5, 1)],
-            vec![(3, 3), (2, 1), (5, 1), (9, 2)],
+            vec![(3, 3), (2, 1), (1, 1)],
+            vec![(3, 3), (1, 1)],
+            vec![(3, 2), (2, 1), (1, 1)],
+            vec![(3, 4), (2, 1), (1, 1), (9, 2)],
             vec![],
         ] {
             let t = LinkTable::placed(counts.clone(), |f| {
@@ -264,7 +265,7 @@ mod tests {
     /// read in place.
     #[test]
     fn loads_from_a_store_in_place() {
-        use crate::store::{SqliteStore, UrlResult, WriteOp};
+        use crate::store::{SqliteStore, WriteOp};
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
         let crawl = store
@@ -274,19 +275,7 @@ mod tests {
             .map(|i| link(i % 7 + 1, (i * 13) % 11 + 1, &format!("t{i}")))
             .collect();
         for (i, chunk) in written.chunks(6).enumerate() {
-            let result = UrlResult {
-                id: i as UrlId + 1,
-                outcome: Default::default(),
-                robots_disallowed: false,
-                facts: None,
-                body_snippet: None,
-                hops: vec![],
-            };
-            let op = WriteOp::Done {
-                result: Box::new(result),
-                new_urls: vec![],
-                links: chunk.to_vec(),
-            };
+            let op = WriteOp::done_with_links(i as UrlId + 1, chunk.to_vec());
             store.write(crawl, op).unwrap();
         }
         store.flush().unwrap();

@@ -315,6 +315,24 @@ impl WriteOp {
             Self::ClearFindings | Self::Findings(_) | Self::Audited { .. }
         )
     }
+
+    /// URL `id` done with nothing learned but these outgoing links (store tests).
+    #[cfg(test)]
+    pub(crate) fn done_with_links(id: UrlId, links: Vec<LinkRow>) -> Self {
+        let result = UrlResult {
+            id,
+            outcome: crate::model::Outcome::default(),
+            robots_disallowed: false,
+            facts: None,
+            body_snippet: None,
+            hops: vec![],
+        };
+        Self::Done {
+            result: Box::new(result),
+            new_urls: vec![],
+            links,
+        }
+    }
 }
 
 /// A stored finding, as read back.

@@ -1072,19 +1072,7 @@ mod tests {
         };
         for i in 0..6 {
             for (crawl, to) in [(a, 10 - i), (b, 100 + i)] {
-                let result = UrlResult {
-                    id: i,
-                    outcome: Outcome::default(),
-                    robots_disallowed: false,
-                    facts: None,
-                    body_snippet: None,
-                    hops: vec![],
-                };
-                let op = WriteOp::Done {
-                    result: Box::new(result),
-                    new_urls: vec![],
-                    links: vec![link(i, to)],
-                };
+                let op = WriteOp::done_with_links(i, vec![link(i, to)]);
                 store.write(crawl, op).unwrap();
             }
         }
