@@ -358,6 +358,8 @@ struct Engine {
     events: Option<UnboundedSender<CrawlEvent>>,
     cancel: CancellationToken,
     done: u64,
+    /// External checks in flight (see [`Engine::external_ok`]).
+    external_in_flight: usize,
 }
 
 impl Engine {
@@ -390,7 +392,18 @@ impl Engine {
             events: crawler.events,
             cancel: crawler.cancel,
             done: 0,
+            external_in_flight: 0,
         }
+    }
+
+    /// Whether another external check may start, with `in_flight` tasks running of
+    /// `concurrency`. While the site's own pages are being crawled, external checks
+    /// hold at most half the slots: a few hosts that never answer would otherwise take
+    /// every slot, and the crawl would stand still until they time out. Once the site is
+    /// done they may take them all.
+    fn external_ok(&self, in_flight: usize, concurrency: usize) -> bool {
+        self.external_in_flight < (concurrency / 2).max(1)
+            || (in_flight == self.external_in_flight && !self.frontier.holds_site_work())
     }
 
     fn event(&self, e: CrawlEvent) {
@@ -559,7 +572,8 @@ impl Engine {
         loop {
             let mut idle = Idle::Empty;
             while tasks.len() < concurrency {
-                match self.frontier.next(Instant::now()) {
+                let external_ok = self.external_ok(tasks.len(), concurrency);
+                match self.frontier.next(Instant::now(), external_ok) {
                     Ok((key, job)) => self.dispatch(&mut tasks, key, job),
                     Err(i) => {
                         idle = i;
@@ -754,6 +768,9 @@ impl Engine {
     }
 
     fn dispatch(&mut self, tasks: &mut JoinSet<TaskDone>, key: String, job: Job) {
+        if job.kind == JobKind::External {
+            self.external_in_flight += 1;
+        }
         if job.kind == JobKind::Page {
             self.note_probe_host(&job.url);
         }
@@ -808,6 +825,9 @@ impl Engine {
         } = done;
         if !matches!(fetched, Fetched::Blocked) {
             self.frontier.done(&key);
+        }
+        if job.kind == JobKind::External {
+            self.external_in_flight -= 1;
         }
         // Every answer tells adaptive throttling how the host is doing.
         let answered = match &fetched {

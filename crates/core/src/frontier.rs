@@ -270,8 +270,9 @@ impl Frontier {
         }
     }
 
-    /// The next job that may start now, round-robin over hosts.
-    pub(crate) fn next(&mut self, now: Instant) -> Result<(String, Job), Idle> {
+    /// The next job that may start now, round-robin over hosts; external checks only
+    /// when `external_ok` (the caller caps how many run at once).
+    pub(crate) fn next(&mut self, now: Instant, external_ok: bool) -> Result<(String, Job), Idle> {
         let mut wake: Option<Instant> = None;
         let mut any = false;
         for _ in 0..self.ready.len() {
@@ -294,6 +295,16 @@ impl Frontier {
                 let mut job = host.delayed.swap_remove(pos);
                 job.not_before = None;
                 host.queue.push_front(Queued::new(job));
+            }
+            // Held back by the caller's cap: a check that ends frees a slot and asks again.
+            if !external_ok
+                && host
+                    .queue
+                    .front()
+                    .is_some_and(|j| j.kind() == JobKind::External)
+            {
+                self.ready.push_back(key);
+                continue;
             }
             let job_wait = host.delayed.iter().filter_map(|j| j.not_before).min();
             let robots_ready = !matches!(host.robots, RobotsState::Pending);
@@ -328,6 +339,15 @@ impl Frontier {
             (true, Some(t)) => Err(Idle::Until(t)),
             (true, None) => Err(Idle::Blocked),
         }
+    }
+
+    /// Whether any job other than an external check is queued or waiting: the site's
+    /// own crawl is not over.
+    pub(crate) fn holds_site_work(&self) -> bool {
+        self.hosts.values().any(|h| {
+            h.queue.iter().any(|j| j.kind() != JobKind::External)
+                || h.delayed.iter().any(|j| j.kind != JobKind::External)
+        })
     }
 
     /// A job of this host finished.
@@ -438,19 +458,19 @@ mod tests {
         f.push("h", job(2, JobKind::Page));
         f.push("h", job(1, JobKind::Robots));
         let now = Instant::now();
-        let (_, j) = f.next(now).unwrap();
+        let (_, j) = f.next(now, true).unwrap();
         assert_eq!(j.kind, JobKind::Robots);
         // Robots in flight: pages wait.
-        assert_eq!(f.next(now).unwrap_err(), Idle::Blocked);
+        assert_eq!(f.next(now, true).unwrap_err(), Idle::Blocked);
         f.done("h");
         f.get_mut("h").unwrap().robots = RobotsState::NotNeeded;
         // The crawl delay holds the next request back.
-        assert!(matches!(f.next(now), Err(Idle::Until(_))));
-        let (_, j) = f.next(now + Duration::from_millis(60)).unwrap();
+        assert!(matches!(f.next(now, true), Err(Idle::Until(_))));
+        let (_, j) = f.next(now + Duration::from_millis(60), true).unwrap();
         assert_eq!(j.id, 2);
         f.done("h");
         assert_eq!(
-            f.next(now + Duration::from_secs(1)).unwrap_err(),
+            f.next(now + Duration::from_secs(1), true).unwrap_err(),
             Idle::Empty
         );
     }
@@ -464,9 +484,32 @@ mod tests {
         j.not_before = Some(now + Duration::from_secs(1));
         f.push("h", j);
         assert_eq!(
-            f.next(now).unwrap_err(),
+            f.next(now, true).unwrap_err(),
             Idle::Until(now + Duration::from_secs(1))
         );
-        assert_eq!(f.next(now + Duration::from_secs(2)).unwrap().1.id, 1);
+        assert_eq!(f.next(now + Duration::from_secs(2), true).unwrap().1.id, 1);
+    }
+
+    /// With external checks held back, only the site's jobs start; the site's work is
+    /// over once only external checks remain, and then they start too.
+    #[test]
+    fn external_checks_can_be_held_back() {
+        let mut f = Frontier::new(4, Duration::ZERO);
+        f.host("ext", || RobotsState::NotNeeded);
+        f.host("site", || RobotsState::NotNeeded);
+        f.push("ext", job(1, JobKind::External));
+        f.push("site", job(2, JobKind::Page));
+        let now = Instant::now();
+        assert!(f.holds_site_work());
+        assert_eq!(f.next(now, false).unwrap().1.id, 2);
+        assert!(!f.holds_site_work());
+        assert_eq!(f.next(now, false).unwrap_err(), Idle::Blocked);
+        let (key, j) = f.next(now, true).unwrap();
+        assert_eq!((key.as_str(), j.id), ("ext", 1));
+        // A retried page waiting for its time is site work too.
+        let mut retry = job(3, JobKind::Page);
+        retry.not_before = Some(now + Duration::from_secs(5));
+        f.push("site", retry);
+        assert!(f.holds_site_work());
     }
 }

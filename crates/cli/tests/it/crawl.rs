@@ -271,3 +271,61 @@ fn output_file_and_start_url_unreachable() {
     assert_eq!(o.status.code(), Some(3), "the crawl could not start");
     assert!(String::from_utf8_lossy(&o.stderr).contains("could not be fetched"));
 }
+
+/// External hosts that never answer hold at most half the concurrency while the site
+/// is being crawled: with two slots and four hanging external links, every page of the
+/// site is fetched while the first external check is still waiting for its answer
+/// (without the cap both slots hang and the crawl stands still until they time out).
+#[test]
+fn hanging_external_hosts_do_not_stall_the_site() {
+    let mut ext = Site::new();
+    for i in 0..4 {
+        ext = ext.route(&format!("/h{i}"), siteaudit_testkit::Route::Hang);
+    }
+    let ext = ext.start();
+    let pages: Vec<String> = (0..20).map(|i| format!("/p{i}")).collect();
+    let mut hrefs: Vec<String> = (0..4).map(|i| ext.url(&format!("/h{i}"))).collect();
+    hrefs.extend(pages.iter().cloned());
+    let hrefs: Vec<&str> = hrefs.iter().map(String::as_str).collect();
+    let mut site = Site::new().page("/", &links(&hrefs));
+    for p in &pages {
+        site = site.page(p, "<title>page</title>");
+    }
+    let s = site.start();
+    let d = Dir::new();
+    let timeout = std::time::Duration::from_secs(3);
+    let args = [
+        "--concurrency",
+        "2",
+        "--per-host",
+        "2",
+        "--rate",
+        "1000",
+        "--timeout",
+        "3s",
+        "--retries",
+        "0",
+        "--reprobe",
+        "0",
+        "--no-tls-probe",
+    ];
+    let (code, r) = d.crawl(&s.url("/"), &args);
+    assert_eq!(code, 0);
+    for p in &pages {
+        assert_eq!(r.url(p)["status"], 200, "{p}");
+    }
+    assert!(r.has_url("/h3"), "the external links are checked too");
+    let first_external = ext.request_log().first().expect("external checks ran").0;
+    let site_log = s.request_log();
+    let last_page = site_log
+        .iter()
+        .filter(|(_, path)| pages.contains(path))
+        .map(|(at, _)| *at)
+        .max()
+        .expect("pages fetched");
+    assert!(
+        last_page < first_external + timeout,
+        "the last page was fetched {:?} after the first external check began (timeout {timeout:?})",
+        last_page.saturating_duration_since(first_external)
+    );
+}
