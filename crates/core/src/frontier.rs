@@ -170,6 +170,9 @@ pub(crate) struct Frontier {
     per_host: usize,
     base_delay: Duration,
     adaptive: bool,
+    /// Jobs queued or waiting that are not external checks (see
+    /// [`Frontier::holds_site_work`]): counted, as the crawl asks after every answer.
+    site_jobs: usize,
 }
 
 impl Frontier {
@@ -180,6 +183,7 @@ impl Frontier {
             per_host: per_host.max(1),
             base_delay,
             adaptive: false,
+            site_jobs: 0,
         }
     }
 
@@ -258,6 +262,9 @@ impl Frontier {
             .get_mut(key)
             .expect("host is created before its jobs are pushed");
         let had_work = host.has_work();
+        if job.kind != JobKind::External {
+            self.site_jobs += 1;
+        }
         if job.not_before.is_some() {
             host.delayed.push(job);
         } else if job.kind == JobKind::Robots {
@@ -321,6 +328,9 @@ impl Frontier {
                     .pop_front()
                     .expect("queue is not empty")
                     .into_job();
+                if job.kind != JobKind::External {
+                    self.site_jobs -= 1;
+                }
                 host.in_flight += 1;
                 host.next_at = now + host.delay;
                 self.ready.push_back(key.clone());
@@ -344,10 +354,7 @@ impl Frontier {
     /// Whether any job other than an external check is queued or waiting: the site's
     /// own crawl is not over.
     pub(crate) fn holds_site_work(&self) -> bool {
-        self.hosts.values().any(|h| {
-            h.queue.iter().any(|j| j.kind() != JobKind::External)
-                || h.delayed.iter().any(|j| j.kind != JobKind::External)
-        })
+        self.site_jobs > 0
     }
 
     /// A job of this host finished.

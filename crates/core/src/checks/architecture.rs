@@ -152,7 +152,7 @@ impl Check for GraphCheck {
 fn inlinks(site: &SiteData, id: UrlId) -> impl Iterator<Item = &LinkRow> {
     site.inlinks(id).iter().filter(move |l| {
         l.from != id
-            && matches!(l.kind.as_str(), "a")
+            && l.kind == "a"
             && site
                 .get(l.from)
                 .is_some_and(|f| f.scope == UrlScope::Internal)
