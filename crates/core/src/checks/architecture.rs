@@ -7,12 +7,13 @@ use std::collections::{HashSet, VecDeque};
 use rustc_hash::FxHashMap;
 use serde_json::json;
 
+use super::LinkRef;
 use super::{Check, CheckInfo, PageView, PerPage, SiteData};
 use crate::model::{Finding, Severity};
-use crate::store::{LinkRow, UrlId, UrlScope};
+use crate::store::{UrlId, UrlScope};
 
-fn nofollow(l: &LinkRow) -> bool {
-    l.rel.as_deref().is_some_and(|r| {
+fn nofollow(l: &LinkRef) -> bool {
+    l.rel.is_some_and(|r| {
         r.split_ascii_whitespace()
             .any(|t| t.eq_ignore_ascii_case("nofollow"))
     })
@@ -32,7 +33,7 @@ fn page_nofollow(site: &SiteData, id: UrlId) -> bool {
     })
 }
 
-fn followed(site: &SiteData, l: &LinkRow) -> bool {
+fn followed(site: &SiteData, l: &LinkRef) -> bool {
     l.kind == "a" && !nofollow(l) && !page_nofollow(site, l.from)
 }
 
@@ -53,7 +54,7 @@ fn click_depths(site: &SiteData) -> FxHashMap<UrlId, u32> {
         for l in site.outlinks(id) {
             // Redirects do not add a click.
             let step = if l.kind == "redirect" { 0 } else { 1 };
-            if (l.kind == "redirect" || followed(site, l)) && !depth.contains_key(&l.to) {
+            if (l.kind == "redirect" || followed(site, &l)) && !depth.contains_key(&l.to) {
                 depth.insert(l.to, d + step);
                 if step == 0 {
                     queue.push_front(l.to);
@@ -149,7 +150,7 @@ impl Check for GraphCheck {
 }
 
 /// Internal links to `id` from other pages.
-fn inlinks(site: &SiteData, id: UrlId) -> impl Iterator<Item = &LinkRow> {
+fn inlinks(site: &SiteData, id: UrlId) -> impl Iterator<Item = LinkRef<'_>> {
     site.inlinks(id).iter().filter(move |l| {
         l.from != id
             && l.kind == "a"
@@ -226,7 +227,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Remove nofollow from internal links to it.",
             ),
             |site, _, id| {
-                let all: Vec<&LinkRow> = inlinks(site, id).collect();
+                let all: Vec<LinkRef> = inlinks(site, id).collect();
                 (!all.is_empty() && all.iter().all(|l| !followed(site, l)))
                     .then(|| json!({ "inlinks": all.len() }))
             },
@@ -240,7 +241,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Use one policy for links to this page.",
             ),
             |site, _, id| {
-                let (f, n): (Vec<&LinkRow>, Vec<&LinkRow>) =
+                let (f, n): (Vec<LinkRef>, Vec<LinkRef>) =
                     inlinks(site, id).partition(|l| followed(site, l));
                 (!f.is_empty() && !n.is_empty())
                     .then(|| json!({ "followed": f.len(), "nofollow": n.len() }))
@@ -285,7 +286,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 if !site.has_outlinks(id) {
                     return None;
                 }
-                let anchors: Vec<&LinkRow> = site.outlinks(id).filter(|l| l.kind == "a").collect();
+                let anchors: Vec<LinkRef> = site.outlinks(id).filter(|l| l.kind == "a").collect();
                 let internal = anchors.iter().any(|l| {
                     !nofollow(l)
                         && site

@@ -418,9 +418,11 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Link to the canonical URL from your pages (instead of to its duplicates).",
             |site, p| {
                 let t = other_target(site, p)?;
-                let linked = site.view(t).inlinks.iter().any(|l| {
-                    l.kind == "a" && !l.rel.as_deref().is_some_and(|r| r.contains("nofollow"))
-                });
+                let linked = site
+                    .view(t)
+                    .inlinks
+                    .iter()
+                    .any(|l| l.kind == "a" && !l.rel.is_some_and(|r| r.contains("nofollow")));
                 fire(!linked, || json!({ "canonical": t.url }))
             }
         ),

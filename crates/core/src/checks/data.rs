@@ -299,7 +299,7 @@ impl SiteData {
     /// The crawl's URL records and links (in no particular order), moved out.
     pub fn into_rows(self) -> (Vec<UrlRecord>, Vec<LinkRow>) {
         let Self { urls, links, .. } = self;
-        (urls, links.into_vec())
+        (urls, links.rows())
     }
 
     /// Loads crawl `id` with `load` (e.g. [`SiteData::load_lean`]) and, for change
@@ -357,7 +357,7 @@ impl SiteData {
     }
 
     /// The links on page `id`, by target (in discovery order for one target).
-    pub fn outlinks(&self, id: UrlId) -> impl Iterator<Item = &LinkRow> {
+    pub fn outlinks(&self, id: UrlId) -> impl Iterator<Item = super::LinkRef<'_>> + Clone {
         self.links.from(id)
     }
 
@@ -367,7 +367,7 @@ impl SiteData {
     }
 
     /// The links pointing at `id`, in discovery order.
-    pub fn inlinks(&self, id: UrlId) -> &[LinkRow] {
+    pub fn inlinks(&self, id: UrlId) -> super::Links<'_> {
         self.links.to(id)
     }
 
@@ -513,7 +513,7 @@ pub struct PageView<'a> {
     /// Every attempt when there was more than one (else empty).
     pub attempts: &'a [Attempt],
     /// The links pointing at it.
-    pub inlinks: &'a [LinkRow],
+    pub inlinks: super::Links<'a>,
     /// Its facts, when it is an HTML page that was parsed.
     pub facts: Option<&'a PageFacts>,
     /// The crawl's check thresholds.

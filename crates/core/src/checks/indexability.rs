@@ -312,9 +312,7 @@ impl Check for NoindexLinkedHeavily {
             let sources: HashSet<u32> = p
                 .inlinks
                 .iter()
-                .filter(|l| {
-                    l.kind == "a" && !l.rel.as_deref().is_some_and(|r| r.contains("nofollow"))
-                })
+                .filter(|l| l.kind == "a" && !l.rel.is_some_and(|r| r.contains("nofollow")))
                 .filter(|l| {
                     site.get(l.from)
                         .is_some_and(|f| site.view(f).non_indexable_reason().is_none())

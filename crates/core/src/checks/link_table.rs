@@ -3,17 +3,182 @@
 //!
 //! A 100,000-page crawl has over a million links; a list per target (and per source)
 //! in hash tables cost a table entry, a list header and growth slack for each, about
-//! as much again as the links themselves.
+//! as much again as the links themselves. Of each link the table holds its two ends
+//! and the number of its label (kind, text and rel), 12 bytes: a site's links repeat
+//! a few hundred thousand labels at most (navigation and footers on every page).
 
+use arcstr::ArcStr;
 use rustc_hash::FxHashMap;
 
+use crate::model::LinkKindId;
 use crate::store::{CrawlId, LinkRow, Store, StoreError, UrlId};
+
+/// A link as the table holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed {
+    from: UrlId,
+    to: UrlId,
+    /// Position in the table's labels.
+    label: u32,
+}
+
+/// A slot of the load no link has filled yet.
+const UNFILLED: u32 = u32::MAX;
+
+/// What links share: their kind, text and rel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Label {
+    kind: LinkKindId,
+    text: Option<ArcStr>,
+    rel: Option<ArcStr>,
+}
+
+/// Numbers distinct labels as links are added. The index holds only positions in the
+/// list (4 bytes a slot), not a second copy of each label.
+#[derive(Default)]
+struct Labeler {
+    labels: Vec<Label>,
+    index: hashbrown::HashTable<u32>,
+}
+
+impl Labeler {
+    fn hash(label: &Label) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(label)
+    }
+
+    /// `link` as the table holds it, its label numbered.
+    fn pack(&mut self, link: LinkRow) -> Packed {
+        let label = Label {
+            kind: link.kind,
+            text: link.text,
+            rel: link.rel,
+        };
+        let hash = Self::hash(&label);
+        let labels = &mut self.labels;
+        let id = match self.index.find(hash, |&i| labels[i as usize] == label) {
+            Some(&i) => i,
+            None => {
+                let i = labels.len() as u32;
+                labels.push(label);
+                self.index
+                    .insert_unique(hash, i, |&j| Self::hash(&labels[j as usize]));
+                i
+            }
+        };
+        Packed {
+            from: link.from,
+            to: link.to,
+            label: id,
+        }
+    }
+
+    /// The labels, numbered as packed.
+    fn into_labels(self) -> Vec<Label> {
+        let mut labels = self.labels;
+        labels.shrink_to_fit();
+        labels
+    }
+}
+
+/// One link as a check reads it: its ends, and its kind, text and rel borrowed from
+/// the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkRef<'a> {
+    /// The referring URL (a page, sitemap, or redirecting URL).
+    pub from: UrlId,
+    /// The target.
+    pub to: UrlId,
+    /// The link kind (reads as its id).
+    pub kind: LinkKindId,
+    /// Anchor text or alt.
+    pub text: Option<&'a str>,
+    /// The rel attribute.
+    pub rel: Option<&'a str>,
+}
+
+/// Links of a table (those to one target, or all of them), in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Links<'a> {
+    links: &'a [Packed],
+    labels: &'a [Label],
+}
+
+impl<'a> Links<'a> {
+    /// No links.
+    pub const EMPTY: Links<'static> = Links {
+        links: &[],
+        labels: &[],
+    };
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Each link, in order.
+    pub fn iter(&self) -> LinkIter<'a> {
+        LinkIter {
+            links: self.links.iter(),
+            labels: self.labels,
+        }
+    }
+}
+
+impl<'a> IntoIterator for Links<'a> {
+    type Item = LinkRef<'a>;
+    type IntoIter = LinkIter<'a>;
+
+    fn into_iter(self) -> LinkIter<'a> {
+        self.iter()
+    }
+}
+
+/// The links of a [`Links`], in order.
+#[derive(Debug, Clone)]
+pub struct LinkIter<'a> {
+    links: std::slice::Iter<'a, Packed>,
+    labels: &'a [Label],
+}
+
+/// Packed link `p` as a check reads it.
+fn read<'a>(labels: &'a [Label], p: &Packed) -> LinkRef<'a> {
+    let label = &labels[p.label as usize];
+    LinkRef {
+        from: p.from,
+        to: p.to,
+        kind: label.kind,
+        text: label.text.as_deref(),
+        rel: label.rel.as_deref(),
+    }
+}
+
+impl<'a> Iterator for LinkIter<'a> {
+    type Item = LinkRef<'a>;
+
+    fn next(&mut self) -> Option<LinkRef<'a>> {
+        self.links.next().map(|p| read(self.labels, p))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.links.size_hint()
+    }
+}
+
+impl ExactSizeIterator for LinkIter<'_> {}
 
 /// The links of a crawl, by target and by source.
 #[derive(Debug, Clone, Default)]
 pub struct LinkTable {
     /// Every link, grouped by target in id order, in discovery order for one target.
-    links: Vec<LinkRow>,
+    links: Vec<Packed>,
+    /// The distinct labels links refer to.
+    labels: Vec<Label>,
     /// (target, where its links start in `links`), in id order.
     targets: Vec<(UrlId, u32)>,
     /// Positions in `links` grouped by source in id order, ascending for one source
@@ -50,20 +215,33 @@ fn group(starts: &[(UrlId, u32)], id: UrlId, end: usize) -> std::ops::Range<usiz
     }
 }
 
+/// The targets of `links` sorted by target: (target, where its links start).
+fn targets_of(links: &[Packed]) -> Vec<(UrlId, u32)> {
+    let mut targets: Vec<(UrlId, u32)> = Vec::new();
+    for (i, l) in links.iter().enumerate() {
+        if targets.last().is_none_or(|t| t.0 != l.to) {
+            targets.push((l.to, i as u32));
+        }
+    }
+    targets
+}
+
 impl LinkTable {
     /// The table of `links`, given in discovery order.
-    pub fn from_links(mut links: Vec<LinkRow>) -> Self {
+    pub fn from_links(links: Vec<LinkRow>) -> Self {
+        let mut labeler = Labeler::default();
+        let links = links.into_iter().map(|l| labeler.pack(l)).collect();
+        Self::sorted(links, labeler)
+    }
+
+    /// The table of packed `links` in discovery order, labelled by `labeler`.
+    fn sorted(mut links: Vec<Packed>, labeler: Labeler) -> Self {
         // Stable: one target's links keep their discovery order.
         links.sort_by_key(|l| l.to);
-        let mut targets: Vec<(UrlId, u32)> = Vec::new();
-        for (i, l) in links.iter().enumerate() {
-            if targets.last().is_none_or(|t| t.0 != l.to) {
-                targets.push((l.to, i as u32));
-            }
-        }
         Self {
+            targets: targets_of(&links),
             links,
-            targets,
+            labels: labeler.into_labels(),
             ..Self::default()
         }
     }
@@ -84,40 +262,43 @@ impl LinkTable {
         read: impl FnOnce(&mut dyn FnMut(LinkRow)) -> Result<(), StoreError>,
     ) -> Result<Self, StoreError> {
         let (targets, total) = starts(counts);
-        let mut slots: Vec<Option<LinkRow>> = Vec::new();
-        slots.resize_with(total as usize, || None);
+        let unfilled = Packed {
+            from: 0,
+            to: 0,
+            label: UNFILLED,
+        };
+        let mut links = vec![unfilled; total as usize];
         let mut next: Vec<u32> = targets.iter().map(|t| t.1).collect();
         let mut late = Vec::new();
+        let mut labeler = Labeler::default();
         read(&mut |l| {
+            let p = labeler.pack(l);
             let at = targets
-                .binary_search_by_key(&l.to, |t| t.0)
+                .binary_search_by_key(&p.to, |t| t.0)
                 .ok()
                 .filter(|&i| (next[i] as usize) < range(&targets, i, total as usize).end);
             match at {
                 Some(i) => {
-                    slots[next[i] as usize] = Some(l);
+                    links[next[i] as usize] = p;
                     next[i] += 1;
                 }
-                None => late.push(l),
+                None => late.push(p),
             }
         })?;
         let full =
             (0..targets.len()).all(|i| next[i] as usize == range(&targets, i, total as usize).end);
-        // `filter_map`, not `flatten`: std collects it in place (an `Option<LinkRow>` is
-        // the size of a `LinkRow`), where `flatten` would build a second list by doubling.
-        #[allow(clippy::filter_map_identity)]
-        let links: Vec<LinkRow> = slots.into_iter().filter_map(|l| l).collect();
         if full && late.is_empty() {
             return Ok(Self {
                 links,
+                labels: labeler.into_labels(),
                 targets,
                 ..Self::default()
             });
         }
         // Placed links precede later ones of the same target: a stable sort keeps order.
-        let mut links = links;
+        links.retain(|l| l.label != UNFILLED);
         links.extend(late);
-        Ok(Self::from_links(links))
+        Ok(Self::sorted(links, labeler))
     }
 
     /// Builds the index by source (what [`LinkTable::from`] reads).
@@ -146,16 +327,19 @@ impl LinkTable {
     }
 
     /// The links pointing at `id`, in discovery order.
-    pub fn to(&self, id: UrlId) -> &[LinkRow] {
-        &self.links[group(&self.targets, id, self.links.len())]
+    pub fn to(&self, id: UrlId) -> Links<'_> {
+        Links {
+            links: &self.links[group(&self.targets, id, self.links.len())],
+            labels: &self.labels,
+        }
     }
 
     /// The links on page `id`, by target (in discovery order for one target); none
     /// before [`LinkTable::index_sources`].
-    pub fn from(&self, id: UrlId) -> impl Iterator<Item = &LinkRow> {
+    pub fn from(&self, id: UrlId) -> impl Iterator<Item = LinkRef<'_>> + Clone {
         self.by_source[group(&self.sources, id, self.by_source.len())]
             .iter()
-            .map(|&i| &self.links[i as usize])
+            .map(|&i| read(&self.labels, &self.links[i as usize]))
     }
 
     /// Whether page `id` has any link (indexed by source).
@@ -164,11 +348,19 @@ impl LinkTable {
     }
 
     /// Every link, grouped by target.
-    pub fn iter(&self) -> std::slice::Iter<'_, LinkRow> {
-        self.links.iter()
+    pub fn iter(&self) -> LinkIter<'_> {
+        self.all().iter()
     }
 
-    /// How many links there are.
+    /// Every link, grouped by target.
+    pub fn all(&self) -> Links<'_> {
+        Links {
+            links: &self.links,
+            labels: &self.labels,
+        }
+    }
+
+    /// How many there are.
     pub fn len(&self) -> usize {
         self.links.len()
     }
@@ -178,9 +370,21 @@ impl LinkTable {
         self.links.is_empty()
     }
 
-    /// The links, moved out (grouped by target).
-    pub fn into_vec(self) -> Vec<LinkRow> {
+    /// The links as the store holds them (grouped by target), texts shared.
+    pub fn rows(&self) -> Vec<LinkRow> {
         self.links
+            .iter()
+            .map(|p| {
+                let label = &self.labels[p.label as usize];
+                LinkRow {
+                    from: p.from,
+                    to: p.to,
+                    kind: label.kind,
+                    text: label.text.clone(),
+                    rel: label.rel.clone(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -212,8 +416,8 @@ mod tests {
         .collect()
     }
 
-    fn texts<'a>(links: impl Iterator<Item = &'a LinkRow>) -> Vec<&'a str> {
-        links.filter_map(|l| l.text.as_deref()).collect()
+    fn texts<'a>(links: impl Iterator<Item = LinkRef<'a>>) -> Vec<&'a str> {
+        links.filter_map(|l| l.text).collect()
     }
 
     /// Links by target keep discovery order; by source, they come by target; unknown
@@ -254,8 +458,8 @@ mod tests {
             })
             .unwrap();
             assert_eq!(
-                (&t.links, &t.targets),
-                (&right.links, &right.targets),
+                (&t.links, &t.labels, &t.targets),
+                (&right.links, &right.labels, &right.targets),
                 "{counts:?}"
             );
         }
@@ -284,12 +488,42 @@ mod tests {
         loaded.index_sources();
         built.index_sources();
         assert_eq!(loaded.links, built.links);
+        assert_eq!(loaded.labels, built.labels);
         // Collected in place, not grown by doubling (40 links would take room for 64).
         assert_eq!(loaded.links.capacity(), loaded.links.len());
         assert_eq!(loaded.targets, built.targets);
         for id in 0..13 {
-            assert_eq!(loaded.to(id), built.to(id));
+            assert!(loaded.to(id).iter().eq(built.to(id)));
             assert!(loaded.from(id).eq(built.from(id)));
         }
+    }
+
+    /// A link is held in 12 bytes; links with the same kind, text and rel share one
+    /// label, and read back as written.
+    #[test]
+    fn links_share_labels() {
+        assert_eq!(std::mem::size_of::<Packed>(), 12);
+        let mut links: Vec<LinkRow> = (1..=6).map(|from| link(from, 9, "Home")).collect();
+        links.push(LinkRow {
+            rel: Some("nofollow".into()),
+            ..link(7, 9, "Home")
+        });
+        links.push(LinkRow {
+            kind: "img".into(),
+            ..link(8, 9, "Home")
+        });
+        links.push(LinkRow {
+            text: None,
+            ..link(9, 9, "")
+        });
+        let t = LinkTable::from_links(links.clone());
+        assert_eq!(t.labels.len(), 4);
+        let back: Vec<LinkRow> = t.rows();
+        assert_eq!(back, links);
+        let read: Vec<LinkRef> = t.to(9).iter().collect();
+        assert_eq!(read[6].rel, Some("nofollow"));
+        assert_eq!(read[7].kind, "img");
+        assert_eq!(read[8].text, None);
+        assert_eq!(t.to(9).len(), 9);
     }
 }

@@ -4,14 +4,15 @@
 
 use serde_json::json;
 
+use super::LinkRef;
 use super::{Check, CheckInfo, Evidence, SiteData};
 use crate::crawl::FOUND_INVALID;
 use crate::model::{Finding, Severity};
-use crate::store::{LinkRow, UrlRecord, UrlScope};
+use crate::store::{UrlRecord, UrlScope};
 
 /// One link edge as a check sees it.
 struct Edge<'a> {
-    link: &'a LinkRow,
+    link: LinkRef<'a>,
     to: &'a UrlRecord,
 }
 
@@ -25,7 +26,7 @@ impl Edge<'_> {
     }
 
     fn nofollow(&self) -> bool {
-        self.link.rel.as_deref().is_some_and(|r| {
+        self.link.rel.is_some_and(|r| {
             r.split_ascii_whitespace().any(|t| {
                 matches!(
                     t.to_ascii_lowercase().as_str(),
@@ -401,9 +402,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Link without an accessible name",
             "Screen readers announce nothing useful and search engines get no hint about the target.",
             "Add link text, an alt on the image inside, or an aria-label.",
-            |_, e| {
-                e.fire(e.is_anchor() && e.link.text.as_deref().is_none_or(|t| t.trim().is_empty()))
-            },
+            |_, e| e.fire(e.is_anchor() && e.link.text.is_none_or(|t| t.trim().is_empty())),
         ),
         check(
             "link-generic-anchor",
@@ -414,8 +413,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |_, e| {
                 let t = e
                     .link
-                    .text
-                    .as_deref()?
+                    .text?
                     .trim()
                     .trim_end_matches(['.', '!', '…', '»', '>'])
                     .trim()

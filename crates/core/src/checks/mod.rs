@@ -54,7 +54,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 pub use data::{PageView, SiteData};
-pub use link_table::LinkTable;
+pub use link_table::{LinkIter, LinkRef, LinkTable, Links};
 pub use score::{CategoryScore, Score, ScoreTally, score, scored_urls};
 pub use thresholds::Thresholds;
 

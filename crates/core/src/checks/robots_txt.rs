@@ -487,9 +487,7 @@ impl Check for BlockedLinked {
             let from: Vec<&str> = p
                 .inlinks
                 .iter()
-                .filter(|l| {
-                    l.kind == "a" && !l.rel.as_deref().is_some_and(|r| r.contains("nofollow"))
-                })
+                .filter(|l| l.kind == "a" && !l.rel.is_some_and(|r| r.contains("nofollow")))
                 .filter_map(|l| site.get(l.from))
                 .filter(|f| {
                     site.view(f).non_indexable_reason().is_none()

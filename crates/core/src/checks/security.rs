@@ -3,9 +3,10 @@
 
 use serde_json::json;
 
+use super::LinkRef;
 use super::{Check, CheckInfo, Evidence, PageView, SiteData};
 use crate::model::{Finding, Severity};
-use crate::store::{LinkRow, UrlRecord, UrlScope};
+use crate::store::{UrlRecord, UrlScope};
 
 const BLOCKABLE: &[&str] = &["script", "css", "iframe", "object", "preload"];
 const UPGRADABLE: &[&str] = &["img", "media"];
@@ -35,13 +36,13 @@ fn html_page(
 fn out_where<'a>(
     site: &'a SiteData,
     p: &PageView<'_>,
-    pred: impl Fn(&LinkRow, &UrlRecord) -> bool,
+    pred: impl Fn(&LinkRef, &UrlRecord) -> bool,
 ) -> Vec<&'a str> {
     let mut v: Vec<&str> = site
         .outlinks(p.record.id)
         .filter_map(|l| {
             site.get(l.to)
-                .filter(|t| pred(l, t))
+                .filter(|t| pred(&l, t))
                 .map(|t| t.url.as_str())
         })
         .collect();

@@ -6,20 +6,21 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
+use super::LinkRef;
 use super::{Check, CheckInfo, PageCheck, SiteData};
 use crate::model::{Finding, Severity};
-use crate::store::{LinkRow, UrlId, UrlScope};
+use crate::store::{UrlId, UrlScope};
 
-fn rel_is(l: &LinkRow, r: &str) -> bool {
+fn rel_is(l: &LinkRef, r: &str) -> bool {
     l.kind == "pagination"
-        && l.rel.as_deref().is_some_and(|x| {
+        && l.rel.is_some_and(|x| {
             x.split_ascii_whitespace()
                 .any(|t| t == r || (r == "prev" && t == "previous"))
         })
 }
 
 /// A page's rel=next / rel=prev targets.
-fn pagination<'a>(site: &'a SiteData, id: UrlId, rel: &str) -> Vec<&'a LinkRow> {
+fn pagination<'a>(site: &'a SiteData, id: UrlId, rel: &str) -> Vec<LinkRef<'a>> {
     site.outlinks(id).filter(|l| rel_is(l, rel)).collect()
 }
 

@@ -531,7 +531,7 @@ impl CrawlReport {
         let mut report = Self::summarize(site);
         report.audit = audit.map(|cfg| AuditSection::run(site, cfg));
         report.add_tables(site, |site| {
-            let links = site.links.iter().cloned().collect();
+            let links = site.links.rows();
             (site.urls.clone(), links)
         });
         report
@@ -733,7 +733,7 @@ fn inlinks_of(site: &SiteData, id: UrlId) -> Vec<Inlink> {
             out.push(Inlink {
                 url: src.url.clone(),
                 kind: l.kind.as_str(),
-                text: l.text.as_deref().map(str::to_string),
+                text: l.text.map(str::to_string),
             });
         }
     }
