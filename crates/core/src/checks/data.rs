@@ -175,30 +175,38 @@ impl SiteData {
         Self::load_parsed(store, id, |f| f)
     }
 
-    /// [`SiteData::load_lean`], keeping `keep` of each page's parsed facts.
+    /// [`SiteData::load_lean`], keeping `keep` of each page's parsed facts. The links
+    /// are read and indexed on a thread of their own meanwhile (the store has a read
+    /// connection for each).
     fn load_parsed(
         store: &dyn Store,
         id: CrawlId,
         keep: fn(Box<PageFacts>) -> Box<PageFacts>,
     ) -> Result<Self, StoreError> {
-        let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), true)?;
-        let mut facts = FxHashMap::default();
-        let mut sitemaps = Vec::new();
-        store.for_each_facts(id, &mut |uid, raw| {
-            if is_sitemap_json(raw) {
-                sitemaps.push((uid, raw.to_string()));
-            } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw) {
-                facts.insert(uid, keep(f));
+        std::thread::scope(|scope| {
+            let links = scope.spawn(|| super::LinkTable::load(store, id));
+            let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), false)?;
+            let mut facts = FxHashMap::default();
+            let mut sitemaps = Vec::new();
+            store.for_each_facts(id, &mut |uid, raw| {
+                if is_sitemap_json(raw) {
+                    sitemaps.push((uid, raw.to_string()));
+                } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw) {
+                    facts.insert(uid, keep(f));
+                }
+            })?;
+            for (uid, raw) in sitemaps {
+                if let Some(i) = site.index.get(&site.urls, uid) {
+                    site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
+                }
             }
-        })?;
-        for (uid, raw) in sitemaps {
-            if let Some(i) = site.index.get(&site.urls, uid) {
-                site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
-            }
-        }
-        site.facts = facts;
-        site.index_outlinks();
-        Ok(site)
+            site.facts = facts;
+            site.links = links
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            site.index_outlinks();
+            Ok(site)
+        })
     }
 
     /// Loads crawl `id` for a streamed audit ([`crate::checks::audit_streaming`]): like

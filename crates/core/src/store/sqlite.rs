@@ -31,7 +31,8 @@ enum Msg {
 
 /// The SQLite store.
 pub struct SqliteStore {
-    read: Mutex<Connection>,
+    /// Read connections: two, so that a crawl's links and its pages load at once.
+    read: [Mutex<Connection>; 2],
     tx: Mutex<SyncSender<Msg>>,
     failed: Arc<Mutex<Option<String>>>,
 }
@@ -214,14 +215,22 @@ impl SqliteStore {
                 reason: e.to_string(),
             })?;
         Ok(Self {
-            read: Mutex::new(conn),
+            read: [Mutex::new(conn), Mutex::new(open_conn(path)?)],
             tx: Mutex::new(tx),
             failed,
         })
     }
 
+    /// A free read connection (the first one when both are busy).
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.read
+        for r in &self.read {
+            match r.try_lock() {
+                Ok(c) => return c,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.read[0]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -831,6 +840,24 @@ fn attempt_rows(
 mod tests {
     use super::*;
     use crate::model::{Outcome, ResponseMeta};
+
+    /// Two reads run at once (the audit loads links and pages side by side): a read
+    /// while another holds a connection does not wait for it, and sees the data.
+    #[test]
+    fn two_reads_run_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
+        let first = store.conn();
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| tx.send(store.crawl(crawl).map(|c| c.id)).unwrap());
+            let second = rx.recv_timeout(Duration::from_secs(5));
+            // Let the second read go on if it was waiting, so the test ends either way.
+            drop(first);
+            assert_eq!(second.expect("the second read waited").unwrap(), crawl);
+        });
+    }
 
     /// A new database gets the large page size; a file made with SQLite's default keeps
     /// its own and is read and written as before.
