@@ -7,8 +7,7 @@ use std::collections::{HashSet, VecDeque};
 use rustc_hash::FxHashMap;
 use serde_json::json;
 
-use super::LinkRef;
-use super::{Check, CheckInfo, PageView, PerPage, SiteData};
+use super::{Check, CheckInfo, LinkRef, PageView, PerPage, SiteData};
 use crate::model::{Finding, Severity};
 use crate::store::{UrlId, UrlScope};
 

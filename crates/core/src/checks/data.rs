@@ -304,7 +304,8 @@ impl SiteData {
         }
     }
 
-    /// The crawl's URL records and links (in no particular order), moved out.
+    /// The crawl's URL records, moved out, and its links as the store holds them (in no
+    /// particular order).
     pub fn into_rows(self) -> (Vec<UrlRecord>, Vec<LinkRow>) {
         let Self { urls, links, .. } = self;
         (urls, links.rows())

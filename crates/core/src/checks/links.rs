@@ -4,8 +4,7 @@
 
 use serde_json::json;
 
-use super::LinkRef;
-use super::{Check, CheckInfo, Evidence, SiteData};
+use super::{Check, CheckInfo, Evidence, LinkRef, SiteData};
 use crate::crawl::FOUND_INVALID;
 use crate::model::{Finding, Severity};
 use crate::store::{UrlRecord, UrlScope};

@@ -3,8 +3,7 @@
 
 use serde_json::json;
 
-use super::LinkRef;
-use super::{Check, CheckInfo, Evidence, PageView, SiteData};
+use super::{Check, CheckInfo, Evidence, LinkRef, PageView, SiteData};
 use crate::model::{Finding, Severity};
 use crate::store::{UrlRecord, UrlScope};
 

@@ -6,8 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
-use super::LinkRef;
-use super::{Check, CheckInfo, PageCheck, SiteData};
+use super::{Check, CheckInfo, LinkRef, PageCheck, SiteData};
 use crate::model::{Finding, Severity};
 use crate::store::{UrlId, UrlScope};
 
