@@ -26,8 +26,10 @@ fn page_nofollow(site: &SiteData, id: UrlId) -> bool {
             .iter()
             .chain(f.directives.iter().map(|d| &d.value))
             .any(|v| {
+                // Asked per link: compared in place, not lowercased into a new string.
                 v.split(',')
-                    .any(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "nofollow" | "none"))
+                    .map(str::trim)
+                    .any(|t| t.eq_ignore_ascii_case("nofollow") || t.eq_ignore_ascii_case("none"))
             })
     })
 }
@@ -435,6 +437,32 @@ mod tests {
             r.scope = crate::store::UrlScope::External;
         });
         assert_eq!(ext.fired("no-internal-outlinks"), ["/"]);
+    }
+
+    /// A page's own robots meta or crawler directive saying nofollow (or none), in any
+    /// case and among other tokens, makes its links unfollowed; other tokens do not.
+    #[test]
+    fn page_level_nofollow_in_any_case() {
+        let facts = |v: serde_json::Value| Some(crate::store::raw_json(&v));
+        let mut t = TestSite::new().start(|r| r.facts = facts(json!({})));
+        t = t.page("/meta", Some(200), None, |r| {
+            r.facts = facts(json!({ "meta_robots": ["Index, NoFollow"] }))
+        });
+        t = t.page("/directive", Some(200), None, |r| {
+            r.facts = facts(json!({ "directives": [{ "name": "googlebot", "value": " NONE ", "in_body": false }] }))
+        });
+        t = t.page("/plain", Some(200), None, |r| {
+            r.facts = facts(json!({ "meta_robots": ["index,follow,nofollowers"] }))
+        });
+        for target in ["/x", "/y", "/z"] {
+            t = html(t, target);
+        }
+        t = t
+            .link("/meta", "/x", "a")
+            .link("/directive", "/y", "a")
+            .link("/plain", "/z", "a");
+        // Each target is also linked, followed, from the start page.
+        assert_eq!(t.fired("mixed-follow-inlinks"), ["/x", "/y"]);
     }
 
     #[test]
