@@ -586,10 +586,14 @@ impl<'a> PageView<'a> {
         {
             return Some("blocked by robots.txt");
         }
+        // Asked for every page and link target, many times: compared in place.
         let noindex = |v: &str| {
-            v.split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .any(|t| t == "noindex" || t == "none" || t.ends_with(": noindex"))
+            v.split(',').map(str::trim).any(|t| {
+                let b = t.as_bytes();
+                t.eq_ignore_ascii_case("noindex")
+                    || t.eq_ignore_ascii_case("none")
+                    || b.len() >= 9 && b[b.len() - 9..].eq_ignore_ascii_case(b": noindex")
+            })
         };
         if self.header("x-robots-tag").is_some_and(noindex) {
             return Some("noindex (X-Robots-Tag)");
@@ -644,6 +648,53 @@ impl<'a> PageView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// noindex and none count in any case, in meta robots and in X-Robots-Tag (for
+    /// everyone or one crawler); tokens that only contain them do not.
+    #[test]
+    fn noindex_tokens_in_any_case() {
+        // (path, X-Robots-Tag, meta robots, reason)
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            &'static [&'static str],
+            Option<&'static str>,
+        );
+        let cases: [Case; 6] = [
+            (
+                "/h",
+                Some("GoogleBot: NoIndex"),
+                &[],
+                Some("noindex (X-Robots-Tag)"),
+            ),
+            (
+                "/u",
+                Some("bäckerbot: noindex"),
+                &[],
+                Some("noindex (X-Robots-Tag)"),
+            ),
+            ("/m", None, &["index, None"], Some("noindex (meta robots)")),
+            ("/w", None, &["NOINDEX"], Some("noindex (meta robots)")),
+            ("/x", Some("noindexed, nonex"), &["follow,noindexx"], None),
+            ("/y", Some("ä"), &["é: noindexé"], None),
+        ];
+        let mut t = crate::checks::test_support::TestSite::new();
+        for (path, header, meta, _) in cases {
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(
+                    &serde_json::json!({ "meta_robots": meta }),
+                ));
+                if let Some(h) = header {
+                    r.headers.push(("x-robots-tag".into(), h.into()));
+                }
+            });
+        }
+        let site = t.site();
+        for (path, _, _, reason) in cases {
+            let r = site.by_url(&format!("http://site.example{path}")).unwrap();
+            assert_eq!(site.view(r).non_indexable_reason(), reason, "{path}");
+        }
+    }
 
     /// Every URL is found at its position; unknown ones are not; a URL kept by string
     /// (its hash taken by another) is found too.

@@ -427,10 +427,15 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Usually a template mistake: visitors land on a raw file.",
             "Link to the page that shows the resource instead.",
             |_, e| {
-                let ct = e.to.content_type.as_deref()?.to_ascii_lowercase();
-                let resource = ct.starts_with("image/")
-                    || ct.starts_with("text/css")
-                    || ct.contains("javascript");
+                // Asked per link: compared in place, not lowercased into a new string.
+                let ct = e.to.content_type.as_deref()?.as_bytes();
+                let starts =
+                    |p: &[u8]| ct.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+                let resource = starts(b"image/")
+                    || starts(b"text/css")
+                    || ct
+                        .windows(10)
+                        .any(|w| w.eq_ignore_ascii_case(b"javascript"));
                 e.fire(
                     e.is_anchor()
                         && e.to.status.is_some_and(|s| (200..300).contains(&s))
@@ -579,5 +584,24 @@ mod tests {
         assert_eq!(site.fired("link-to-resource-file"), ["/"]);
         assert_eq!(site.fired("link-malformed"), ["/"]);
         assert_eq!(site.fired("link-localhost"), ["/"]);
+    }
+
+    /// Links to images, stylesheets and scripts are told by content type in any case;
+    /// an HTML page or a type shorter than the prefix is not one.
+    #[test]
+    fn resource_links_by_content_type_in_any_case() {
+        let mut site = TestSite::new();
+        for (path, ct) in [
+            ("/a.css", "Text/CSS; charset=utf-8"),
+            ("/b.js", "application/X-JavaScript"),
+            ("/c.png", "IMAGE/PNG"),
+            ("/page", "text/html"),
+            ("/short", "ima"),
+        ] {
+            site = site.page(path, Some(200), None, |r| r.content_type = Some(ct.into()));
+        }
+        // One finding per link: the three resources, not the page or the short type.
+        let found = site.findings("link-to-resource-file");
+        assert_eq!(found.len(), 3, "{found:?}");
     }
 }
