@@ -4,8 +4,9 @@
 //! A 100,000-page crawl has over a million links; a list per target (and per source)
 //! in hash tables cost a table entry, a list header and growth slack for each, about
 //! as much again as the links themselves. Of each link the table holds its two ends
-//! and the number of its label (kind, text and rel), 12 bytes: a site's links repeat
-//! a few hundred thousand labels at most (navigation and footers on every page).
+//! and the number of its label (kind, text and rel), 12 bytes: labels repeat, as a
+//! site's navigation and footers are on every page (the 100,000-page bench has 200,031
+//! labels for 1.3 million links).
 
 use arcstr::ArcStr;
 use rustc_hash::FxHashMap;
