@@ -106,12 +106,6 @@ pub struct Links<'a> {
 }
 
 impl<'a> Links<'a> {
-    /// No links.
-    pub const EMPTY: Links<'static> = Links {
-        links: &[],
-        labels: &[],
-    };
-
     /// How many there are.
     pub fn len(&self) -> usize {
         self.links.len()
@@ -350,13 +344,8 @@ impl LinkTable {
 
     /// Every link, grouped by target.
     pub fn iter(&self) -> LinkIter<'_> {
-        self.all().iter()
-    }
-
-    /// Every link, grouped by target.
-    pub fn all(&self) -> Links<'_> {
-        Links {
-            links: &self.links,
+        LinkIter {
+            links: self.links.iter(),
             labels: &self.labels,
         }
     }
