@@ -1236,10 +1236,11 @@ pub(crate) async fn fetch_page(fetcher: &Fetcher, url: &Url, extract_links: bool
         let Extracted {
             links,
             invalid,
-            facts,
+            mut facts,
             charset,
             parse_error,
         } = ex.finish();
+        facts.parse_error = parse_error;
         meta.charset = Some(charset);
         let mut found: Vec<FoundLink> = links
             .into_iter()
@@ -1267,11 +1268,9 @@ pub(crate) async fn fetch_page(fetcher: &Fetcher, url: &Url, extract_links: bool
                 i.kind,
             )
         }));
-        let mut facts = serde_json::to_value(&facts).unwrap_or_default();
-        if let (Some(err), Some(obj)) = (parse_error, facts.as_object_mut()) {
-            obj.insert("parse_error".into(), err.into());
-        }
-        return page(meta, failure, timings, found, Some(facts.to_string()), None);
+        // Straight to text: no tree of JSON values per page.
+        let facts = serde_json::to_string(&facts).unwrap_or_default();
+        return page(meta, failure, timings, found, Some(facts), None);
     }
     let keep = if status >= 400 { SNIPPET_BYTES } else { 0 };
     let mut snippet = Vec::new();

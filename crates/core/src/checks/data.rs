@@ -6,7 +6,9 @@ use rustc_hash::FxHashMap;
 
 use crate::crawl::FOUND_START;
 use crate::model::{Attempt, LinkKind, PageFacts, RedirectHop};
-use crate::store::{CrawlId, CrawlInfo, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope};
+use crate::store::{
+    CrawlId, CrawlInfo, LinkRow, Store, StoreError, UrlId, UrlRecord, UrlScope, is_sitemap_json,
+};
 
 /// A stored crawl, indexed for the checks and the reports.
 #[derive(Debug, Clone)]
@@ -113,11 +115,6 @@ impl UrlIndex {
 /// Where the start URL's record is.
 fn start_of(urls: &[UrlRecord]) -> Option<usize> {
     urls.iter().position(|u| u.found_by == FOUND_START)
-}
-
-/// Whether stored facts are a sitemap file's (`{"sitemap":…}`), not a page's.
-fn is_sitemap_json(raw: &str) -> bool {
-    raw.trim_start().starts_with("{\"sitemap\"")
 }
 
 /// What of a page's facts the checks read when they look past the page itself (other

@@ -194,48 +194,93 @@ pub struct Link {
     pub hreflang: Option<String>,
 }
 
+/// Whether a stored fact is at its default (empty, zero, false, none): such fields are
+/// left out of the stored JSON, as every fact struct reads a missing field as its default.
+/// A page's facts take about a third less room (2.3 -> 1.5 KB on the bench site).
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    !FULL.get() && *v == T::default()
+}
+
+thread_local! {
+    /// Set while [`PageFacts::serialize_full`] writes: every field, defaults included.
+    static FULL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl PageFacts {
+    /// Writes the facts with every field, defaults included, as reports show them (the
+    /// JSON report's `urls[].facts` lists every field; the store leaves defaults out).
+    pub fn serialize_full<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// Puts the mode back however the write ends.
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                FULL.set(self.0);
+            }
+        }
+        let _restore = Restore(FULL.replace(true));
+        self.serialize(s)
+    }
+}
+
 /// Facts extracted from one HTML page in the same streaming pass as its links.
 ///
 /// What checks compare across pages is held here; what only the page's own checks read
 /// is in [`PageDetail`], boxed and reached through `Deref` (`facts.images`), so that
 /// a streamed audit can hold every page's facts without the detail (see
-/// `SiteData::load_shared`). Stored as one flat JSON object either way.
+/// `SiteData::load_shared`). Stored as one flat JSON object either way, without the
+/// fields that are at their defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PageFacts {
     /// Every `<title>` text.
+    #[serde(skip_serializing_if = "is_default")]
     pub titles: Vec<String>,
     /// Every `<meta name=description>` content.
+    #[serde(skip_serializing_if = "is_default")]
     pub descriptions: Vec<String>,
     /// `<meta name=robots>` contents.
+    #[serde(skip_serializing_if = "is_default")]
     pub meta_robots: Vec<String>,
     /// Canonical URLs (resolved).
+    #[serde(skip_serializing_if = "is_default")]
     pub canonicals: Vec<String>,
     /// `<html lang>`.
+    #[serde(skip_serializing_if = "is_default")]
     pub lang: Option<String>,
     /// The number of `<h1>` elements.
+    #[serde(skip_serializing_if = "is_default")]
     pub h1_count: u32,
     /// The `<base href>` in force, if any.
+    #[serde(skip_serializing_if = "is_default")]
     pub base: Option<String>,
     /// Headings in document order (at most [`MAX_HEADINGS`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub headings: Vec<Heading>,
     /// A `<title>` appears after the body started (the parser moves it out of `<head>`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub title_in_body: bool,
     /// A description `<meta>` appears after the body started.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub description_in_body: bool,
     /// Every `<link rel=canonical>` as written.
+    #[serde(skip_serializing_if = "is_default")]
     pub canonical_tags: Vec<CanonicalTag>,
     /// Every robots directive meta (`robots`, `googlebot`, …) as written.
+    #[serde(skip_serializing_if = "is_default")]
     pub directives: Vec<Directive>,
     /// Main text statistics (nav, header, footer, aside, scripts and styles left out).
+    #[serde(skip_serializing_if = "is_default")]
     pub text: TextFacts,
     /// `<link rel="alternate" hreflang>` elements as written.
+    #[serde(skip_serializing_if = "is_default")]
     pub hreflang: Vec<HreflangTag>,
     /// `<html xml:lang>`.
+    #[serde(skip_serializing_if = "is_default")]
     pub xml_lang: Option<String>,
+    /// Why the HTML parser stopped early, if it did (the facts up to there are kept).
+    /// Left out when there is none, in reports too, as before it was a field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
     /// What only checks of the page itself read (`None`: left out, reads as empty).
     #[serde(flatten)]
     pub detail: Option<Box<PageDetail>>,
@@ -265,45 +310,64 @@ impl std::ops::DerefMut for PageFacts {
 #[serde(default)]
 pub struct PageDetail {
     /// Every `<img>` (at most [`MAX_IMAGES`]).
+    #[serde(skip_serializing_if = "is_default")]
     pub images: Vec<ImageTag>,
     /// `<picture>` elements without an `<img>` inside.
+    #[serde(skip_serializing_if = "is_default")]
     pub pictures_without_img: u32,
     /// `<map>` elements (image maps).
+    #[serde(skip_serializing_if = "is_default")]
     pub image_maps: u32,
     /// Scripts and stylesheets in `<head>` that block the first render.
+    #[serde(skip_serializing_if = "is_default")]
     pub render_blocking: Vec<String>,
     /// A `<meta http-equiv="Content-Security-Policy">` value.
+    #[serde(skip_serializing_if = "is_default")]
     pub csp_meta: Option<String>,
     /// Every `<form>`'s action as written (`""` when absent: the page itself).
+    #[serde(skip_serializing_if = "is_default")]
     pub form_actions: Vec<String>,
     /// `<input type="password">` elements.
+    #[serde(skip_serializing_if = "is_default")]
     pub password_inputs: u32,
     /// Every `<meta name="viewport">` content.
+    #[serde(skip_serializing_if = "is_default")]
     pub viewports: Vec<String>,
     /// Open Graph properties (`og:title`, …), first value of each.
+    #[serde(skip_serializing_if = "is_default")]
     pub open_graph: std::collections::BTreeMap<String, String>,
     /// `<meta name="twitter:card">`.
+    #[serde(skip_serializing_if = "is_default")]
     pub twitter_card: Option<String>,
     /// `<object>`, `<embed>` or `<applet>` elements for browser plugins (Flash, Java,
     /// Silverlight), described by what gave them away.
+    #[serde(skip_serializing_if = "is_default")]
     pub plugins: Vec<String>,
     /// How the document is put together, as written (not as parsed).
+    #[serde(skip_serializing_if = "is_default")]
     pub structure: Structure,
     /// Element count.
+    #[serde(skip_serializing_if = "is_default")]
     pub elements: u32,
     /// Bytes of inline `<script>` content.
+    #[serde(skip_serializing_if = "is_default")]
     pub inline_script_bytes: u64,
     /// Accessibility facts.
+    #[serde(skip_serializing_if = "is_default")]
     pub a11y: Accessibility,
     /// `<script type="application/ld+json">` blocks as written (each capped).
+    #[serde(skip_serializing_if = "is_default")]
     pub json_ld: Vec<String>,
     /// Microdata: `itemscope` elements, those without `itemtype`, and `itemtype`s that
     /// are not absolute URLs.
+    #[serde(skip_serializing_if = "is_default")]
     pub microdata: [u32; 3],
     /// RDFa `typeof` or `property` attributes.
+    #[serde(skip_serializing_if = "is_default")]
     pub rdfa: u32,
     /// `<a href>` values that are not crawlable http(s) links, as written: empty,
     /// `javascript:`, `mailto:`, `tel:` and other schemes (at most 100).
+    #[serde(skip_serializing_if = "is_default")]
     pub uncrawlable_hrefs: Vec<String>,
 }
 
@@ -312,20 +376,28 @@ pub struct PageDetail {
 #[serde(default)]
 pub struct Accessibility {
     /// `<input type="image">` without `alt`.
+    #[serde(skip_serializing_if = "is_default")]
     pub input_images_no_alt: u32,
     /// `<iframe>`/`<frame>` without a title.
+    #[serde(skip_serializing_if = "is_default")]
     pub frames_no_title: u32,
     /// `id` values used more than once.
+    #[serde(skip_serializing_if = "is_default")]
     pub duplicate_ids: Vec<String>,
     /// `aria-hidden="true"` on `<body>`.
+    #[serde(skip_serializing_if = "is_default")]
     pub aria_hidden_body: bool,
     /// Elements with a tabindex above 0.
+    #[serde(skip_serializing_if = "is_default")]
     pub positive_tabindex: u32,
     /// A `<main>` or `role="main"` exists.
+    #[serde(skip_serializing_if = "is_default")]
     pub main_landmark: bool,
     /// `<video>` elements without a captions or subtitles track.
+    #[serde(skip_serializing_if = "is_default")]
     pub videos_no_captions: u32,
     /// Form controls without a label, aria-label, aria-labelledby or title (their names or ids).
+    #[serde(skip_serializing_if = "is_default")]
     pub unlabelled_controls: Vec<String>,
 }
 
@@ -334,32 +406,46 @@ pub struct Accessibility {
 #[serde(default)]
 pub struct Structure {
     /// A `<!DOCTYPE html>` was seen.
+    #[serde(skip_serializing_if = "is_default")]
     pub doctype: bool,
     /// Start tags of `html`, `head` and `body`.
+    #[serde(skip_serializing_if = "is_default")]
     pub html_tags: u32,
     /// `<head>` start tags.
+    #[serde(skip_serializing_if = "is_default")]
     pub head_tags: u32,
     /// `<body>` start tags.
+    #[serde(skip_serializing_if = "is_default")]
     pub body_tags: u32,
     /// A `<body>` start tag came before `<html>`.
+    #[serde(skip_serializing_if = "is_default")]
     pub body_before_html: bool,
     /// The first element inside `<html>`.
+    #[serde(skip_serializing_if = "is_default")]
     pub first_in_html: Option<String>,
     /// The first element not allowed in `<head>` that appeared inside it.
+    #[serde(skip_serializing_if = "is_default")]
     pub head_invalid_element: Option<String>,
     /// Every `<base href>` as written.
+    #[serde(skip_serializing_if = "is_default")]
     pub bases: Vec<String>,
     /// `<frameset>` or `<frame>` elements.
+    #[serde(skip_serializing_if = "is_default")]
     pub frames: u32,
     /// `<a>` start tags inside another open `<a>`.
+    #[serde(skip_serializing_if = "is_default")]
     pub nested_anchors: u32,
     /// Where the charset came from: `bom`, `header`, `meta` or `none`.
+    #[serde(skip_serializing_if = "is_default")]
     pub charset_source: String,
     /// The charset a `<meta>` declared, if any.
+    #[serde(skip_serializing_if = "is_default")]
     pub meta_charset: Option<String>,
     /// Bytes of the document before the chunk holding the `<meta charset>`.
+    #[serde(skip_serializing_if = "is_default")]
     pub meta_charset_offset: Option<u64>,
     /// The charset the `Content-Type` header named, if any.
+    #[serde(skip_serializing_if = "is_default")]
     pub header_charset: Option<String>,
 }
 
@@ -368,10 +454,13 @@ pub struct Structure {
 #[serde(default)]
 pub struct HreflangTag {
     /// The hreflang value as written.
+    #[serde(skip_serializing_if = "is_default")]
     pub value: String,
     /// The href as written.
+    #[serde(skip_serializing_if = "is_default")]
     pub href: String,
     /// It appears after the body started.
+    #[serde(skip_serializing_if = "is_default")]
     pub in_body: bool,
 }
 
@@ -380,18 +469,25 @@ pub struct HreflangTag {
 #[serde(default)]
 pub struct TextFacts {
     /// Words of main text.
+    #[serde(skip_serializing_if = "is_default")]
     pub words: u32,
     /// Bytes of visible text (whitespace collapsed).
+    #[serde(skip_serializing_if = "is_default")]
     pub text_bytes: u64,
     /// XXH3 of the normalized words (exact duplicates), as hex.
+    #[serde(skip_serializing_if = "is_default")]
     pub text_hash: String,
     /// 64-bit SimHash over word 5-shingles (near duplicates), as hex; empty for < 5 words.
+    #[serde(skip_serializing_if = "is_default")]
     pub simhash: String,
     /// "lorem ipsum" appears.
+    #[serde(skip_serializing_if = "is_default")]
     pub lorem_ipsum: bool,
     /// Unrendered template markers (`{{`, `{%`, `${`, `[[`, `%%`) appear.
+    #[serde(skip_serializing_if = "is_default")]
     pub template_markers: bool,
     /// The first characters of main text.
+    #[serde(skip_serializing_if = "is_default")]
     pub excerpt: String,
 }
 
@@ -403,16 +499,22 @@ pub const MAX_IMAGES: usize = 1000;
 #[serde(default)]
 pub struct ImageTag {
     /// `src` as written (`None`: absent).
+    #[serde(skip_serializing_if = "is_default")]
     pub src: Option<String>,
     /// `alt` as written (`None`: absent; `Some("")`: decorative).
+    #[serde(skip_serializing_if = "is_default")]
     pub alt: Option<String>,
     /// It has a `srcset`.
+    #[serde(skip_serializing_if = "is_default")]
     pub srcset: bool,
     /// It has both `width` and `height`.
+    #[serde(skip_serializing_if = "is_default")]
     pub sized: bool,
     /// `aria-hidden="true"` or `role="presentation"`/`"none"`: hidden from assistive tech.
+    #[serde(skip_serializing_if = "is_default")]
     pub hidden: bool,
     /// It is a 1×1 pixel (tracking).
+    #[serde(skip_serializing_if = "is_default")]
     pub pixel: bool,
 }
 
@@ -421,10 +523,13 @@ pub struct ImageTag {
 #[serde(default)]
 pub struct CanonicalTag {
     /// The href as written (entities decoded, trimmed).
+    #[serde(skip_serializing_if = "is_default")]
     pub href: String,
     /// It appears after the body started.
+    #[serde(skip_serializing_if = "is_default")]
     pub in_body: bool,
     /// Attributes that can make it read as an alternate: hreflang, lang, media, type.
+    #[serde(skip_serializing_if = "is_default")]
     pub extra_attributes: Vec<String>,
 }
 
@@ -433,10 +538,13 @@ pub struct CanonicalTag {
 #[serde(default)]
 pub struct Directive {
     /// The crawler it addresses: `robots`, `googlebot`, `bingbot`, …
+    #[serde(skip_serializing_if = "is_default")]
     pub name: String,
     /// The content as written.
+    #[serde(skip_serializing_if = "is_default")]
     pub value: String,
     /// It appears after the body started.
+    #[serde(skip_serializing_if = "is_default")]
     pub in_body: bool,
 }
 
@@ -482,6 +590,35 @@ mod detail_tests {
         shared.detail = None;
         assert_eq!(shared.titles, ["T"]);
         assert!(shared.images.is_empty() && !shared.structure.doctype);
+    }
+
+    /// Facts are stored without the fields at their defaults and read back the same;
+    /// facts stored in full (as earlier versions did) read as before; a present but
+    /// empty or zero value (`Some(0)`, `Some("")`) is not a default and is kept.
+    #[test]
+    fn facts_leave_out_defaults_and_read_back_the_same() {
+        assert_eq!(serde_json::to_string(&PageFacts::default()).unwrap(), "{}");
+        // A bench-site page's facts as stored in full before.
+        let full = r#"{"a11y":{"aria_hidden_body":false,"duplicate_ids":[],"frames_no_title":0,"input_images_no_alt":0,"main_landmark":true,"positive_tabindex":0,"unlabelled_controls":[],"videos_no_captions":0},"base":null,"canonical_tags":[{"extra_attributes":[],"href":"/p/1044.html","in_body":false}],"canonicals":["http://127.0.0.1:18081/p/1044.html"],"csp_meta":null,"description_in_body":false,"descriptions":["Page 1044 of the bench site."],"directives":[],"elements":49,"form_actions":[],"h1_count":1,"headings":[{"level":1,"text":"Page 1044: page crawl"}],"hreflang":[],"image_maps":0,"images":[{"alt":"figure 1044","hidden":false,"pixel":false,"sized":true,"src":"/img/44.png","srcset":false}],"inline_script_bytes":0,"json_ld":[],"lang":"en","meta_robots":[],"microdata":[0,0,0],"open_graph":{},"password_inputs":0,"pictures_without_img":0,"plugins":[],"rdfa":0,"render_blocking":["/css/site.css"],"structure":{"bases":[],"body_before_html":false,"body_tags":1,"charset_source":"meta","doctype":true,"first_in_html":"head","frames":0,"head_invalid_element":null,"head_tags":1,"header_charset":null,"html_tags":1,"meta_charset":"utf-8","meta_charset_offset":0,"nested_anchors":0},"text":{"excerpt":"Page 1044: page crawl","lorem_ipsum":false,"simhash":"5abdd62b46f6f95a","template_markers":false,"text_bytes":1238,"text_hash":"96333b4ad79acda6","words":182},"title_in_body":false,"titles":["Page 1044 | Bench site"],"twitter_card":null,"uncrawlable_hrefs":[],"viewports":["width=device-width, initial-scale=1"],"xml_lang":null}"#;
+        let f: PageFacts = serde_json::from_str(full).unwrap();
+        let compact = serde_json::to_string(&f).unwrap();
+        assert!(compact.len() * 10 < full.len() * 7, "{compact}");
+        for gone in ["[]", "{}", "null", "false", ":0,", "\"microdata\""] {
+            assert!(!compact.contains(gone), "{gone} in {compact}");
+        }
+        // `Some(0)` is kept: the meta charset was the first thing in the document.
+        assert!(compact.contains("\"meta_charset_offset\":0"), "{compact}");
+        assert_eq!(serde_json::from_str::<PageFacts>(&compact).unwrap(), f);
+
+        let mut odd = f.clone();
+        odd.lang = Some(String::new());
+        odd.headings[0].alt_only = true;
+        odd.text.lorem_ipsum = true;
+        odd.a11y.duplicate_ids.push("x".into());
+        odd.open_graph.insert("og:title".into(), String::new());
+        let back: PageFacts = serde_json::from_str(&serde_json::to_string(&odd).unwrap()).unwrap();
+        assert_eq!(back, odd);
+        assert_ne!(back, f);
     }
 }
 

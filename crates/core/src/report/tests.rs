@@ -264,3 +264,69 @@ fn diff_snapshot() {
     );
     assert!(diff.render(Format::Html, &mut Vec::new()).is_err());
 }
+
+/// Page facts are stored without their default fields; the JSON and JSONL reports show
+/// every field, as they did when facts were stored in full. A sitemap's facts, and facts
+/// that do not read as a page's, are shown as stored.
+#[test]
+fn reports_show_page_facts_in_full() {
+    let site = TestSite::new()
+        .page("/page", Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(
+                &serde_json::json!({ "titles": ["One"], "parse_error": "too deep" }),
+            ));
+        })
+        .page("/sitemap.xml", Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(
+                &serde_json::json!({ "sitemap": { "urls": 2 } }),
+            ));
+        })
+        .page("/odd", Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&serde_json::json!({ "titles": 7 })));
+        })
+        .built();
+    let report = CrawlReport::from_site(&site, None);
+    let json: serde_json::Value =
+        serde_json::from_str(&render_report(&report, Format::Json)).unwrap();
+    let facts = |path: &str| {
+        json["urls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["url"] == format!("http://site.example{path}"))
+            .unwrap()["facts"]
+            .clone()
+    };
+    let page = facts("/page");
+    assert_eq!(page["titles"], serde_json::json!(["One"]));
+    assert_eq!(page["parse_error"], "too deep");
+    for (field, empty) in [
+        ("descriptions", serde_json::json!([])),
+        ("images", serde_json::json!([])),
+        ("h1_count", serde_json::json!(0)),
+        ("lang", serde_json::Value::Null),
+        ("title_in_body", serde_json::json!(false)),
+        ("open_graph", serde_json::json!({})),
+        ("microdata", serde_json::json!([0, 0, 0])),
+    ] {
+        assert_eq!(page.get(field), Some(&empty), "{field}");
+    }
+    assert_eq!(page["text"]["words"], 0);
+    assert_eq!(page["structure"]["doctype"], false);
+    assert_eq!(page["a11y"]["duplicate_ids"], serde_json::json!([]));
+    assert_eq!(
+        facts("/sitemap.xml"),
+        serde_json::json!({ "sitemap": { "urls": 2 } })
+    );
+    assert_eq!(facts("/odd"), serde_json::json!({ "titles": 7 }));
+    // One line each, as stored, in a pretty document.
+    let pretty = render_report(&report, Format::Json);
+    assert!(
+        pretty.contains("\"facts\": {\"titles\":[\"One\"],"),
+        "{pretty}"
+    );
+    let jsonl = render_report(&report, Format::Jsonl);
+    let row = jsonl.lines().find(|l| l.contains("/page\"")).unwrap();
+    let row: serde_json::Value = serde_json::from_str(row).unwrap();
+    assert_eq!(row["facts"]["images"], serde_json::json!([]));
+}

@@ -254,7 +254,8 @@ pub struct UrlRecord {
     /// Kept response headers, names and values shared like link texts: a loaded crawl
     /// holds each distinct one once (the names, `server`, most dates and lengths repeat).
     pub headers: Vec<(arcstr::ArcStr, arcstr::ArcStr)>,
-    /// Page facts (JSON), for HTML pages.
+    /// Page facts (JSON), for HTML pages; written out with every field (see [`full_facts`]).
+    #[serde(serialize_with = "full_facts")]
     pub facts: Option<RawJson>,
     /// Start of an error body.
     pub body_snippet: Option<String>,
@@ -300,6 +301,35 @@ pub fn intern(word: &str) -> &'static str {
 /// Stored JSON kept as text until something reads it: a crawl's page facts
 /// cost their bytes, not a tree of values per page.
 pub type RawJson = Box<serde_json::value::RawValue>;
+
+/// Whether stored facts are a sitemap file's (`{"sitemap":…}`) rather than a page's.
+pub(crate) fn is_sitemap_json(raw: &str) -> bool {
+    raw.trim_start().starts_with("{\"sitemap\"")
+}
+
+/// Stored facts as reports write them: a page's with every field, defaults included
+/// (the store leaves those out, see [`crate::model::PageFacts`]); a sitemap's, and
+/// anything that does not read as page facts, as stored.
+fn full_facts<S: serde::Serializer>(facts: &Option<RawJson>, s: S) -> Result<S::Ok, S::Error> {
+    /// Page facts written in full.
+    struct Full(crate::model::PageFacts);
+    impl Serialize for Full {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.0.serialize_full(s)
+        }
+    }
+    let page = facts
+        .as_deref()
+        .map(serde_json::value::RawValue::get)
+        .filter(|raw| !is_sitemap_json(raw))
+        .and_then(|raw| serde_json::from_str(raw).ok());
+    // As one line of text, like stored facts: a pretty report does not spread them out.
+    let full = page.and_then(|f| serde_json::value::to_raw_value(&Full(f)).ok());
+    match full {
+        Some(f) => s.serialize_some(&f),
+        None => facts.serialize(s),
+    }
+}
 
 /// JSON text for a stored JSON column.
 pub fn raw_json(v: &serde_json::Value) -> RawJson {
