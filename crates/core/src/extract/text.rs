@@ -13,6 +13,22 @@ const SHINGLE: usize = 5;
 /// Characters of main text kept for phrase checks (soft 404s).
 const EXCERPT_CHARS: usize = 600;
 
+/// Each byte value spread into eight byte lanes, lane `j` holding bit `j`: adding
+/// `SPREAD[byte]` to a lane word counts 8 of a hash's bits at once.
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut j = 0;
+        while j < 8 {
+            t[b] |= ((b as u64 >> j) & 1) << (8 * j);
+            j += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// Accumulates text chunks.
 pub(crate) struct TextStats {
     partial: String,
@@ -20,7 +36,13 @@ pub(crate) struct TextStats {
     text_bytes: u64,
     hasher: Xxh3,
     window: VecDeque<u64>,
-    bits: [i32; 64],
+    /// Of the shingle hashes so far, how many have each bit set (counted into `lanes`
+    /// first, moved here before a lane can overflow).
+    ones: [u32; 64],
+    /// Bit counts in byte lanes: word `k`, lane `j` counts bit `8k + j`.
+    lanes: [u64; 8],
+    /// Shingles counted in `lanes` and not yet moved to `ones` (at most 255).
+    in_lanes: u32,
     shingles: u32,
     previous_lorem: bool,
     lorem: bool,
@@ -48,7 +70,9 @@ impl Default for TextStats {
             text_bytes: 0,
             hasher: Xxh3::new(),
             window: VecDeque::with_capacity(SHINGLE),
-            bits: [0; 64],
+            ones: [0; 64],
+            lanes: [0; 8],
+            in_lanes: 0,
             shingles: 0,
             previous_lorem: false,
             lorem: false,
@@ -128,22 +152,46 @@ impl TextStats {
             for (i, h) in self.window.iter().enumerate() {
                 bytes[i * 8..i * 8 + 8].copy_from_slice(&h.to_le_bytes());
             }
-            let h = xxh3_64(&bytes);
-            for (i, b) in self.bits.iter_mut().enumerate() {
-                *b += if h >> i & 1 == 1 { 1 } else { -1 };
-            }
+            self.count_bits(xxh3_64(&bytes));
             self.shingles += 1;
         }
+    }
+
+    /// Counts a shingle hash's set bits for the SimHash: eight table lookups instead of
+    /// 64 shifts and branches (those were ~3 % of a crawl's CPU samples).
+    fn count_bits(&mut self, h: u64) {
+        for (k, lane) in self.lanes.iter_mut().enumerate() {
+            *lane += SPREAD[(h >> (8 * k) & 0xff) as usize];
+        }
+        self.in_lanes += 1;
+        if self.in_lanes == 255 {
+            self.empty_lanes();
+        }
+    }
+
+    /// Moves the lane counts to `ones` (a lane holds up to 255).
+    fn empty_lanes(&mut self) {
+        for (k, lane) in self.lanes.iter_mut().enumerate() {
+            for j in 0..8 {
+                self.ones[8 * k + j] += (*lane >> (8 * j) & 0xff) as u32;
+            }
+            *lane = 0;
+        }
+        self.in_lanes = 0;
     }
 
     /// The totals.
     pub(crate) fn finish(mut self) -> TextFacts {
         self.end_word();
-        let simhash = self
-            .bits
-            .iter()
-            .enumerate()
-            .fold(0u64, |acc, (i, b)| if *b > 0 { acc | 1 << i } else { acc });
+        self.empty_lanes();
+        // A bit is set when more shingle hashes have it than not.
+        let simhash = self.ones.iter().enumerate().fold(0u64, |acc, (i, &n)| {
+            if 2 * n > self.shingles {
+                acc | 1 << i
+            } else {
+                acc
+            }
+        });
         TextFacts {
             words: self.words,
             text_bytes: self.text_bytes,
@@ -177,6 +225,45 @@ mod tests {
             s.feed(c);
         }
         s.finish()
+    }
+
+    /// The SimHash from lane counts equals the vote of +1/-1 per bit it replaced: over
+    /// random runs that fill the lanes several times and runs that stop part way, and
+    /// over runs where every hash has every bit set, the most a lane ever counts.
+    #[test]
+    fn lane_counts_vote_like_plus_and_minus_one() {
+        fn simhash(hashes: &[u64]) -> (u64, u64) {
+            let mut s = TextStats::default();
+            let mut votes = [0i64; 64];
+            for &h in hashes {
+                s.count_bits(h);
+                s.shingles += 1;
+                for (b, v) in votes.iter_mut().enumerate() {
+                    *v += if h >> b & 1 == 1 { 1 } else { -1 };
+                }
+            }
+            let want = votes
+                .iter()
+                .enumerate()
+                .fold(0u64, |acc, (b, v)| if *v > 0 { acc | 1 << b } else { acc });
+            let got = u64::from_str_radix(&s.finish().simhash, 16).unwrap_or(0);
+            (got, want)
+        }
+        for n in [0u64, 1, 2, 254, 255, 256, 511, 1000, 2049] {
+            // Skewed hashes, so that the vote is close on some bits.
+            let hashes: Vec<u64> = (0..n)
+                .map(|i| xxh3_64(&i.to_le_bytes()) | xxh3_64(&(i + n).to_le_bytes()) & 0xf0f0)
+                .collect();
+            let (got, want) = simhash(&hashes);
+            assert_eq!(got, want, "{n} shingles");
+        }
+        for (set, clear) in [(600, 599), (599, 600), (256, 0), (1000, 999)] {
+            let mut hashes = vec![u64::MAX; set];
+            hashes.extend(std::iter::repeat_n(0x00ff_00ff_00ff_00ff, clear));
+            let (got, want) = simhash(&hashes);
+            assert_eq!(got, want, "{set} all set, {clear} half set");
+            assert_eq!(got & 0xff00, if set > clear { 0xff00 } else { 0 });
+        }
     }
 
     #[test]
