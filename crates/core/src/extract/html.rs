@@ -924,28 +924,49 @@ fn skeleton(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
     Ok(())
 }
 
+/// The attributes [`a11y`] asks of every element.
+const EVERY_ELEMENT: [&str; 9] = [
+    "id",
+    "tabindex",
+    "role",
+    "itemscope",
+    "typeof",
+    "vocab",
+    "aria-label",
+    "aria-labelledby",
+    "title",
+];
+
 /// Accessibility and structured data facts, of every element.
 fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
-    let has = |a: &str| el.get_attribute(a).is_some_and(|v| !v.trim().is_empty());
+    // Each lol_html query by name allocates (it lowercases the name asked for), and these
+    // are asked of every element: they are asked only of an element that has one of
+    // them, which most do not (its attribute names are read once instead).
+    let asks = el
+        .attributes()
+        .iter()
+        .any(|a| EVERY_ELEMENT.contains(&a.name().as_str()));
+    let has = |a: &str| asks && el.get_attribute(a).is_some_and(|v| !v.trim().is_empty());
+    let get = |a: &str| if asks { attr(el, a) } else { None };
     let mut st = lock(s);
     st.facts.elements += 1;
-    if let Some(id) = attr(el, "id").filter(|i| !i.is_empty())
+    if let Some(id) = get("id").filter(|i| !i.is_empty())
         && !st.ids.insert(id.clone())
         && !st.facts.a11y.duplicate_ids.contains(&id)
         && st.facts.a11y.duplicate_ids.len() < MAX_TAGS
     {
         st.facts.a11y.duplicate_ids.push(id);
     }
-    if attr(el, "tabindex")
+    if get("tabindex")
         .and_then(|t| t.parse::<i32>().ok())
         .is_some_and(|t| t > 0)
     {
         st.facts.a11y.positive_tabindex += 1;
     }
-    if tag == "main" || attr(el, "role").is_some_and(|r| r.eq_ignore_ascii_case("main")) {
+    if tag == "main" || get("role").is_some_and(|r| r.eq_ignore_ascii_case("main")) {
         st.facts.a11y.main_landmark = true;
     }
-    if el.has_attribute("itemscope") {
+    if asks && el.has_attribute("itemscope") {
         st.facts.microdata[0] += 1;
         match attr(el, "itemtype") {
             None => st.facts.microdata[1] += 1,
@@ -959,7 +980,7 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
             Some(_) => {}
         }
     }
-    if el.has_attribute("typeof") || el.has_attribute("vocab") {
+    if asks && (el.has_attribute("typeof") || el.has_attribute("vocab")) {
         st.facts.rdfa += 1;
     }
     let named = has("aria-label") || has("aria-labelledby") || has("title");
@@ -1501,6 +1522,23 @@ mod tests {
         assert_eq!(e.facts.microdata, [2, 1, 1]);
         assert!(e.facts.inline_script_bytes >= 14);
         assert_eq!(e.facts.elements, 20);
+    }
+
+    /// The every-element attributes are found in any case and among other attributes
+    /// (they are asked only of elements that have one of them).
+    #[test]
+    fn accessibility_attributes_in_any_case_among_others() {
+        let e = ex(r#"<body><div class="a" TabIndex="2" data-x="1">x</div>
+            <section lang="en" ROLE="Main"></section><span data-y typeof="Person"></span>
+            <p VOCAB="https://schema.org/"></p><div class="b" ItemScope></div>
+            <iframe src="/h" ARIA-LABEL="Video"></iframe><iframe src="/i" class="c"></iframe>
+            <p class="d" Id="dup"></p><p ID="dup"></p></body>"#);
+        let a = &e.facts.a11y;
+        assert_eq!((a.positive_tabindex, a.frames_no_title), (1, 1));
+        assert!(a.main_landmark);
+        assert_eq!(a.duplicate_ids, vec!["dup"]);
+        assert_eq!(e.facts.rdfa, 2);
+        assert_eq!(e.facts.microdata, [1, 1, 0]);
     }
 
     #[test]
