@@ -118,7 +118,7 @@ impl State {
         if let Some((level, text, alt)) = self.open_heading.take()
             && self.facts.headings.len() < crate::model::MAX_HEADINGS
         {
-            let text = collapse_ws(&htmlize::unescape(text));
+            let text = collapse_ws(htmlize::unescape(text));
             let alt = collapse_ws(&alt);
             let alt_only = text.is_empty() && !alt.is_empty();
             let text = match (text.is_empty(), alt.is_empty()) {
@@ -150,7 +150,7 @@ impl State {
     fn close_anchor(&mut self) {
         let fallback = self.anchor_fallback.take();
         if let Some((idx, text)) = self.open_anchor.take() {
-            let t = collapse_ws(&htmlize::unescape(text));
+            let t = collapse_ws(htmlize::unescape(text));
             self.links[idx].text = if t.is_empty() { fallback } else { Some(t) };
         }
     }
@@ -321,7 +321,7 @@ impl HtmlExtractor {
         state.close_anchor();
         state.close_heading();
         if let Some(t) = state.open_title.take() {
-            state.facts.titles.push(collapse_ws(&htmlize::unescape(t)));
+            state.facts.titles.push(collapse_ws(htmlize::unescape(t)));
         }
         let base = state
             .base
@@ -501,17 +501,26 @@ fn handlers(state: &Shared) -> Settings<'static, 'static> {
     let main_text = lol_html::doc_text!(move |t| {
         let mut st = lock(&s);
         if st.skip_depth == 0 {
-            // An entity split across chunks is completed by the next chunk.
-            let mut raw = std::mem::take(&mut st.text_carry);
-            raw.push_str(t.as_str());
+            // An entity split across chunks is completed by the next chunk. Most chunks
+            // carry nothing over and hold no entity: they are read in place, not copied.
+            let carry = std::mem::take(&mut st.text_carry);
+            let joined;
+            let raw = if carry.is_empty() {
+                t.as_str()
+            } else {
+                joined = carry + t.as_str();
+                joined.as_str()
+            };
+            let mut end = raw.len();
             if let Some(i) = raw.rfind('&')
                 && !raw[i..].contains(';')
                 && raw.len() - i < 12
                 && !t.last_in_text_node()
             {
-                st.text_carry = raw.split_off(i);
+                st.text_carry = raw[i..].to_string();
+                end = i;
             }
-            let chunk = htmlize::unescape(raw);
+            let chunk = htmlize::unescape(&raw[..end]);
             st.text.feed(&chunk);
             if t.last_in_text_node() {
                 st.text.boundary();
@@ -1140,7 +1149,7 @@ fn title(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
     if el.can_have_content() {
         at_end_tag(s, el, |st| {
             if let Some(t) = st.open_title.take() {
-                st.facts.titles.push(collapse_ws(&htmlize::unescape(t)));
+                st.facts.titles.push(collapse_ws(htmlize::unescape(t)));
             }
         })?;
     }

@@ -25,8 +25,13 @@ pub fn is_html(content_type: Option<&str>) -> bool {
     }
 }
 
-/// Collapses runs of whitespace to one space and trims.
-pub(crate) fn collapse_ws(s: &str) -> String {
+/// Collapses runs of whitespace to one space and trims. Text that is already so (most
+/// link texts and titles) is returned as given: an owned string is not copied.
+pub(crate) fn collapse_ws<'a>(s: impl Into<std::borrow::Cow<'a, str>>) -> String {
+    let s = s.into();
+    if is_collapsed(&s) {
+        return s.into_owned();
+    }
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {
@@ -35,4 +40,56 @@ pub(crate) fn collapse_ws(s: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// Whether `s` has no whitespace at either end and only single spaces inside.
+fn is_collapsed(s: &str) -> bool {
+    // At the start a space would be leading.
+    let mut after_space = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if c != ' ' || after_space {
+                return false;
+            }
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || s.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same as joining the words with one space, for text already collapsed or not;
+    /// an owned string already collapsed keeps its buffer.
+    #[test]
+    fn collapse_ws_joins_words_and_keeps_collapsed_text() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "a b",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "a\nb c",
+            "a\u{a0}b",
+            "  x  y  ",
+            "café au lait",
+            "a \u{2003}b",
+            "\u{3000}",
+        ] {
+            let words = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(collapse_ws(s), words, "{s:?}");
+            assert_eq!(collapse_ws(s.to_string()), words, "{s:?}");
+        }
+        let owned = String::from("Read the guide");
+        let at = owned.as_ptr();
+        let kept = collapse_ws(owned);
+        assert_eq!(kept.as_ptr(), at);
+    }
 }
