@@ -1236,11 +1236,9 @@ pub(crate) async fn fetch_page(fetcher: &Fetcher, url: &Url, extract_links: bool
         let Extracted {
             links,
             invalid,
-            mut facts,
+            facts,
             charset,
-            parse_error,
         } = ex.finish();
-        facts.parse_error = parse_error;
         meta.charset = Some(charset);
         let mut found: Vec<FoundLink> = links
             .into_iter()

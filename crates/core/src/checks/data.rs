@@ -586,10 +586,13 @@ impl<'a> PageView<'a> {
         // Asked for every page and link target, many times: compared in place.
         let noindex = |v: &str| {
             v.split(',').map(str::trim).any(|t| {
+                // `crawler: noindex`, for one crawler.
+                let scoped = b": noindex";
                 let b = t.as_bytes();
                 t.eq_ignore_ascii_case("noindex")
                     || t.eq_ignore_ascii_case("none")
-                    || b.len() >= 9 && b[b.len() - 9..].eq_ignore_ascii_case(b": noindex")
+                    || b.len() >= scoped.len()
+                        && b[b.len() - scoped.len()..].eq_ignore_ascii_case(scoped)
             })
         };
         if self.header("x-robots-tag").is_some_and(noindex) {

@@ -431,11 +431,10 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let ct = e.to.content_type.as_deref()?.as_bytes();
                 let starts =
                     |p: &[u8]| ct.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+                let js = b"javascript";
                 let resource = starts(b"image/")
                     || starts(b"text/css")
-                    || ct
-                        .windows(10)
-                        .any(|w| w.eq_ignore_ascii_case(b"javascript"));
+                    || ct.windows(js.len()).any(|w| w.eq_ignore_ascii_case(js));
                 e.fire(
                     e.is_anchor()
                         && e.to.status.is_some_and(|s| (200..300).contains(&s))

@@ -51,12 +51,10 @@ pub struct Extracted {
     pub links: Vec<Link>,
     /// References that are not valid URLs (reported as broken).
     pub invalid: Vec<InvalidLink>,
-    /// Page facts.
+    /// Page facts (with why parsing stopped early, if it did: `facts.parse_error`).
     pub facts: PageFacts,
     /// The encoding the page was read with.
     pub charset: String,
-    /// Why parsing stopped early, if it did (the facts up to there are kept).
-    pub parse_error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -367,9 +365,11 @@ impl HtmlExtractor {
         Extracted {
             links,
             invalid,
-            facts: state.facts,
+            facts: PageFacts {
+                parse_error: self.error,
+                ..state.facts
+            },
             charset: self.charset.name().to_string(),
-            parse_error: self.error,
         }
     }
 }
@@ -1609,6 +1609,23 @@ mod tests {
         let chunked = ex.finish();
         assert_eq!(whole.links, chunked.links);
         assert_eq!(whole.facts, chunked.facts);
+    }
+
+    /// A tag too big for the parser's memory stops the parse: why is kept in the facts
+    /// (stored, and shown in reports), and what came before it is kept too.
+    #[test]
+    fn a_parse_stopped_early_says_why_and_keeps_what_came_before() {
+        let html = format!(
+            "<title>Kept</title><a href=\"/before\">b</a><div data-x=\"{}",
+            "x".repeat(MAX_PARSER_MEMORY + 1024)
+        );
+        let e = ex(&html);
+        assert!(e.facts.parse_error.is_some(), "{:?}", e.facts.parse_error);
+        assert_eq!(e.facts.titles, ["Kept"]);
+        assert_eq!(urls(&e, LinkKind::Anchor), ["http://example.com/before"]);
+        let stored = serde_json::to_string(&e.facts).unwrap();
+        assert!(stored.contains("\"parse_error\":"), "{stored}");
+        assert!(ex("<p>fine</p>").facts.parse_error.is_none());
     }
 
     #[test]
