@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::{Check, CheckInfo, SiteData};
 use crate::model::{Finding, PageFacts, Severity};
@@ -180,27 +181,31 @@ impl Check for Near {
                     break;
                 }
             }
+            // Pages of one text share their evidence: built and serialized once.
+            let mut evidence: HashMap<&str, Option<Box<RawValue>>> = HashMap::new();
             for &(url, text) in &g.pages {
-                // Same hash, different text, then the nearest other hashes.
-                let count = g.pages.len() - g.texts[text] + elsewhere;
-                if count == 0 {
-                    continue;
+                let details = evidence.entry(text).or_insert_with(|| {
+                    // Same hash, different text, then the nearest other hashes.
+                    let count = g.pages.len() - g.texts[text] + elsewhere;
+                    if count == 0 {
+                        return None;
+                    }
+                    let here = sample.iter().filter(|p| p.1 != text).map(|p| (p.0, 0));
+                    let there = g
+                        .near
+                        .iter()
+                        .flat_map(|&(j, d)| groups[j].pages.iter().map(move |p| (p.0, d)));
+                    let shown: Vec<serde_json::Value> = here
+                        .chain(there)
+                        .take(10)
+                        .map(|(u, d)| json!({ "url": u, "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
+                        .collect();
+                    serde_json::value::to_raw_value(&json!({ "similar": shown, "pages": count }))
+                        .ok()
+                });
+                if let Some(details) = details {
+                    out.push_raw(&NEAR, Some(url.to_string()), details);
                 }
-                let here = sample.iter().filter(|p| p.1 != text).map(|p| (p.0, 0));
-                let there = g
-                    .near
-                    .iter()
-                    .flat_map(|&(j, d)| groups[j].pages.iter().map(move |p| (p.0, d)));
-                let shown: Vec<serde_json::Value> = here
-                    .chain(there)
-                    .take(10)
-                    .map(|(u, d)| json!({ "url": u, "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
-                    .collect();
-                out.push(finding(
-                    &NEAR,
-                    url,
-                    json!({ "similar": shown, "pages": count }),
-                ));
             }
         }
     }

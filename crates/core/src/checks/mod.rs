@@ -242,14 +242,47 @@ impl<'s> Findings<'s> {
             Some(t) => t.push(f),
             None => {
                 let i = info(f.check_id).expect("findings come from registered checks");
-                let mut kept = model::AuditFinding::new(f, i.category, i.title, i.fix);
-                kept.order = (self.rank << 32) | self.n;
-                self.n += 1;
-                self.kept.push(kept);
-                if self.kept.len() >= SINK_BATCH {
-                    self.drain();
-                }
+                self.keep(model::AuditFinding::new(f, i.category, i.title, i.fix));
             }
+        }
+    }
+
+    /// Adds one whose evidence is already JSON text: a check that gives many findings
+    /// the same evidence builds and serializes it once (the text is copied per finding).
+    pub fn push_raw(
+        &mut self,
+        info: &CheckInfo,
+        url: Option<String>,
+        details: &serde_json::value::RawValue,
+    ) {
+        if self.trees.is_some() {
+            let details = serde_json::from_str(details.get()).expect("JSON text parses");
+            return self.push(Finding {
+                check_id: info.id,
+                severity: info.severity,
+                url,
+                details,
+            });
+        }
+        self.keep(model::AuditFinding {
+            check: info.id,
+            category: info.category,
+            severity: info.severity,
+            title: info.title,
+            url,
+            details: details.to_owned(),
+            fix: info.fix,
+            order: 0,
+        });
+    }
+
+    /// Keeps `kept` in the order pushed, handing a full batch to the sink.
+    fn keep(&mut self, mut kept: model::AuditFinding) {
+        kept.order = (self.rank << 32) | self.n;
+        self.n += 1;
+        self.kept.push(kept);
+        if self.kept.len() >= SINK_BATCH {
+            self.drain();
         }
     }
 
@@ -709,6 +742,39 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Evidence pushed as JSON text is kept as the same evidence pushed as a tree is,
+    /// in push order, and a check test reading trees gets the tree back.
+    #[test]
+    fn evidence_pushed_as_text_is_kept_like_a_tree() {
+        let info = registry()
+            .iter()
+            .map(|c| *c.info())
+            .find(|i| i.id == "duplicate-near")
+            .unwrap();
+        let details = serde_json::json!({ "pages": 3, "similar": [{ "url": "u", "distance": 1 }] });
+        let raw = serde_json::value::to_raw_value(&details).unwrap();
+        let url = Some("http://site.example/a".to_string());
+        let tree = Finding {
+            check_id: info.id,
+            severity: info.severity,
+            url: url.clone(),
+            details: details.clone(),
+        };
+        let mut text = Findings::text();
+        text.push(tree.clone());
+        text.push_raw(&info, url.clone(), &raw);
+        let [a, b] = [&text.kept[0], &text.kept[1]];
+        assert_eq!(
+            serde_json::to_value(a).unwrap(),
+            serde_json::to_value(b).unwrap()
+        );
+        assert_eq!(a.details.get(), b.details.get());
+        assert!(a.order < b.order);
+        let mut trees = Findings::trees();
+        trees.push_raw(&info, url, &raw);
+        assert_eq!(trees.into_trees(), vec![tree]);
+    }
 
     /// The hash a duplicate check groups by is the hash of the normalized text, for
     /// ASCII, long words, mixed whitespace and case-folding that changes length or
