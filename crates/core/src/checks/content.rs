@@ -181,10 +181,14 @@ impl Check for Near {
                     break;
                 }
             }
-            // Pages of one text share their evidence: built and serialized once.
-            let mut evidence: HashMap<&str, Option<Box<RawValue>>> = HashMap::new();
+            // A page's evidence depends on its text only through the sample (its own
+            // text is left out of it) and the pages of its text: pages alike in both
+            // share it, built and serialized once (on a templated site, most pages).
+            let mut evidence: HashMap<(Option<&str>, usize), Option<Box<RawValue>>> =
+                HashMap::new();
             for &(url, text) in &g.pages {
-                let details = evidence.entry(text).or_insert_with(|| {
+                let sampled = sample.iter().any(|p| p.1 == text).then_some(text);
+                let details = evidence.entry((sampled, g.texts[text])).or_insert_with(|| {
                     // Same hash, different text, then the nearest other hashes.
                     let count = g.pages.len() - g.texts[text] + elsewhere;
                     if count == 0 {
@@ -477,6 +481,24 @@ mod tests {
                 .find(|f| f.url.as_deref().is_some_and(|u| u.ends_with(path.as_str())))
                 .map_or(0, |f| f.details["pages"].as_u64().unwrap());
             assert_eq!(got, expected, "{path}");
+        }
+        // Each page's evidence: as many as there are, up to 10, of pages with another
+        // text within the distance, at the distance shown (pages share evidence).
+        let by_url: std::collections::HashMap<String, (u64, &str)> = pages
+            .iter()
+            .map(|(p, h, t)| (format!("http://site.example{p}"), (*h, t.as_str())))
+            .collect();
+        for f in &found {
+            let own = f.url.as_deref().unwrap();
+            let (h, text) = by_url[own];
+            let shown = f.details["similar"].as_array().unwrap();
+            let pages = f.details["pages"].as_u64().unwrap() as usize;
+            assert_eq!(shown.len(), pages.min(10), "{own}");
+            for s in shown {
+                let (oh, other_text) = by_url[s["url"].as_str().unwrap()];
+                assert!(s["url"] != own && other_text != text, "{own}: {s}");
+                assert_eq!(s["distance"], (h ^ oh).count_ones(), "{own}: {s}");
+            }
         }
     }
 
