@@ -59,8 +59,10 @@ pub struct AuditSection {
 }
 
 /// Findings flushed to the store between two waits for its writer: bounds what the
-/// writer's queue holds when the checks find faster than it writes.
-const FLUSH_EVERY: u64 = 1 << 16;
+/// writer's queue holds when the checks find faster than it writes (two sink batches:
+/// a near-duplicate finding of a large site carries ~0.9 KB of evidence, and 65,536 of
+/// them queued held ~10-20 MB more at the audit's peak).
+const FLUSH_EVERY: u64 = 1 << 13;
 
 impl AuditSection {
     /// Runs the checks over a crawl in memory and keeps every finding.
