@@ -411,6 +411,29 @@ pub(crate) fn normalized_hash(s: &str) -> Option<u64> {
     (words > 0).then(|| h.digest())
 }
 
+/// Whether [`normalize_text`] of `a` and of `b` are equal, without building either: the
+/// same words, lower-cased word by word (as [`normalized_hash`] does; per-page title
+/// checks compare every page's title this way).
+pub(crate) fn normalized_eq(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(v), Some(w)) if v.is_ascii() && w.is_ascii() => {
+                if !v.eq_ignore_ascii_case(w) {
+                    return false;
+                }
+            }
+            (Some(v), Some(w)) => {
+                if v.to_lowercase() != w.to_lowercase() {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// The values that occur more than once among `items` (value, member), each with its
 /// members in the order given; values in order of first occurrence.
 fn group_equal<'a>(items: impl Iterator<Item = (String, &'a str)>) -> Vec<(String, Vec<&'a str>)> {
@@ -774,6 +797,44 @@ mod tests {
         let mut trees = Findings::trees();
         trees.push_raw(&info, url, &raw);
         assert_eq!(trees.into_trees(), vec![tree]);
+    }
+
+    /// Comparing normalized texts in place agrees with comparing the texts normalized,
+    /// for case, whitespace of every kind (vertical tab and Unicode spaces too), word
+    /// counts, and case-folding that changes length or depends on the word's end.
+    #[test]
+    fn normalized_eq_is_equality_of_the_normalized_texts() {
+        let texts = [
+            "Title",
+            "title",
+            "TITLE ",
+            " Some \t Title\n with   SPACES ",
+            "some title with spaces",
+            "some title with",
+            "some\u{0B}title\u{2003}with spaces",
+            "sometitle with spaces",
+            "",
+            "   ",
+            "ΟΔΟΣ Σ ΣΑΣ",
+            "οδος σ σας",
+            "οδοσ σ σασ",
+            "İstanbul",
+            "i\u{307}stanbul",
+            "istanbul",
+            "Straße",
+            "STRASSE",
+            "mixed ÀÉÎ and ascii",
+            "MIXED àéî AND ASCII",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(
+                    normalized_eq(a, b),
+                    normalize_text(a) == normalize_text(b),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
     }
 
     /// The hash a duplicate check groups by is the hash of the normalized text, for

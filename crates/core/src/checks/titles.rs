@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::on_html as html;
-use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView, normalize_text};
+use super::{Check, CheckInfo, DuplicateCheck, Evidence, PageView, normalized_eq};
 use crate::model::{PageFacts, Severity};
 
 /// Generic titles that describe no page.
@@ -107,9 +107,9 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Title and H1 can each say something different about the page.",
             "Consider varying the title and the main heading.",
             |p| html(p, |f| {
-                let t = normalize_text(title(f)?);
+                let t = title(f)?;
                 let h1 = f.headings.iter().find(|h| h.level == 1)?;
-                (t == normalize_text(&h1.text)).then(|| json!({ "title": title(f) }))
+                normalized_eq(t, &h1.text).then(|| json!({ "title": t }))
             }),
         ),
         page_check!(
@@ -120,9 +120,9 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "The description adds nothing to the search result.",
             "Write a description that summarises the page.",
             |p| html(p, |f| {
-                let t = normalize_text(title(f)?);
+                let t = title(f)?;
                 let d = f.descriptions.first()?;
-                (t == normalize_text(d)).then(|| json!({ "title": title(f) }))
+                normalized_eq(t, d).then(|| json!({ "title": t }))
             }),
         ),
         page_check!(
@@ -132,7 +132,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Placeholder title",
             "\"Home\" or \"Untitled\" describes no page.",
             "Write a title that names the page's content.",
-            |p| with_title(p, |t| PLACEHOLDERS.contains(&normalize_text(t).as_str())),
+            |p| with_title(p, |t| PLACEHOLDERS.iter().any(|p| normalized_eq(t, p))),
         ),
         page_check!(
             "title-keyword-repetition",

@@ -301,8 +301,16 @@ impl Ord for Sampled {
 impl Sampler {
     fn add(&mut self, f: &FindingRow, site: &SiteData) {
         // Scored by the URL's position in the crawl where it is one of its URLs: no copy
-        // of a URL per page held through the audit.
-        match f.url.as_deref().and_then(|u| site.position_of_url(u)) {
+        // of a URL per page held through the audit. A per-page finding is mostly about
+        // the page it was found on, whose position is in its order: no lookup then.
+        let at = |u: &str| {
+            let pos = (f.order >> 32) as usize;
+            match site.urls.get(pos) {
+                Some(r) if r.url == u => Some(pos),
+                _ => site.position_of_url(u),
+            }
+        };
+        match f.url.as_deref().and_then(at) {
             Some(pos) => self.score.add_at(f.category, f.severity, pos),
             None => self.score.add(f.category, f.severity, f.url.as_deref()),
         }
