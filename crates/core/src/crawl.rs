@@ -1242,19 +1242,10 @@ pub(crate) async fn fetch_page(fetcher: &Fetcher, url: &Url, extract_links: bool
         meta.charset = Some(charset);
         let mut found: Vec<FoundLink> = links
             .into_iter()
-            .map(|l| {
-                let target = match Url::parse(&l.url) {
-                    Ok(u) => Target::Url(u),
-                    Err(e) => Target::Invalid {
-                        raw: l.url,
-                        reason: e.to_string(),
-                    },
-                };
-                FoundLink {
-                    text: l.text,
-                    rel: l.rel,
-                    ..FoundLink::new(target, l.kind)
-                }
+            .map(|l| FoundLink {
+                text: l.text,
+                rel: l.rel,
+                ..FoundLink::new(Target::Url(l.url), l.kind)
             })
             .collect();
         found.extend(invalid.into_iter().map(|i| {

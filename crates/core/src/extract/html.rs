@@ -342,10 +342,10 @@ impl HtmlExtractor {
             match crate::url::resolve(&base, &raw.href) {
                 Ok(url) => {
                     if raw.kind == LinkKind::Canonical {
-                        state.facts.canonicals.push(url.to_string());
+                        state.facts.canonicals.push(url.as_str().to_string());
                     }
                     links.push(Link {
-                        url: url.into(),
+                        url,
                         kind: raw.kind,
                         text: raw.text,
                         rel: raw.rel,
@@ -1258,7 +1258,11 @@ mod tests {
                 "http://example.com/svg-link"
             ]
         );
-        let a = e.links.iter().find(|l| l.url.ends_with("a.html")).unwrap();
+        let a = e
+            .links
+            .iter()
+            .find(|l| l.url.as_str().ends_with("a.html"))
+            .unwrap();
         assert_eq!(a.text.as_deref(), Some("Anchor text"));
         assert_eq!(
             urls(&e, LinkKind::Stylesheet),
@@ -1310,8 +1314,12 @@ mod tests {
         );
         assert_eq!(e.invalid.len(), 1);
         assert_eq!(e.invalid[0].href, "http://[bad");
-        assert!(!e.links.iter().any(|l| l.url.contains("in-script")));
-        assert!(!e.links.iter().any(|l| l.url.contains("in-textarea")));
+        assert!(!e.links.iter().any(|l| l.url.as_str().contains("in-script")));
+        assert!(
+            !e.links
+                .iter()
+                .any(|l| l.url.as_str().contains("in-textarea"))
+        );
     }
 
     #[test]
@@ -1336,7 +1344,7 @@ mod tests {
         let text = |u: &str| {
             e.links
                 .iter()
-                .find(|l| l.kind == LinkKind::Anchor && l.url.ends_with(u))
+                .find(|l| l.kind == LinkKind::Anchor && l.url.as_str().ends_with(u))
                 .unwrap()
                 .text
                 .clone()

@@ -182,8 +182,9 @@ impl Serialize for LinkKindId {
 /// A reference found in a page (or sitemap, or redirect), already resolved to an absolute URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
-    /// The absolute target URL (fragment removed).
-    pub url: String,
+    /// The absolute target URL (fragment removed), as resolved: the crawl admits it as
+    /// it is, with no second parse of its text.
+    pub url: url::Url,
     /// How it is referenced.
     pub kind: LinkKind,
     /// Visible anchor text (or `alt` for images), whitespace-collapsed.
