@@ -380,6 +380,53 @@ mod tests {
         }
     }
 
+    /// A per-page finding is scored at the position its order names only when that is
+    /// its URL's position: orders naming the URL's own page, another page, or no page
+    /// at all score as the URLs named would.
+    #[test]
+    fn sampler_scores_by_the_url_whatever_the_order_names() {
+        let mut site = crate::checks::test_support::TestSite::new();
+        for i in 0..12 {
+            site = site.page(&format!("/{i}"), Some(200), None, |_| {});
+        }
+        let site = site.built();
+        let mut all = Vec::new();
+        for i in 0..12u64 {
+            let url = format!("http://site.example/{i}");
+            let own = site.position_of_url(&url).unwrap() as u64;
+            for (n, pos) in [own, (own + 5) % 12, 1 << 20].into_iter().enumerate() {
+                let check = ["a", "b", "c"][n];
+                all.push(finding(check, Severity::Warning, Some(&url), pos << 32));
+            }
+        }
+        all.push(finding(
+            "a",
+            Severity::Error,
+            Some("http://elsewhere.example/"),
+            3 << 32,
+        ));
+        let cfg = AuditConfig::default();
+        let mut sampler = Sampler::default();
+        all.iter().for_each(|f| sampler.add(f, &site));
+        let mut tally = Tally::new(&cfg, true);
+        all.sort_by(|x, y| {
+            (Reverse(x.severity.rank()), x.check, &x.url, x.order).cmp(&(
+                Reverse(y.severity.rank()),
+                y.check,
+                &y.url,
+                y.order,
+            ))
+        });
+        for f in all {
+            tally.add(FindingRow { order: 0, ..f });
+        }
+        let (fresh, read) = (sampler.finish(&cfg, 13), tally.finish(13));
+        assert_eq!(
+            serde_json::to_value(&fresh.score).unwrap(),
+            serde_json::to_value(&read.score).unwrap()
+        );
+    }
+
     /// Fed in the order the checks find them, the sampler keeps what reading the stored
     /// findings back sorted keeps: groups, counts, score and the first of each group.
     #[test]
