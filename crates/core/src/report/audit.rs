@@ -380,6 +380,19 @@ mod tests {
         }
     }
 
+    /// Sorts findings as the store reads them back: severity (highest first), check, URL,
+    /// then the order the checks found them.
+    fn sort_as_stored(all: &mut [FindingRow]) {
+        all.sort_by(|x, y| {
+            (Reverse(x.severity.rank()), x.check, &x.url, x.order).cmp(&(
+                Reverse(y.severity.rank()),
+                y.check,
+                &y.url,
+                y.order,
+            ))
+        });
+    }
+
     /// A per-page finding is scored at the position its order names only when that is
     /// its URL's position: orders naming the URL's own page, another page, or no page
     /// at all score as the URLs named would.
@@ -409,14 +422,7 @@ mod tests {
         let mut sampler = Sampler::default();
         all.iter().for_each(|f| sampler.add(f, &site));
         let mut tally = Tally::new(&cfg, true);
-        all.sort_by(|x, y| {
-            (Reverse(x.severity.rank()), x.check, &x.url, x.order).cmp(&(
-                Reverse(y.severity.rank()),
-                y.check,
-                &y.url,
-                y.order,
-            ))
-        });
+        sort_as_stored(&mut all);
         for f in all {
             tally.add(FindingRow { order: 0, ..f });
         }
@@ -450,14 +456,7 @@ mod tests {
         let cfg = AuditConfig::default();
         let fresh = sampler.finish(&cfg, 61);
 
-        all.sort_by(|x, y| {
-            (Reverse(x.severity.rank()), x.check, &x.url, x.order).cmp(&(
-                Reverse(y.severity.rank()),
-                y.check,
-                &y.url,
-                y.order,
-            ))
-        });
+        sort_as_stored(&mut all);
         let mut tally = Tally::new(&cfg, true);
         for f in all {
             tally.add(FindingRow { order: 0, ..f });
