@@ -266,6 +266,38 @@ mod tests {
         }
     }
 
+    /// The hashes are what stored crawls hold (change detection compares them across
+    /// crawls): the text hash is XXH3 of the lower-cased words each followed by a space,
+    /// the SimHash a vote over XXH3 of each five words' hashes.
+    #[test]
+    fn hashes_keep_their_definition() {
+        let words: Vec<String> = (0..3000).map(|i| format!("Word{}", i % 701)).collect();
+        let got = stats(&[&words.join(" \n")]);
+        let normalized: String = words.iter().map(|w| w.to_lowercase() + " ").collect();
+        assert!(normalized.len() > 12_000);
+        assert_eq!(
+            got.text_hash,
+            format!("{:016x}", xxh3_64(normalized.as_bytes()))
+        );
+        let hashes: Vec<u64> = words
+            .iter()
+            .map(|w| xxh3_64(w.to_lowercase().as_bytes()))
+            .collect();
+        let mut votes = [0i64; 64];
+        for shingle in hashes.windows(SHINGLE) {
+            let bytes: Vec<u8> = shingle.iter().flat_map(|h| h.to_le_bytes()).collect();
+            let h = xxh3_64(&bytes);
+            for (b, v) in votes.iter_mut().enumerate() {
+                *v += if h >> b & 1 == 1 { 1 } else { -1 };
+            }
+        }
+        let want = votes
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (b, v)| if *v > 0 { acc | 1 << b } else { acc });
+        assert_eq!(got.simhash, format!("{want:016x}"));
+    }
+
     #[test]
     fn words_hashes_and_markers() {
         let a = stats(&["The quick bro", "wn fox jumps over the lazy dog"]);
