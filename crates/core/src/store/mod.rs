@@ -409,12 +409,13 @@ pub trait Store: Send + Sync {
     /// Every URL of a crawl, by id, as a summary reads them: no page facts, content type
     /// or charset, and headers and body snippets only of error responses (status ≥ 400).
     fn url_summaries(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
-    /// The links pointing at the given URLs.
+    /// The links pointing at the given URLs, each target's in the order written.
     fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError>;
     /// How many links point at each URL that has any: lets a loader give each target's
     /// list its exact room before [`Store::for_each_link`] fills it.
     fn inlink_counts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, u32)>, StoreError>;
-    /// Calls `f` for every link of a crawl.
+    /// Calls `f` for every link of a crawl: the links to one target in the order they
+    /// were written (their discovery order), links to different targets in any order.
     fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError>;
     /// Every attempt of the URLs that took more than one.
     fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
