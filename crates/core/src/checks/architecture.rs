@@ -208,14 +208,16 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Add links from related pages.",
             ),
             |site, _, id| {
-                let from: HashSet<UrlId> = inlinks(site, id)
+                // One page or more is all this asks: no set of every page linking here
+                // (the navigation's targets have a link from every page).
+                let mut from = inlinks(site, id)
                     .filter(|l| followed(site, l))
-                    .map(|l| l.from)
-                    .collect();
-                if from.len() != 1 || !indexable(site, id) {
+                    .map(|l| l.from);
+                let first = from.next()?;
+                if from.any(|f| f != first) || !indexable(site, id) {
                     return None;
                 }
-                let source = site.get(*from.iter().next()?)?;
+                let source = site.get(first)?;
                 Some(json!({ "from": source.url }))
             },
         ),
@@ -228,9 +230,14 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Remove nofollow from internal links to it.",
             ),
             |site, _, id| {
-                let all: Vec<LinkRef> = inlinks(site, id).collect();
-                (!all.is_empty() && all.iter().all(|l| !followed(site, l)))
-                    .then(|| json!({ "inlinks": all.len() }))
+                let mut n = 0;
+                for l in inlinks(site, id) {
+                    if followed(site, &l) {
+                        return None;
+                    }
+                    n += 1;
+                }
+                (n > 0).then(|| json!({ "inlinks": n }))
             },
         ),
         graph(
@@ -242,10 +249,15 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Use one policy for links to this page.",
             ),
             |site, _, id| {
-                let (f, n): (Vec<LinkRef>, Vec<LinkRef>) =
-                    inlinks(site, id).partition(|l| followed(site, l));
-                (!f.is_empty() && !n.is_empty())
-                    .then(|| json!({ "followed": f.len(), "nofollow": n.len() }))
+                let (mut f, mut n) = (0, 0);
+                for l in inlinks(site, id) {
+                    if followed(site, &l) {
+                        f += 1;
+                    } else {
+                        n += 1;
+                    }
+                }
+                (f > 0 && n > 0).then(|| json!({ "followed": f, "nofollow": n }))
             },
         ),
         graph(
@@ -257,9 +269,21 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Link to it from indexable pages.",
             ),
             |site, _, id| {
+                // The first indexable page linking here settles it; the pages are
+                // gathered only for a finding. A page's links to one target come one
+                // after the other: each page is asked once.
+                let mut last = None;
+                for l in inlinks(site, id) {
+                    if last != Some(l.from) {
+                        if indexable(site, l.from) {
+                            return None;
+                        }
+                        last = Some(l.from);
+                    }
+                }
+                last?;
                 let from: HashSet<UrlId> = inlinks(site, id).map(|l| l.from).collect();
-                (!from.is_empty() && from.iter().all(|f| !indexable(site, *f)))
-                    .then(|| json!({ "linking_pages": from.len() }))
+                Some(json!({ "linking_pages": from.len() }))
             },
         ),
         graph(
@@ -463,6 +487,77 @@ mod tests {
             .link("/plain", "/z", "a");
         // Each target is also linked, followed, from the start page.
         assert_eq!(t.fired("mixed-follow-inlinks"), ["/x", "/y"]);
+    }
+
+    /// Pages are counted once however many links they give (a page linking twice is
+    /// still a single inlink), and links once each.
+    #[test]
+    fn repeated_links_count_pages_once_and_links_each() {
+        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
+        for p in ["/a", "/twice", "/y", "/z", "/nf"] {
+            t = html(t, p);
+        }
+        // "/" links every page once (fixture).
+        t = t
+            .link("/", "/twice", "a")
+            .link("/a", "/y", "a")
+            .link("/a", "/z", "a")
+            .link("/a", "/z", "a")
+            .rel_of("/", "/z", "nofollow")
+            .link("/", "/nf", "a")
+            .rel("/nf", "nofollow");
+        let single = t.fired("single-inlink");
+        assert!(single.contains(&"/twice".to_string()), "{single:?}");
+        assert!(!single.contains(&"/y".to_string()), "{single:?}");
+        let details = |id: &str| -> Vec<(String, serde_json::Value)> {
+            t.findings(id)
+                .into_iter()
+                .map(|f| (f.url.unwrap_or_default(), f.details))
+                .collect()
+        };
+        let url = |p: &str| format!("http://site.example{p}");
+        assert_eq!(
+            details("single-inlink")
+                .into_iter()
+                .find(|(u, _)| *u == url("/twice"))
+                .map(|(_, d)| d),
+            Some(json!({ "from": url("/") }))
+        );
+        assert_eq!(
+            details("mixed-follow-inlinks"),
+            [(url("/z"), json!({ "followed": 2, "nofollow": 1 }))]
+        );
+        assert_eq!(
+            details("nofollow-inlinks-only"),
+            [(url("/nf"), json!({ "inlinks": 2 }))]
+        );
+        let noindex = || {
+            Some(crate::store::raw_json(
+                &json!({ "meta_robots": ["noindex"] }),
+            ))
+        };
+        let mut n = TestSite::new().start(|r| r.facts = noindex());
+        n = n.page("/n2", Some(200), None, |r| r.facts = noindex());
+        n = html(n, "/main");
+        n = n
+            .link("/", "/main", "a")
+            .link("/n2", "/main", "a")
+            .link("/n2", "/main", "a");
+        let found: Vec<_> = n
+            .findings("inlinks-only-from-non-indexable")
+            .into_iter()
+            .map(|f| (f.url.unwrap_or_default(), f.details))
+            .collect();
+        assert!(
+            found.contains(&(url("/main"), json!({ "linking_pages": 2 }))),
+            "{found:?}"
+        );
+        // An indexable page among them ends it.
+        n = html(n, "/ok").link("/ok", "/main", "a");
+        assert!(
+            !n.fired("inlinks-only-from-non-indexable")
+                .contains(&"/main".to_string())
+        );
     }
 
     #[test]
