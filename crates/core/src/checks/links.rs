@@ -20,10 +20,6 @@ impl Edge<'_> {
         self.link.kind == "a"
     }
 
-    fn internal(&self) -> bool {
-        self.to.scope == UrlScope::Internal
-    }
-
     fn nofollow(&self) -> bool {
         self.link.rel.is_some_and(|r| {
             r.split_ascii_whitespace().any(|t| {
@@ -33,10 +29,6 @@ impl Edge<'_> {
                 )
             })
         })
-    }
-
-    fn failed(&self) -> bool {
-        self.to.failure.as_ref().is_some_and(|f| f.is_error()) && self.to.found_by != FOUND_INVALID
     }
 
     fn evidence(&self) -> serde_json::Value {
@@ -57,6 +49,9 @@ impl Edge<'_> {
 /// A check over every link from an internal page.
 struct LinkCheck {
     info: CheckInfo,
+    /// Whether links to this URL can fire at all (asked once per page, not per link:
+    /// most checks are about broken or redirecting targets, and most pages are neither).
+    target: fn(&SiteData, &UrlRecord) -> bool,
     eval: fn(&SiteData, &Edge<'_>) -> Evidence,
 }
 
@@ -72,6 +67,9 @@ impl Check for LinkCheck {
 
 impl super::PerPage for LinkCheck {
     fn eval_page(&self, site: &SiteData, p: &super::PageView<'_>, out: &mut super::Findings) {
+        if !(self.target)(site, p.record) {
+            return;
+        }
         for link in p.inlinks {
             let Some(from) = site.get(link.from) else {
                 continue;
@@ -98,6 +96,7 @@ fn check(
     title: &'static str,
     why: &'static str,
     fix: &'static str,
+    target: fn(&SiteData, &UrlRecord) -> bool,
     eval: fn(&SiteData, &Edge<'_>) -> Evidence,
 ) -> Box<dyn Check> {
     Box::new(LinkCheck {
@@ -109,8 +108,23 @@ fn check(
             why,
             fix,
         },
+        target,
         eval,
     })
+}
+
+fn internal(to: &UrlRecord) -> bool {
+    to.scope == UrlScope::Internal
+}
+
+/// A failure that is an error, of a URL that was a valid one.
+fn failed(to: &UrlRecord) -> bool {
+    to.failure.as_ref().is_some_and(|f| f.is_error()) && to.found_by != FOUND_INVALID
+}
+
+/// Any URL: the check is about the link itself.
+fn any(_: &SiteData, _: &UrlRecord) -> bool {
+    true
 }
 
 /// Statuses that usually mean "no bots here" rather than "gone".
@@ -265,15 +279,13 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Internal link to a 4xx page",
             "Visitors following it hit an error page; crawlers waste requests.",
             "Point the link at the right URL, or remove it.",
-            |_, e| {
-                e.fire(
-                    e.is_anchor()
-                        && e.internal()
-                        && e.to
-                            .status
-                            .is_some_and(|s| (400..500).contains(&s) && s != 429),
-                )
+            |_, to| {
+                internal(to)
+                    && to
+                        .status
+                        .is_some_and(|s| (400..500).contains(&s) && s != 429)
             },
+            |_, e| e.fire(e.is_anchor()),
         ),
         check(
             "link-internal-error",
@@ -281,14 +293,11 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Internal link to a URL that fails (5xx or no answer)",
             "The target is down or erroring for everyone following the link.",
             "Fix the target (see its failure), or remove the link.",
-            |_, e| {
-                e.fire(
-                    e.is_anchor()
-                        && e.internal()
-                        && (e.to.status.is_some_and(|s| s >= 500)
-                            || (e.to.status.is_none() && e.failed())),
-                )
+            |_, to| {
+                internal(to)
+                    && (to.status.is_some_and(|s| s >= 500) || (to.status.is_none() && failed(to)))
             },
+            |_, e| e.fire(e.is_anchor()),
         ),
         check(
             "link-internal-redirect",
@@ -296,15 +305,12 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Internal link to a redirecting URL",
             "Each click and crawl pays an extra round trip; links should name the final URL.",
             "Update the link to the redirect's destination.",
-            |_, e| {
-                e.fire(
-                    e.is_anchor()
-                        && e.internal()
-                        && !e.nofollow()
-                        && e.to.location.is_some()
-                        && e.to.status.is_some_and(|s| (300..400).contains(&s)),
-                )
+            |_, to| {
+                internal(to)
+                    && to.location.is_some()
+                    && to.status.is_some_and(|s| (300..400).contains(&s))
             },
+            |_, e| e.fire(e.is_anchor() && !e.nofollow()),
         ),
         check(
             "link-external-broken",
@@ -312,14 +318,13 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "External link to a 4xx page",
             "The page you link to is gone: a dead end for visitors.",
             "Update the link to the page's new address, or remove it.",
-            |_, e| {
-                e.fire(
-                    !e.internal()
-                        && e.to
-                            .status
-                            .is_some_and(|s| (400..500).contains(&s) && !bot_blocking(s)),
-                )
+            |_, to| {
+                !internal(to)
+                    && to
+                        .status
+                        .is_some_and(|s| (400..500).contains(&s) && !bot_blocking(s))
             },
+            |_, e| e.fire(true),
         ),
         check(
             "link-external-error",
@@ -327,13 +332,12 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "External link to a URL that fails (5xx or no answer)",
             "The other site is down or erroring, maybe only for now.",
             "Re-check later; replace the link if it stays broken.",
-            |_, e| {
-                e.fire(
-                    !e.internal()
-                        && (e.to.status.is_some_and(|s| (500..600).contains(&s))
-                            || (e.to.status.is_none() && e.failed())),
-                )
+            |_, to| {
+                !internal(to)
+                    && (to.status.is_some_and(|s| (500..600).contains(&s))
+                        || (to.status.is_none() && failed(to)))
             },
+            |_, e| e.fire(true),
         ),
         check(
             "link-external-blocked",
@@ -341,7 +345,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "External link answers with a bot-blocking status",
             "401, 403, 405, 429 or 999 usually means the other site turns crawlers away; a person may see the page fine.",
             "Check the link by hand in a browser.",
-            |_, e| e.fire(!e.internal() && e.to.status.is_some_and(bot_blocking)),
+            |_, to| !internal(to) && to.status.is_some_and(bot_blocking),
+            |_, e| e.fire(true),
         ),
         check(
             "link-external-redirect",
@@ -349,13 +354,11 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "External link redirects",
             "The link works through a redirect that may change or vanish.",
             "Update the link to the final URL.",
+            |site, to| !internal(to) && site.hops.get(&to.id).is_some_and(|h| h.len() > 1),
             |site, e| {
-                let hops = site.hops.get(&e.to.id)?;
-                (!e.internal() && hops.len() > 1).then(|| {
-                    let mut v = e.evidence();
-                    v["final_url"] = json!(hops.last().map(|h| &h.url));
-                    (None, v)
-                })
+                let mut v = e.evidence();
+                v["final_url"] = json!(site.hops.get(&e.to.id)?.last().map(|h| &h.url));
+                Some((None, v))
             },
         ),
         check(
@@ -364,16 +367,14 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Link that is not a valid URL",
             "Browsers cannot follow it.",
             "Fix the href (scheme, host, brackets, spaces).",
-            |_, e| {
-                e.fire(
-                    e.to.found_by == FOUND_INVALID
-                        && !e
-                            .to
-                            .failure
-                            .as_ref()
-                            .is_some_and(|f| f.describe().contains("-byte limit")),
-                )
+            |_, to| {
+                to.found_by == FOUND_INVALID
+                    && !to
+                        .failure
+                        .as_ref()
+                        .is_some_and(|f| f.describe().contains("-byte limit"))
             },
+            |_, e| e.fire(true),
         ),
         check(
             "link-localhost",
@@ -381,11 +382,11 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Link to a local or private address",
             "localhost, private IPs and .local/.test/.internal hosts only work on the author's machine or network.",
             "Replace the development or staging URL with the public one.",
-            |site, e| {
-                let target_local = host_of(&e.to.url).is_some_and(local_host);
-                let site_is_local = || host_of(&site.info.start_url).is_some_and(local_host);
-                e.fire(target_local && !site_is_local())
+            |site, to| {
+                host_of(&to.url).is_some_and(local_host)
+                    && !host_of(&site.info.start_url).is_some_and(local_host)
             },
+            |_, e| e.fire(true),
         ),
         check(
             "link-nofollow-internal",
@@ -393,7 +394,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Internal link marked nofollow",
             "nofollow on your own links stops signals flowing through your site.",
             "Remove nofollow (or ugc/sponsored) from internal links.",
-            |_, e| e.fire(e.is_anchor() && e.internal() && e.nofollow()),
+            |_, to| internal(to),
+            |_, e| e.fire(e.is_anchor() && e.nofollow()),
         ),
         check(
             "link-no-anchor-text",
@@ -401,6 +403,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Link without an accessible name",
             "Screen readers announce nothing useful and search engines get no hint about the target.",
             "Add link text, an alt on the image inside, or an aria-label.",
+            any,
             |_, e| e.fire(e.is_anchor() && e.link.text.is_none_or(|t| t.trim().is_empty())),
         ),
         check(
@@ -409,15 +412,25 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Link text that says nothing about the target",
             "\"Click here\" tells neither people nor search engines where the link goes.",
             "Use words that describe the target page.",
+            any,
             |_, e| {
+                if !e.is_anchor() {
+                    return None;
+                }
                 let t = e
                     .link
                     .text?
                     .trim()
                     .trim_end_matches(['.', '!', '…', '»', '>'])
-                    .trim()
-                    .to_lowercase();
-                e.fire(e.is_anchor() && GENERIC.contains(&t.as_str()))
+                    .trim();
+                // Asked per link: ASCII text is compared in place, not lower-cased into
+                // a new string (other text can lower-case to ASCII: the Kelvin sign).
+                let generic = if t.is_ascii() {
+                    GENERIC.iter().any(|g| g.eq_ignore_ascii_case(t))
+                } else {
+                    GENERIC.contains(&t.to_lowercase().as_str())
+                };
+                e.fire(generic)
             },
         ),
         check(
@@ -426,21 +439,19 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Link to an image, stylesheet or script file",
             "Usually a template mistake: visitors land on a raw file.",
             "Link to the page that shows the resource instead.",
-            |_, e| {
-                // Asked per link: compared in place, not lowercased into a new string.
-                let ct = e.to.content_type.as_deref()?.as_bytes();
+            |_, to| {
+                let Some(ct) = to.content_type.as_deref().map(str::as_bytes) else {
+                    return false;
+                };
                 let starts =
                     |p: &[u8]| ct.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
                 let js = b"javascript";
                 let resource = starts(b"image/")
                     || starts(b"text/css")
                     || ct.windows(js.len()).any(|w| w.eq_ignore_ascii_case(js));
-                e.fire(
-                    e.is_anchor()
-                        && e.to.status.is_some_and(|s| (200..300).contains(&s))
-                        && resource,
-                )
+                to.status.is_some_and(|s| (200..300).contains(&s)) && resource
             },
+            |_, e| e.fire(e.is_anchor()),
         ),
     ]
 }
@@ -583,6 +594,40 @@ mod tests {
         assert_eq!(site.fired("link-to-resource-file"), ["/"]);
         assert_eq!(site.fired("link-malformed"), ["/"]);
         assert_eq!(site.fired("link-localhost"), ["/"]);
+    }
+
+    /// Generic anchor texts are told in any case, after trailing punctuation, also where
+    /// only Unicode lower-casing makes them so (the Kelvin sign lower-cases to `k`); other
+    /// texts and non-anchor links are not.
+    #[test]
+    fn generic_anchor_texts_in_any_case() {
+        let mut site = TestSite::new();
+        let texts = [
+            ("/a", "CLICK HERE!"),
+            ("/b", " Read More… "),
+            ("/c", "clic\u{212A}"),
+            ("/d", "here we go"),
+            ("/e", "Détails"),
+            ("/f", "More"),
+        ];
+        for (path, _) in texts {
+            site = site.page(path, Some(200), None, |_| {});
+        }
+        let site = site.texts(&texts).linked_as("/f", "img");
+        assert_eq!(site.fired("link-generic-anchor"), ["/", "/", "/"]);
+        let anchors: Vec<_> = site
+            .findings("link-generic-anchor")
+            .into_iter()
+            .map(|f| f.details["anchor"].clone())
+            .collect();
+        assert_eq!(
+            anchors,
+            [
+                serde_json::json!("CLICK HERE!"),
+                serde_json::json!(" Read More… "),
+                serde_json::json!("clic\u{212A}")
+            ]
+        );
     }
 
     /// Links to images, stylesheets and scripts are told by content type in any case;
