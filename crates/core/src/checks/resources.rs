@@ -26,28 +26,30 @@ impl Check for ResourceCheck {
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
-            let users: Vec<&str> = p
+            // The page itself first: the pages using it are gathered only for a finding
+            // (a stylesheet is used by every page).
+            let Some((sev, mut details)) = (self.eval)(&p) else {
+                continue;
+            };
+            let mut used: Vec<&str> = p
                 .inlinks
                 .iter()
                 .filter(|l| self.kinds.contains(&l.kind.as_str()))
                 .filter_map(|l| site.get(l.from).filter(|f| f.scope == UrlScope::Internal))
                 .map(|f| f.url.as_str())
                 .collect();
-            if users.is_empty() {
+            if used.is_empty() {
                 continue;
             }
-            if let Some((sev, mut details)) = (self.eval)(&p) {
-                let mut used: Vec<&str> = users.clone();
-                used.dedup();
-                details["used_on"] = json!(used.iter().take(10).collect::<Vec<_>>());
-                details["pages"] = json!(used.len());
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: sev.unwrap_or(self.info.severity),
-                    url: Some(p.record.url.clone()),
-                    details,
-                });
-            }
+            used.dedup();
+            details["used_on"] = json!(used.iter().take(10).collect::<Vec<_>>());
+            details["pages"] = json!(used.len());
+            out.push(Finding {
+                check_id: self.info.id,
+                severity: sev.unwrap_or(self.info.severity),
+                url: Some(p.record.url.clone()),
+                details,
+            });
         }
     }
 }
@@ -563,6 +565,12 @@ mod tests {
         assert_eq!(t.fired("subresource-redirect"), ["/moved.css"]);
         assert_eq!(t.fired("text-not-compressed"), ["/plain.css"]);
         assert_eq!(t.fired("resource-too-large"), ["/plain.css"]);
+        // Linked twice from the same page: one page uses it.
+        let used = &t.findings("text-not-compressed")[0].details;
+        assert_eq!(
+            (&used["used_on"], &used["pages"]),
+            (&json!(["http://site.example/"]), &json!(1))
+        );
         assert!(
             t.fired("resource-cache-short")
                 .contains(&"/big.jpg".to_string())
