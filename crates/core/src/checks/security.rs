@@ -152,6 +152,18 @@ fn script_sources(csp: &str) -> Option<Vec<String>> {
     directive("script-src").or_else(|| directive("default-src"))
 }
 
+/// `scheme://authority` of a URL as written (empty when it has none): URLs that share it
+/// share a host, told without parsing them.
+fn origin_of(url: &str) -> &str {
+    let Some(i) = url.find("://") else {
+        return "";
+    };
+    let end = url[i + 3..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |e| i + 3 + e);
+    &url[..end]
+}
+
 fn has_version(v: &str) -> bool {
     v.as_bytes()
         .windows(3)
@@ -594,14 +606,23 @@ impl Check for ServerVersion {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
+        // Each host's distinct headers: a server names its version on every page, and
+        // the page's host is worked out only for a header not seen before.
+        let mut found: std::collections::HashSet<(&str, &str, &str)> = Default::default();
         let mut seen = std::collections::BTreeMap::new();
         for p in site.pages().filter(|p| p.internal()) {
-            let host = crate::url::normalize(&p.record.url)
-                .map(|u| crate::url::host_key(&u))
-                .unwrap_or_default();
+            let origin = origin_of(&p.record.url);
             for h in ["server", "x-powered-by", "x-aspnet-version", "x-generator"] {
-                if let Some(v) = p.header(h).filter(|v| has_version(v)) {
-                    seen.entry(host.clone())
+                // What `p.header` reads, borrowed from the crawl rather than the view.
+                let value = p.record.headers.iter().find(|(k, _)| k == h);
+                if let Some(v) = value.map(|(_, v)| v.as_str()).filter(|v| has_version(v)) {
+                    if !found.insert((origin, h, v)) && !origin.is_empty() {
+                        continue;
+                    }
+                    let host = crate::url::normalize(&p.record.url)
+                        .map(|u| crate::url::host_key(&u))
+                        .unwrap_or_default();
+                    seen.entry(host)
                         .or_insert_with(Vec::new)
                         .push(format!("{h}: {v}"));
                 }
@@ -719,6 +740,36 @@ mod tests {
         let start =
             TestSite::new().start(|r| hdr(r, "strict-transport-security", "max-age=63072000"));
         assert_eq!(start.fired("hsts-no-subdomains"), [""]);
+    }
+
+    /// Versions are reported once per host, each distinct header once and sorted; one
+    /// value under two names is two headers; another port is another host.
+    #[test]
+    fn server_versions_once_per_host() {
+        let mut t = TestSite::new().start(|r| hdr(r, "server", "nginx/1.22.1"));
+        for p in ["/a", "/b"] {
+            t = t.page(p, Some(200), None, |r| {
+                hdr(r, "x-powered-by", "nginx/1.22.1");
+                hdr(r, "server", "nginx/1.22.1");
+            });
+        }
+        t = t.page("/c", Some(200), None, |r| {
+            r.url = "http://site.example:8080/c".into();
+            hdr(r, "x-powered-by", "PHP/8.2");
+        });
+        let got: Vec<_> = t
+            .findings("server-version-disclosed")
+            .into_iter()
+            .map(|f| f.details)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                json!({ "host": "http://site.example",
+                        "headers": ["server: nginx/1.22.1", "x-powered-by: nginx/1.22.1"] }),
+                json!({ "host": "http://site.example:8080", "headers": ["x-powered-by: PHP/8.2"] }),
+            ]
+        );
     }
 
     #[test]

@@ -360,6 +360,9 @@ impl Check for UrlPatterns {
         {
             let key = if self.trap {
                 template(&u.url)
+            } else if !u.url.contains('?') {
+                // No query without a `?`: most URLs need not be parsed.
+                None
             } else {
                 url::Url::parse(&u.url)
                     .ok()
