@@ -114,7 +114,8 @@ impl TestSite {
         self.relinked()
     }
 
-    /// Sets the anchor text of the start page's links to these paths.
+    /// Sets the anchor text of the links to these paths: every link to each (the start
+    /// page's, and any a test added before).
     pub(crate) fn texts(mut self, texts: &[(&str, &str)]) -> Self {
         for (path, text) in texts {
             let id = self.id(path);
@@ -134,7 +135,8 @@ impl TestSite {
         self.relinked()
     }
 
-    /// Sets the rel attribute of the start page's link to `path`.
+    /// Sets the rel attribute of every link to `path` (the start page's, and any a test
+    /// added before; [`TestSite::rel_of`] sets one page's).
     pub(crate) fn rel(mut self, path: &str, rel: &str) -> Self {
         let id = self.id(path);
         for l in self.links_to(id) {
@@ -143,7 +145,8 @@ impl TestSite {
         self.relinked()
     }
 
-    /// Makes the start page's link to `path` a link of this kind (`img`, `script`, …).
+    /// Makes every link to `path` (the start page's, and any a test added before) a link
+    /// of this kind (`img`, `script`, …).
     pub(crate) fn linked_as(mut self, path: &str, kind: &'static str) -> Self {
         let id = self.id(path);
         for l in self.links_to(id) {
