@@ -544,8 +544,8 @@ impl<'a> PageView<'a> {
         self.record.status
     }
 
-    /// A kept response header (lower-case name).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    /// A kept response header (lower-case name), borrowed from the crawl.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
         self.record
             .headers
             .iter()

@@ -166,8 +166,7 @@ fn local_host(host: &str) -> bool {
 
 /// The host of a normalized absolute URL, read off the string (this runs per link).
 fn host_of(u: &str) -> Option<&str> {
-    let rest = u.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
+    let (authority, _) = super::authority(u)?;
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     Some(match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(v6),

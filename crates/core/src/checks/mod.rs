@@ -384,6 +384,17 @@ impl Check for DuplicateCheck {
     }
 }
 
+/// The authority (`user@host:port`) of an absolute URL and the URL up to its end
+/// (`scheme://authority`), read off the string: checks ask it of every page or link,
+/// where parsing each URL would cost more than the check.
+pub(crate) fn authority(u: &str) -> Option<(&str, &str)> {
+    let start = u.find("://")? + 3;
+    let end = u[start..]
+        .find(['/', '?', '#'])
+        .map_or(u.len(), |e| start + e);
+    Some((&u[start..end], &u[..end]))
+}
+
 /// A hash of [`normalize_text`] of `s` without building the text (`None` when it is
 /// empty): the same words, lower-cased, joined by one space.
 pub(crate) fn normalized_hash(s: &str) -> Option<u64> {

@@ -152,18 +152,6 @@ fn script_sources(csp: &str) -> Option<Vec<String>> {
     directive("script-src").or_else(|| directive("default-src"))
 }
 
-/// `scheme://authority` of a URL as written (empty when it has none): URLs that share it
-/// share a host, told without parsing them.
-fn origin_of(url: &str) -> &str {
-    let Some(i) = url.find("://") else {
-        return "";
-    };
-    let end = url[i + 3..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |e| i + 3 + e);
-    &url[..end]
-}
-
 fn has_version(v: &str) -> bool {
     v.as_bytes()
         .windows(3)
@@ -611,11 +599,10 @@ impl Check for ServerVersion {
         let mut found: std::collections::HashSet<(&str, &str, &str)> = Default::default();
         let mut seen = std::collections::BTreeMap::new();
         for p in site.pages().filter(|p| p.internal()) {
-            let origin = origin_of(&p.record.url);
+            // URLs that share `scheme://authority` share a host.
+            let origin = super::authority(&p.record.url).map_or("", |(_, origin)| origin);
             for h in ["server", "x-powered-by", "x-aspnet-version", "x-generator"] {
-                // What `p.header` reads, borrowed from the crawl rather than the view.
-                let value = p.record.headers.iter().find(|(k, _)| k == h);
-                if let Some(v) = value.map(|(_, v)| v.as_str()).filter(|v| has_version(v)) {
+                if let Some(v) = p.header(h).filter(|v| has_version(v)) {
                     if !found.insert((origin, h, v)) && !origin.is_empty() {
                         continue;
                     }

@@ -490,7 +490,6 @@ fn apply(
             insert_urls(tx, crawl, &new_urls)?;
             write_result(tx, crawl, &result)?;
             links.extend(found.into_iter().map(|l| (crawl, l)));
-            // (was batch)(links.into_iter().map(|l| (crawl, l)));
             Ok(())
         }
     }
@@ -1184,7 +1183,7 @@ mod tests {
         let mut written: [Vec<(UrlId, UrlId)>; 2] = Default::default();
         for i in 0..24 {
             for (n, crawl, to) in [(0, a, 10 - i % 4), (1, b, 100 + i % 3)] {
-                // Two links to the target from each page, the second from another page.
+                // Two links to the target, from this page and another, and one to the next.
                 let links = vec![link(i, to), link(i + 50, to), link(i, to + 1)];
                 written[n].extend(links.iter().map(|l| (l.from, l.to)));
                 store
