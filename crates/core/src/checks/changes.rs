@@ -36,22 +36,32 @@ impl Check for ChangeCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut super::Findings) {
+    // Per page: the page's own facts are then its full facts (the crawl holds only what
+    // checks compare across pages; the previous crawl keeps titles, descriptions and
+    // headings for this).
+    fn per_page(&self) -> Option<&dyn super::PerPage> {
+        Some(self)
+    }
+}
+
+impl super::PerPage for ChangeCheck {
+    fn eval_page(&self, site: &SiteData, now: &PageView<'_>, out: &mut super::Findings) {
         let Some(prev) = site.previous.as_deref() else {
             return;
         };
-        for now in site.pages().filter(|p| p.internal()) {
-            let Some(before) = prev.by_url(&now.record.url).filter(|r| r.state == "done") else {
-                continue;
-            };
-            if let Some(details) = (self.eval)(site, &prev.view(before), &now) {
-                out.push(Finding {
-                    check_id: self.info.id,
-                    severity: self.info.severity,
-                    url: Some(now.record.url.clone()),
-                    details,
-                });
-            }
+        if !now.internal() {
+            return;
+        }
+        let Some(before) = prev.by_url(&now.record.url).filter(|r| r.state == "done") else {
+            return;
+        };
+        if let Some(details) = (self.eval)(site, &prev.view(before), now) {
+            out.push(Finding {
+                check_id: self.info.id,
+                severity: self.info.severity,
+                url: Some(now.record.url.clone()),
+                details,
+            });
         }
     }
 }

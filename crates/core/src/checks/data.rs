@@ -44,6 +44,46 @@ pub struct SiteData {
     pub reprobes: FxHashMap<UrlId, Vec<Attempt>>,
     /// Hosts adaptive throttling slowed down.
     pub throttled: Vec<crate::report::Throttle>,
+    /// For each of [`super::DUPLICATE_KEYS`], the indexable pages sharing a key: their
+    /// positions in `urls`, in crawl order, by the key's normalized hash (see
+    /// [`SiteData::duplicates`]).
+    duplicates: [Duplicates; 3],
+}
+
+/// Pages sharing one key, by its normalized hash (only hashes two pages or more share).
+type Duplicates = FxHashMap<u128, Box<[u32]>>;
+
+/// Each counted page's key hashes with its position, gathered while its full facts are
+/// at hand, for [`SiteData::duplicates`].
+#[derive(Default)]
+struct KeyHashes([Vec<(u128, u32)>; 3]);
+
+impl KeyHashes {
+    /// Adds the keys of `page` (viewed with its full facts) if it counts: an indexable
+    /// HTML page, fetched.
+    fn add(&mut self, page: &PageView<'_>, pos: usize) {
+        let Some(f) = page.html() else { return };
+        if page.record.state != "done" || page.non_indexable_reason().is_some() {
+            return;
+        }
+        for (key, hashes) in super::DUPLICATE_KEYS.iter().zip(&mut self.0) {
+            if let Some(h) = key(f).and_then(super::normalized_hash) {
+                hashes.push((h, pos as u32));
+            }
+        }
+    }
+
+    /// The groups of pages sharing each key.
+    fn group(self) -> [Duplicates; 3] {
+        self.0.map(|mut hashes| {
+            hashes.sort_unstable();
+            hashes
+                .chunk_by(|a, b| a.0 == b.0)
+                .filter(|run| run.len() > 1)
+                .map(|run| (run[0].0, run.iter().map(|&(_, pos)| pos).collect()))
+                .collect()
+        })
+    }
 }
 
 /// Positions in a crawl's URL list by id. The engine numbers URLs densely from 1, so a
@@ -118,12 +158,23 @@ fn start_of(urls: &[UrlRecord]) -> Option<usize> {
 }
 
 /// What of a page's facts the checks read when they look past the page itself (other
-/// pages' facts, site-wide comparisons, change detection): the facts without their
-/// [`crate::model::PageDetail`] and text excerpt. A streamed audit holds only this of
-/// each page, and gives each per-page evaluation the page's full facts (see
-/// [`SiteData::load_shared`]). A field held in the detail that such a check reads would
-/// read empty: every check test runs both ways and compares (`test_support`).
+/// pages' facts, site-wide comparisons): the facts without their
+/// [`crate::model::PageDetail`], text excerpt, titles, descriptions and headings (the
+/// duplicate checks group pages by hashes of those, taken as the crawl is loaded, see
+/// [`SiteData::duplicates`]). A streamed audit holds only this of each page, and gives
+/// each per-page evaluation the page's full facts (see [`SiteData::load_shared`]). A
+/// field left out here that a check reads of another page would read empty: every check
+/// test runs both ways and compares (`test_support`).
 pub(crate) fn shared_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
+    f.titles = Vec::new();
+    f.descriptions = Vec::new();
+    f.headings = Vec::new();
+    previous_facts(f)
+}
+
+/// [`shared_facts`] of the previous crawl's pages, which change detection compares with
+/// the current crawl's by title, description and first H1 too.
+pub(crate) fn previous_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
     f.detail = None;
     // No check reads the excerpt (600 characters a page).
     f.text.excerpt = String::new();
@@ -185,13 +236,18 @@ impl SiteData {
             let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), false)?;
             let mut facts = FxHashMap::default();
             let mut sitemaps = Vec::new();
+            let mut keys = KeyHashes::default();
             store.for_each_facts(id, &mut |uid, raw| {
                 if is_sitemap_json(raw) {
                     sitemaps.push((uid, raw.to_string()));
                 } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw) {
+                    if let Some(pos) = site.index.get(&site.urls, uid) {
+                        keys.add(&site.view_with(&site.urls[pos], Some(&f)), pos);
+                    }
                     facts.insert(uid, keep(f));
                 }
             })?;
+            site.duplicates = keys.group();
             for (uid, raw) in sitemaps {
                 if let Some(i) = site.index.get(&site.urls, uid) {
                     site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
@@ -215,11 +271,32 @@ impl SiteData {
         Self::load_parsed(store, id, shared_facts)
     }
 
-    /// Keeps of each page's facts only what checks read across pages.
+    /// Loads crawl `id` for a streamed audit ([`SiteData::load_shared`]) and, for change
+    /// detection, the crawl `previous` (see [`SiteData::previous_crawl`]), whose pages
+    /// keep their titles, descriptions and headings too.
+    pub fn load_for_audit(
+        store: &dyn Store,
+        id: CrawlId,
+        previous: Option<CrawlId>,
+    ) -> Result<Self, StoreError> {
+        let mut site = Self::load_shared(store, id)?;
+        if let Some(earlier) = previous {
+            site.previous = Some(Box::new(Self::load_parsed(store, earlier, previous_facts)?));
+        }
+        Ok(site)
+    }
+
+    /// Keeps of each page's facts only what checks read across pages: of this crawl's
+    /// pages [`shared_facts`], of the previous crawl's [`previous_facts`].
     #[cfg(test)]
     pub(crate) fn share_facts(&mut self) {
         for f in self.facts.values_mut() {
             *f = shared_facts(std::mem::take(f));
+        }
+        if let Some(p) = &mut self.previous {
+            for f in p.facts.values_mut() {
+                *f = previous_facts(std::mem::take(f));
+            }
         }
     }
 
@@ -283,6 +360,7 @@ impl SiteData {
             start,
             by_url,
             facts: FxHashMap::default(),
+            duplicates: Default::default(),
         })
     }
 
@@ -308,21 +386,6 @@ impl SiteData {
         (urls, links.rows())
     }
 
-    /// Loads crawl `id` with `load` (e.g. [`SiteData::load_lean`]) and, for change
-    /// detection, the crawl `previous` (see [`SiteData::previous_crawl`]) the same way.
-    pub fn load_with_previous_as(
-        store: &dyn Store,
-        id: CrawlId,
-        previous: Option<CrawlId>,
-        load: fn(&dyn Store, CrawlId) -> Result<Self, StoreError>,
-    ) -> Result<Self, StoreError> {
-        let mut site = load(store, id)?;
-        if let Some(earlier) = previous {
-            site.previous = Some(Box::new(load(store, earlier)?));
-        }
-        Ok(site)
-    }
-
     /// The crawl change detection compares crawl `id` against: the newest finished
     /// crawl before it with the same start URL (not a re-check).
     pub fn previous_crawl(store: &dyn Store, id: CrawlId) -> Result<Option<CrawlId>, StoreError> {
@@ -343,6 +406,7 @@ impl SiteData {
     /// checks read, once they have run.
     pub fn drop_facts(&mut self) {
         self.facts = FxHashMap::default();
+        self.duplicates = Default::default();
         self.links.drop_source_index();
         self.previous = None;
         for u in &mut self.urls {
@@ -353,8 +417,21 @@ impl SiteData {
     /// Derives what is computed once per crawl: parsed facts, links by source.
     fn with_facts(mut self) -> Self {
         self.facts = parse_facts(&self.urls);
+        let mut keys = KeyHashes::default();
+        for (pos, record) in self.urls.iter().enumerate() {
+            keys.add(&self.view(record), pos);
+        }
+        self.duplicates = keys.group();
         self.index_outlinks();
         self
+    }
+
+    /// The indexable pages sharing key `key` of [`super::DUPLICATE_KEYS`] with another:
+    /// by the key's normalized hash ([`super::normalized_hash`]), their positions in
+    /// [`SiteData::urls`] in crawl order. Worked out as the crawl is loaded, from each
+    /// page's full facts: a streamed audit's shared facts leave the texts out.
+    pub(crate) fn duplicates(&self, key: usize) -> &FxHashMap<u128, Box<[u32]>> {
+        &self.duplicates[key]
     }
 
     /// Indexes the links by source (what [`SiteData::outlinks`] reads).
@@ -398,6 +475,7 @@ impl SiteData {
             tls: Vec::new(),
             reprobes: FxHashMap::default(),
             throttled: Vec::new(),
+            duplicates: Default::default(),
         }
         .with_facts()
     }

@@ -6,7 +6,7 @@ use super::on_html as html;
 use super::{Check, CheckInfo, DuplicateCheck};
 use crate::model::{PageFacts, Severity};
 
-fn first_h1(f: &PageFacts) -> Option<&str> {
+pub(super) fn first_h1(f: &PageFacts) -> Option<&str> {
     f.headings
         .iter()
         .find(|h| h.level == 1 && !h.text.trim().is_empty())
@@ -52,7 +52,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 why: "Pages with the same main heading compete for the same topic.",
                 fix: "Give each page a heading that says what is different about it.",
             },
-            key: first_h1,
+            key: 2,
         }),
         page_check!(
             "h1-too-long",

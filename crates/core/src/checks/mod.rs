@@ -337,11 +337,20 @@ pub(crate) fn normalize_text(s: &str) -> String {
         .to_lowercase()
 }
 
-/// Reports every indexable HTML page whose `key` (normalized, non-empty) is shared with
-/// another indexable page, naming the others as evidence (up to 10).
+/// What the duplicate checks compare pages by, each by its position here (see
+/// [`DuplicateCheck`]): the crawl's load hashes each page's keys while it still holds
+/// the page's full facts, and holds the hashes of pages sharing one instead of the texts.
+pub(crate) const DUPLICATE_KEYS: [fn(&model::PageFacts) -> Option<&str>; 3] =
+    [titles::title, descriptions::description, headings::first_h1];
+
+/// Reports every indexable HTML page whose key ([`DUPLICATE_KEYS`]`[key]`, normalized,
+/// non-empty) is shared with another indexable page, naming the others as evidence (up
+/// to 10). Pages are grouped by a 128-bit hash of the normalized key
+/// ([`SiteData::duplicates`]), so each page is evaluated on its own, with its full facts,
+/// and no page's text is held for the others'.
 pub(crate) struct DuplicateCheck {
     pub(crate) info: CheckInfo,
-    pub(crate) key: fn(&model::PageFacts) -> Option<&str>,
+    pub(crate) key: usize,
 }
 
 impl Check for DuplicateCheck {
@@ -349,38 +358,43 @@ impl Check for DuplicateCheck {
         &self.info
     }
 
-    fn run(&self, site: &SiteData, out: &mut Findings) {
-        // Each indexable page's key as a hash of its normalized text, in page order:
-        // no page's text is copied, and only keys whose hash repeats are normalized
-        // (and compared, so a hash collision never makes a duplicate).
-        let mut keyed: Vec<(u64, &str, &model::PageFacts)> = site
-            .pages()
-            .filter_map(|p| {
-                let f = p.html()?;
-                if p.non_indexable_reason().is_some() {
-                    return None;
-                }
-                Some((normalized_hash((self.key)(f)?)?, p.record.url.as_str(), f))
-            })
-            .collect();
-        // Stable: a group lists its pages in crawl order.
-        keyed.sort_by_key(|k| k.0);
-        for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-            let texts = run
-                .iter()
-                .filter_map(|(_, url, f)| (self.key)(f).map(|k| (normalize_text(k), *url)));
-            for (value, urls) in group_equal(texts) {
-                for u in &urls {
-                    let others: Vec<&&str> = urls.iter().filter(|o| *o != u).take(10).collect();
-                    out.push(Finding {
-                        check_id: self.info.id,
-                        severity: self.info.severity,
-                        url: Some((*u).to_string()),
-                        details: serde_json::json!({ "value": value, "shared_with": others, "pages": urls.len() }),
-                    });
-                }
-            }
+    fn per_page(&self) -> Option<&dyn PerPage> {
+        Some(self)
+    }
+}
+
+impl PerPage for DuplicateCheck {
+    fn eval_page(&self, site: &SiteData, page: &PageView<'_>, out: &mut Findings) {
+        let groups = site.duplicates(self.key);
+        if groups.is_empty() {
+            return;
         }
+        let Some(text) = page.html().and_then(DUPLICATE_KEYS[self.key]) else {
+            return;
+        };
+        let Some(members) = normalized_hash(text).and_then(|h| groups.get(&h)) else {
+            return;
+        };
+        // A page whose key hashes like a group's is one of its members only if it was
+        // counted (indexable): the positions are in crawl order.
+        let Some(pos) = site.position(page.record.id) else {
+            return;
+        };
+        if members.binary_search(&(pos as u32)).is_err() {
+            return;
+        }
+        let others: Vec<&str> = members
+            .iter()
+            .filter(|&&m| m as usize != pos)
+            .take(10)
+            .map(|&m| site.urls[m as usize].url.as_str())
+            .collect();
+        out.push(Finding {
+            check_id: self.info.id,
+            severity: self.info.severity,
+            url: Some(page.record.url.clone()),
+            details: serde_json::json!({ "value": normalize_text(text), "shared_with": others, "pages": members.len() }),
+        });
     }
 }
 
@@ -395,9 +409,11 @@ pub(crate) fn authority(u: &str) -> Option<(&str, &str)> {
     Some((&u[start..end], &u[..end]))
 }
 
-/// A hash of [`normalize_text`] of `s` without building the text (`None` when it is
-/// empty): the same words, lower-cased, joined by one space.
-pub(crate) fn normalized_hash(s: &str) -> Option<u64> {
+/// A 128-bit hash of [`normalize_text`] of `s` without building the text (`None` when it
+/// is empty): the same words, lower-cased, joined by one space. Duplicate checks group
+/// pages by it without comparing texts: two different texts of a million pages collide
+/// with odds of about 1 in 10^27.
+pub(crate) fn normalized_hash(s: &str) -> Option<u128> {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     let mut words = 0;
     for w in s.split_whitespace() {
@@ -419,7 +435,7 @@ pub(crate) fn normalized_hash(s: &str) -> Option<u64> {
             h.update(w.to_lowercase().as_bytes());
         }
     }
-    (words > 0).then(|| h.digest())
+    (words > 0).then(|| h.digest128())
 }
 
 /// Whether [`normalize_text`] of `a` and of `b` are equal, without building either: the
@@ -443,20 +459,6 @@ pub(crate) fn normalized_eq(a: &str, b: &str) -> bool {
             _ => return false,
         }
     }
-}
-
-/// The values that occur more than once among `items` (value, member), each with its
-/// members in the order given; values in order of first occurrence.
-fn group_equal<'a>(items: impl Iterator<Item = (String, &'a str)>) -> Vec<(String, Vec<&'a str>)> {
-    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    for (value, member) in items {
-        match groups.iter_mut().find(|(v, _)| *v == value) {
-            Some((_, members)) => members.push(member),
-            None => groups.push((value, vec![member])),
-        }
-    }
-    groups.retain(|(_, m)| m.len() > 1);
-    groups
 }
 
 /// Runs `eval` on the facts of an internal 2xx HTML page; its evidence is the finding's.
@@ -862,36 +864,12 @@ mod tests {
             "İstanbul Straße ǅ",
             "mixed ÀÉÎ and ascii",
         ] {
-            let expected = xxhash_rust::xxh3::xxh3_64(normalize_text(s).as_bytes());
+            let expected = xxhash_rust::xxh3::xxh3_128(normalize_text(s).as_bytes());
             assert_eq!(normalized_hash(s), Some(expected), "{s:?}");
         }
         assert_eq!(normalized_hash(" \t\n "), None);
         assert_eq!(normalized_hash(""), None);
         assert_eq!(normalized_hash("A  b"), normalized_hash("a B"));
-    }
-
-    /// Only values held by more than one member form groups, members in the order
-    /// given: what keeps two texts apart when their hashes collide.
-    #[test]
-    fn group_equal_keeps_different_values_apart() {
-        let items = [
-            ("x", "/1"),
-            ("y", "/2"),
-            ("x", "/3"),
-            ("z", "/4"),
-            ("y", "/5"),
-        ];
-        let groups = group_equal(items.iter().map(|(v, m)| (v.to_string(), *m)));
-        assert_eq!(
-            groups,
-            vec![
-                ("x".to_string(), vec!["/1", "/3"]),
-                ("y".to_string(), vec!["/2", "/5"])
-            ]
-        );
-        assert!(
-            group_equal([("a".to_string(), "/1"), ("b".to_string(), "/2")].into_iter()).is_empty()
-        );
     }
 
     /// The registry matches the catalogue: ids unique, each one present in

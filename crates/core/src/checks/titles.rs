@@ -21,7 +21,7 @@ const PLACEHOLDERS: &[&str] = &[
     "title",
 ];
 
-fn title(f: &PageFacts) -> Option<&str> {
+pub(super) fn title(f: &PageFacts) -> Option<&str> {
     f.titles
         .first()
         .map(String::as_str)
@@ -97,7 +97,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 why: "Search engines cannot tell the pages apart by their titles.",
                 fix: "Give each indexable page its own title.",
             },
-            key: title,
+            key: 0,
         }),
         page_check!(
             "title-same-as-h1",
@@ -262,6 +262,8 @@ mod tests {
         assert_eq!(t.fired("title-markup-noise"), ["/tpl"]);
     }
 
+    /// A non-indexable page neither makes a duplicate nor is one, even when indexable
+    /// pages share its title; the others name each other and the normalized title.
     #[test]
     fn duplicates_ignore_non_indexable_pages() {
         let mut t = TestSite::new();
@@ -276,5 +278,17 @@ mod tests {
             json!({ "titles": ["Shared title between two pages here"], "meta_robots": ["noindex"] }),
         );
         assert!(t.fired("title-duplicate").is_empty());
+        t = page(
+            t,
+            "/c",
+            json!({ "titles": ["  shared TITLE between two pages here"] }),
+        );
+        let found = t.findings("title-duplicate");
+        let urls: Vec<_> = found.iter().map(|f| f.url.as_deref().unwrap()).collect();
+        assert_eq!(urls, ["http://site.example/a", "http://site.example/c"]);
+        assert_eq!(
+            found[0].details,
+            json!({ "value": "shared title between two pages here", "shared_with": ["http://site.example/c"], "pages": 2 })
+        );
     }
 }

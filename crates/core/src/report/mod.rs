@@ -486,8 +486,7 @@ impl CrawlReport {
                 // page's facts as the store streams them again); once the audit is
                 // stored they are dropped, and the crawl is reported without them.
                 let started = std::time::Instant::now();
-                let mut site =
-                    SiteData::load_with_previous_as(store, id, previous, SiteData::load_shared)?;
+                let mut site = SiteData::load_for_audit(store, id, previous)?;
                 site.thresholds = cfg.thresholds.clone();
                 let loaded = started.elapsed();
                 fresh = AuditSection::store(store, &site, cfg, key, !detail.every_finding)?;
