@@ -159,34 +159,43 @@ fn start_of(urls: &[UrlRecord]) -> Option<usize> {
 
 /// What of a page's facts the checks read when they look past the page itself (other
 /// pages' facts, site-wide comparisons): the facts without their
-/// [`crate::model::PageDetail`], text excerpt, titles, descriptions and headings (the
-/// duplicate checks group pages by hashes of those, taken as the crawl is loaded, see
-/// [`SiteData::duplicates`]). A streamed audit holds only this of each page, and gives
-/// each per-page evaluation the page's full facts (see [`SiteData::load_shared`]). A
-/// field left out here that a check reads of another page would read empty: every check
-/// test runs both ways and compares (`test_support`).
+/// [`crate::model::PageDetail`] (which holds, among what only checks of the page itself
+/// read, its titles, descriptions and headings: the duplicate checks group pages by
+/// hashes of those, taken as the crawl is loaded, see [`SiteData::duplicates`]) and
+/// text excerpt. A streamed audit holds only this of each page, and gives each per-page
+/// evaluation the page's full facts (see [`SiteData::load_shared`]). A field held in the
+/// detail that a check reads of another page would read empty: every check test runs
+/// both ways and compares (`test_support`).
 pub(crate) fn shared_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
-    f.titles = Vec::new();
-    f.descriptions = Vec::new();
-    f.headings = Vec::new();
-    previous_facts(f)
-}
-
-/// [`shared_facts`] of the previous crawl's pages, which change detection compares with
-/// the current crawl's by title, description and first H1 too.
-pub(crate) fn previous_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
     f.detail = None;
     // No check reads the excerpt (600 characters a page).
     f.text.excerpt = String::new();
     // Deserialized lists start with room for four; these are held for the whole audit.
-    f.titles.shrink_to_fit();
-    f.descriptions.shrink_to_fit();
     f.meta_robots.shrink_to_fit();
     f.canonicals.shrink_to_fit();
-    f.headings.shrink_to_fit();
     f.canonical_tags.shrink_to_fit();
     f.directives.shrink_to_fit();
     f.hreflang.shrink_to_fit();
+    f
+}
+
+/// [`shared_facts`] of the previous crawl's pages, which change detection compares with
+/// the current crawl's by title, description and first H1 too: their detail keeps those.
+pub(crate) fn previous_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
+    let detail = f.detail.take().map(|mut d| {
+        let mut kept = crate::model::PageDetail {
+            titles: std::mem::take(&mut d.titles),
+            descriptions: std::mem::take(&mut d.descriptions),
+            headings: std::mem::take(&mut d.headings),
+            ..Default::default()
+        };
+        kept.titles.shrink_to_fit();
+        kept.descriptions.shrink_to_fit();
+        kept.headings.shrink_to_fit();
+        Box::new(kept)
+    });
+    let mut f = shared_facts(f);
+    f.detail = detail;
     f
 }
 

@@ -362,13 +362,14 @@ impl HtmlExtractor {
                 }),
             }
         }
+        let mut facts = state.facts;
+        if let Some(e) = self.error {
+            facts.parse_error = Some(e);
+        }
         Extracted {
             links,
             invalid,
-            facts: PageFacts {
-                parse_error: self.error,
-                ..state.facts
-            },
+            facts,
             charset: self.charset.name().to_string(),
         }
     }

@@ -233,36 +233,12 @@ impl PageFacts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PageFacts {
-    /// Every `<title>` text.
-    #[serde(skip_serializing_if = "is_default")]
-    pub titles: Vec<String>,
-    /// Every `<meta name=description>` content.
-    #[serde(skip_serializing_if = "is_default")]
-    pub descriptions: Vec<String>,
     /// `<meta name=robots>` contents.
     #[serde(skip_serializing_if = "is_default")]
     pub meta_robots: Vec<String>,
     /// Canonical URLs (resolved).
     #[serde(skip_serializing_if = "is_default")]
     pub canonicals: Vec<String>,
-    /// `<html lang>`.
-    #[serde(skip_serializing_if = "is_default")]
-    pub lang: Option<String>,
-    /// The number of `<h1>` elements.
-    #[serde(skip_serializing_if = "is_default")]
-    pub h1_count: u32,
-    /// The `<base href>` in force, if any.
-    #[serde(skip_serializing_if = "is_default")]
-    pub base: Option<String>,
-    /// Headings in document order (at most [`MAX_HEADINGS`]).
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub headings: Vec<Heading>,
-    /// A `<title>` appears after the body started (the parser moves it out of `<head>`).
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub title_in_body: bool,
-    /// A description `<meta>` appears after the body started.
-    #[serde(default, skip_serializing_if = "is_default")]
-    pub description_in_body: bool,
     /// Every `<link rel=canonical>` as written.
     #[serde(skip_serializing_if = "is_default")]
     pub canonical_tags: Vec<CanonicalTag>,
@@ -275,16 +251,19 @@ pub struct PageFacts {
     /// `<link rel="alternate" hreflang>` elements as written.
     #[serde(skip_serializing_if = "is_default")]
     pub hreflang: Vec<HreflangTag>,
-    /// `<html xml:lang>`.
-    #[serde(skip_serializing_if = "is_default")]
-    pub xml_lang: Option<String>,
-    /// Why the HTML parser stopped early, if it did (the facts up to there are kept).
-    /// Left out when there is none, in reports too, as before it was a field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parse_error: Option<String>,
     /// What only checks of the page itself read (`None`: left out, reads as empty).
-    #[serde(flatten)]
+    /// Always read when facts are read: a detail field that does not read (`"titles": 7`)
+    /// fails the whole facts, as any other field does, instead of leaving the detail
+    /// out (serde's way with a flattened `Option`), so a report shows such facts as
+    /// stored rather than without their detail.
+    #[serde(flatten, deserialize_with = "read_detail")]
     pub detail: Option<Box<PageDetail>>,
+}
+
+fn read_detail<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<PageDetail>>, D::Error> {
+    Box::<PageDetail>::deserialize(d).map(Some)
 }
 
 /// An empty [`PageDetail`], for facts held without theirs.
@@ -310,6 +289,37 @@ impl std::ops::DerefMut for PageFacts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PageDetail {
+    /// Every `<title>` text.
+    #[serde(skip_serializing_if = "is_default")]
+    pub titles: Vec<String>,
+    /// Every `<meta name=description>` content.
+    #[serde(skip_serializing_if = "is_default")]
+    pub descriptions: Vec<String>,
+    /// `<html lang>`.
+    #[serde(skip_serializing_if = "is_default")]
+    pub lang: Option<String>,
+    /// The number of `<h1>` elements.
+    #[serde(skip_serializing_if = "is_default")]
+    pub h1_count: u32,
+    /// The `<base href>` in force, if any.
+    #[serde(skip_serializing_if = "is_default")]
+    pub base: Option<String>,
+    /// Headings in document order (at most [`MAX_HEADINGS`]).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub headings: Vec<Heading>,
+    /// A `<title>` appears after the body started (the parser moves it out of `<head>`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub title_in_body: bool,
+    /// A description `<meta>` appears after the body started.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub description_in_body: bool,
+    /// `<html xml:lang>`.
+    #[serde(skip_serializing_if = "is_default")]
+    pub xml_lang: Option<String>,
+    /// Why the HTML parser stopped early, if it did (the facts up to there are kept).
+    /// Left out when there is none, in reports too, as before it was a field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
     /// Every `<img>` (at most [`MAX_IMAGES`]).
     #[serde(skip_serializing_if = "is_default")]
     pub images: Vec<ImageTag>,
@@ -574,6 +584,7 @@ mod detail_tests {
     fn detail_is_flat_in_json_and_reads_empty_when_left_out() {
         let mut f = PageFacts::default();
         assert!(f.images.is_empty() && f.detail.is_none());
+        f.canonicals.push("http://site.example/".into());
         f.titles.push("T".into());
         f.images.push(ImageTag {
             src: Some("/a.png".into()),
@@ -589,8 +600,13 @@ mod detail_tests {
         assert_eq!(back, f);
         let mut shared = back;
         shared.detail = None;
-        assert_eq!(shared.titles, ["T"]);
+        assert_eq!(shared.canonicals, ["http://site.example/"]);
         assert!(shared.images.is_empty() && !shared.structure.doctype);
+        assert!(shared.titles.is_empty());
+        // A detail field that does not read fails the facts, like any other field.
+        assert!(serde_json::from_str::<PageFacts>(r#"{"titles":7}"#).is_err());
+        assert!(serde_json::from_str::<PageFacts>(r#"{"images":[{"src":7}]}"#).is_err());
+        assert!(serde_json::from_str::<PageFacts>(r#"{"canonicals":7}"#).is_err());
     }
 
     /// Facts are stored without the fields at their defaults and read back the same;
