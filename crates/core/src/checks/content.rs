@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::{Check, CheckInfo, SiteData};
-use crate::model::{Finding, PageFacts, Severity};
+use rustc_hash::FxHashMap;
 
-/// Pages with fewer words are not compared for duplication.
-const MIN_WORDS_COMPARED: u32 = 20;
+use super::{Check, CheckInfo, SiteData};
+use crate::model::{Finding, Severity};
 
 const NOT_FOUND_PHRASES: &[&str] = &[
     "page not found",
@@ -25,13 +24,12 @@ const NOT_FOUND_PHRASES: &[&str] = &[
     "not be found",
 ];
 
-/// Indexable internal HTML pages with enough text to compare: (url, facts).
-fn comparable(site: &SiteData) -> Vec<(&str, &PageFacts)> {
-    site.pages()
-        .filter(|p| p.non_indexable_reason().is_none())
-        .filter_map(|p| p.html().map(|f| (p.record.url.as_str(), f)))
-        .filter(|(_, f)| f.text.words >= MIN_WORDS_COMPARED)
-        .collect()
+/// Indexable internal HTML pages with enough text to compare ([`SiteData::texts`]):
+/// (url, text, SimHash).
+fn comparable(site: &SiteData) -> impl Iterator<Item = (&str, u128, Option<u64>)> {
+    site.texts()
+        .iter()
+        .map(|t| (site.urls[t.pos as usize].url.as_str(), t.text, t.simhash))
 }
 
 fn finding(info: &CheckInfo, url: &str, details: serde_json::Value) -> Finding {
@@ -61,14 +59,17 @@ impl Check for Exact {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (url, f) in comparable(site) {
-            groups
-                .entry(f.text.text_hash.as_str())
-                .or_default()
-                .push(url);
+        // Groups in the order of their first page, each page in crawl order.
+        let mut groups: Vec<Vec<&str>> = Vec::new();
+        let mut by_text: FxHashMap<u128, usize> = FxHashMap::default();
+        for (url, text, _) in comparable(site) {
+            let g = *by_text.entry(text).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(url);
         }
-        for urls in groups.values().filter(|u| u.len() > 1) {
+        for urls in groups.iter().filter(|u| u.len() > 1) {
             for u in urls {
                 let others: Vec<&&str> = urls.iter().filter(|o| *o != u).take(10).collect();
                 out.push(finding(
@@ -102,9 +103,9 @@ const NEAR: CheckInfo = CheckInfo {
 struct HashGroup<'a> {
     hash: u64,
     /// (url, exact-text hash) of each page, in crawl order.
-    pages: Vec<(&'a str, &'a str)>,
+    pages: Vec<(&'a str, u128)>,
     /// Pages per exact-text hash: those are exact duplicates of each other, not near.
-    texts: HashMap<&'a str, usize>,
+    texts: FxHashMap<u128, usize>,
     /// Other groups within the distance: (group, distance).
     near: Vec<(usize, u32)>,
 }
@@ -117,20 +118,19 @@ impl Check for Near {
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let mut groups: Vec<HashGroup<'_>> = Vec::new();
         let mut by_hash: HashMap<u64, usize> = HashMap::new();
-        for (url, f) in comparable(site) {
-            let Ok(hash) = u64::from_str_radix(&f.text.simhash, 16) else {
+        for (url, text, simhash) in comparable(site) {
+            let Some(hash) = simhash else {
                 continue;
             };
             let g = *by_hash.entry(hash).or_insert_with(|| {
                 groups.push(HashGroup {
                     hash,
                     pages: Vec::new(),
-                    texts: HashMap::new(),
+                    texts: FxHashMap::default(),
                     near: Vec::new(),
                 });
                 groups.len() - 1
             });
-            let text = f.text.text_hash.as_str();
             groups[g].pages.push((url, text));
             *groups[g].texts.entry(text).or_default() += 1;
         }
@@ -169,8 +169,8 @@ impl Check for Near {
             // text, this holds 10 pages with another text when the group has them (11
             // texts: 10 others with one page each at least), so picking the evidence does
             // not scan a large group once per page.
-            let mut sample: Vec<(&str, &str)> = Vec::new();
-            let mut taken: HashMap<&str, usize> = HashMap::new();
+            let mut sample: Vec<(&str, u128)> = Vec::new();
+            let mut taken: FxHashMap<u128, usize> = FxHashMap::default();
             for &(u, t) in &g.pages {
                 let n = taken.entry(t).or_default();
                 if *n < 10 {
@@ -184,13 +184,13 @@ impl Check for Near {
             // A page's evidence depends on its text only through the sample (its own
             // text is left out of it) and the pages of its text: pages alike in both
             // share it, built and serialized once (on a templated site, most pages).
-            let mut evidence: HashMap<(Option<&str>, usize), Option<Box<RawValue>>> =
+            let mut evidence: HashMap<(Option<u128>, usize), Option<Box<RawValue>>> =
                 HashMap::new();
             for &(url, text) in &g.pages {
                 let sampled = sample.iter().any(|p| p.1 == text).then_some(text);
-                let details = evidence.entry((sampled, g.texts[text])).or_insert_with(|| {
+                let details = evidence.entry((sampled, g.texts[&text])).or_insert_with(|| {
                     // Same hash, different text, then the nearest other hashes.
-                    let count = g.pages.len() - g.texts[text] + elsewhere;
+                    let count = g.pages.len() - g.texts[&text] + elsewhere;
                     if count == 0 {
                         return None;
                     }
@@ -355,6 +355,35 @@ mod tests {
         let mut near = t.fired("duplicate-near");
         near.sort();
         assert_eq!(near, ["/b", "/b-near"]);
+    }
+
+    /// Exact duplicates come out in crawl order: groups by their first page, each
+    /// group's pages and each page's evidence in the order they were crawled.
+    #[test]
+    fn exact_duplicates_in_crawl_order() {
+        let mut t = TestSite::new();
+        for (path, hash, simhash) in [
+            ("/x1", "aaaa", "0000000000000001"),
+            ("/y1", "bbbb", "1000000000000000"),
+            ("/x2", "aaaa", "0000000000000001"),
+            ("/y2", "bbbb", "1000000000000000"),
+            ("/x3", "aaaa", "0000000000000001"),
+        ] {
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&text(500, hash, simhash)))
+            });
+        }
+        let found = t.findings("duplicate-exact");
+        let path = |u: &str| u.replace("http://site.example", "");
+        let urls: Vec<String> = found
+            .iter()
+            .map(|f| path(f.url.as_deref().unwrap()))
+            .collect();
+        assert_eq!(urls, ["/x1", "/x2", "/x3", "/y1", "/y2"]);
+        assert_eq!(
+            found[1].details,
+            json!({ "duplicates": ["http://site.example/x1", "http://site.example/x3"], "pages": 3 })
+        );
     }
 
     /// A template: 30 pages share one SimHash (25 distinct texts, one text on 6 pages),

@@ -48,41 +48,75 @@ pub struct SiteData {
     /// positions in `urls`, in crawl order, by the key's normalized hash (see
     /// [`SiteData::duplicates`]).
     duplicates: [Duplicates; 3],
+    /// What the content duplicate checks compare of each indexable HTML page with enough
+    /// words, in crawl order (see [`SiteData::texts`]).
+    texts: Vec<PageText>,
 }
 
 /// Pages sharing one key, by its normalized hash (only hashes two pages or more share).
 type Duplicates = FxHashMap<u128, Box<[u32]>>;
 
-/// Each counted page's key hashes with its position, gathered while its full facts are
-/// at hand, for [`SiteData::duplicates`].
-#[derive(Default)]
-struct KeyHashes([Vec<(u128, u32)>; 3]);
+/// What the content duplicate checks compare of a page (see [`SiteData::texts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PageText {
+    /// The page's position in [`SiteData::urls`].
+    pub(crate) pos: u32,
+    /// A 128-bit hash of its stored text hash: pages with equal ones have the same text.
+    pub(crate) text: u128,
+    /// Its SimHash, when it has one that reads.
+    pub(crate) simhash: Option<u64>,
+}
 
-impl KeyHashes {
-    /// Adds the keys of `page` (viewed with its full facts) if it counts: an indexable
-    /// HTML page, fetched.
+/// Pages with fewer words are not compared for duplication.
+pub(crate) const MIN_WORDS_COMPARED: u32 = 20;
+
+/// What checks compare across pages of the parts of their facts a streamed audit does
+/// not hold (the detail): taken from each page's full facts as the crawl is loaded.
+#[derive(Default)]
+struct Projections {
+    /// Each counted page's key hashes with its position.
+    keys: [Vec<(u128, u32)>; 3],
+    texts: Vec<PageText>,
+}
+
+impl Projections {
+    /// Adds `page` (viewed with its full facts) if it counts: an indexable HTML page,
+    /// fetched.
     fn add(&mut self, page: &PageView<'_>, pos: usize) {
         let Some(f) = page.html() else { return };
         if page.record.state != "done" || page.non_indexable_reason().is_some() {
             return;
         }
-        for (key, hashes) in super::DUPLICATE_KEYS.iter().zip(&mut self.0) {
+        for (key, hashes) in super::DUPLICATE_KEYS.iter().zip(&mut self.keys) {
             if let Some(h) = key(f).and_then(super::normalized_hash) {
                 hashes.push((h, pos as u32));
             }
         }
+        if f.text.words >= MIN_WORDS_COMPARED {
+            self.texts.push(PageText {
+                pos: pos as u32,
+                text: xxhash_rust::xxh3::xxh3_128(f.text.text_hash.as_bytes()),
+                simhash: u64::from_str_radix(&f.text.simhash, 16).ok(),
+            });
+        }
     }
 
-    /// The groups of pages sharing each key.
-    fn group(self) -> [Duplicates; 3] {
-        self.0.map(|mut hashes| {
+    /// Hands `site` the groups of pages sharing each key and the pages' texts in crawl
+    /// order.
+    fn finish(self, site: &mut SiteData) {
+        site.duplicates = self.keys.map(|mut hashes| {
             hashes.sort_unstable();
             hashes
                 .chunk_by(|a, b| a.0 == b.0)
                 .filter(|run| run.len() > 1)
                 .map(|run| (run[0].0, run.iter().map(|&(_, pos)| pos).collect()))
                 .collect()
-        })
+        });
+        let mut texts = self.texts;
+        // Facts are read in id order, which is crawl order only for a dense crawl.
+        texts.sort_unstable_by_key(|t| t.pos);
+        texts.shrink_to_fit();
+        site.texts = texts;
     }
 }
 
@@ -159,17 +193,15 @@ fn start_of(urls: &[UrlRecord]) -> Option<usize> {
 
 /// What of a page's facts the checks read when they look past the page itself (other
 /// pages' facts, site-wide comparisons): the facts without their
-/// [`crate::model::PageDetail`] (which holds, among what only checks of the page itself
-/// read, its titles, descriptions and headings: the duplicate checks group pages by
-/// hashes of those, taken as the crawl is loaded, see [`SiteData::duplicates`]) and
-/// text excerpt. A streamed audit holds only this of each page, and gives each per-page
-/// evaluation the page's full facts (see [`SiteData::load_shared`]). A field held in the
-/// detail that a check reads of another page would read empty: every check test runs
-/// both ways and compares (`test_support`).
+/// [`crate::model::PageDetail`], which holds what only checks of the page itself read:
+/// among them its titles, descriptions, headings and text statistics, which the
+/// duplicate checks compare as hashes taken as the crawl is loaded (see
+/// [`SiteData::duplicates`] and [`SiteData::texts`]). A streamed audit holds only this of
+/// each page, and gives each per-page evaluation the page's full facts (see
+/// [`SiteData::load_shared`]). A field held in the detail that a check reads of another
+/// page would read empty: every check test runs both ways and compares (`test_support`).
 pub(crate) fn shared_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
     f.detail = None;
-    // No check reads the excerpt (600 characters a page).
-    f.text.excerpt = String::new();
     // Deserialized lists start with room for four; these are held for the whole audit.
     f.meta_robots.shrink_to_fit();
     f.canonicals.shrink_to_fit();
@@ -180,13 +212,18 @@ pub(crate) fn shared_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
 }
 
 /// [`shared_facts`] of the previous crawl's pages, which change detection compares with
-/// the current crawl's by title, description and first H1 too: their detail keeps those.
+/// the current crawl's by title, description, first H1 and word count too: their detail
+/// keeps those.
 pub(crate) fn previous_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
     let detail = f.detail.take().map(|mut d| {
         let mut kept = crate::model::PageDetail {
             titles: std::mem::take(&mut d.titles),
             descriptions: std::mem::take(&mut d.descriptions),
             headings: std::mem::take(&mut d.headings),
+            text: crate::model::TextFacts {
+                words: d.text.words,
+                ..Default::default()
+            },
             ..Default::default()
         };
         kept.titles.shrink_to_fit();
@@ -245,18 +282,18 @@ impl SiteData {
             let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), false)?;
             let mut facts = FxHashMap::default();
             let mut sitemaps = Vec::new();
-            let mut keys = KeyHashes::default();
+            let mut cross = Projections::default();
             store.for_each_facts(id, &mut |uid, raw| {
                 if is_sitemap_json(raw) {
                     sitemaps.push((uid, raw.to_string()));
                 } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw) {
                     if let Some(pos) = site.index.get(&site.urls, uid) {
-                        keys.add(&site.view_with(&site.urls[pos], Some(&f)), pos);
+                        cross.add(&site.view_with(&site.urls[pos], Some(&f)), pos);
                     }
                     facts.insert(uid, keep(f));
                 }
             })?;
-            site.duplicates = keys.group();
+            cross.finish(&mut site);
             for (uid, raw) in sitemaps {
                 if let Some(i) = site.index.get(&site.urls, uid) {
                     site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
@@ -370,6 +407,7 @@ impl SiteData {
             by_url,
             facts: FxHashMap::default(),
             duplicates: Default::default(),
+            texts: Vec::new(),
         })
     }
 
@@ -416,6 +454,7 @@ impl SiteData {
     pub fn drop_facts(&mut self) {
         self.facts = FxHashMap::default();
         self.duplicates = Default::default();
+        self.texts = Vec::new();
         self.links.drop_source_index();
         self.previous = None;
         for u in &mut self.urls {
@@ -426,11 +465,11 @@ impl SiteData {
     /// Derives what is computed once per crawl: parsed facts, links by source.
     fn with_facts(mut self) -> Self {
         self.facts = parse_facts(&self.urls);
-        let mut keys = KeyHashes::default();
+        let mut cross = Projections::default();
         for (pos, record) in self.urls.iter().enumerate() {
-            keys.add(&self.view(record), pos);
+            cross.add(&self.view(record), pos);
         }
-        self.duplicates = keys.group();
+        cross.finish(&mut self);
         self.index_outlinks();
         self
     }
@@ -441,6 +480,14 @@ impl SiteData {
     /// page's full facts: a streamed audit's shared facts leave the texts out.
     pub(crate) fn duplicates(&self, key: usize) -> &FxHashMap<u128, Box<[u32]>> {
         &self.duplicates[key]
+    }
+
+    /// What the content duplicate checks compare of each indexable internal HTML page
+    /// with at least [`MIN_WORDS_COMPARED`] words, in crawl order: worked out as the
+    /// crawl is loaded, from each page's full facts (a streamed audit's shared facts
+    /// leave the text statistics out).
+    pub(crate) fn texts(&self) -> &[PageText] {
+        &self.texts
     }
 
     /// Indexes the links by source (what [`SiteData::outlinks`] reads).
@@ -485,6 +532,7 @@ impl SiteData {
             reprobes: FxHashMap::default(),
             throttled: Vec::new(),
             duplicates: Default::default(),
+            texts: Vec::new(),
         }
         .with_facts()
     }

@@ -245,9 +245,6 @@ pub struct PageFacts {
     /// Every robots directive meta (`robots`, `googlebot`, …) as written.
     #[serde(skip_serializing_if = "is_default")]
     pub directives: Vec<Directive>,
-    /// Main text statistics (nav, header, footer, aside, scripts and styles left out).
-    #[serde(skip_serializing_if = "is_default")]
-    pub text: TextFacts,
     /// `<link rel="alternate" hreflang>` elements as written.
     #[serde(skip_serializing_if = "is_default")]
     pub hreflang: Vec<HreflangTag>,
@@ -289,6 +286,9 @@ impl std::ops::DerefMut for PageFacts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PageDetail {
+    /// Main text statistics (nav, header, footer, aside, scripts and styles left out).
+    #[serde(skip_serializing_if = "is_default")]
+    pub text: TextFacts,
     /// Every `<title>` text.
     #[serde(skip_serializing_if = "is_default")]
     pub titles: Vec<String>,
