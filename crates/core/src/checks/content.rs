@@ -24,12 +24,9 @@ const NOT_FOUND_PHRASES: &[&str] = &[
     "not be found",
 ];
 
-/// Indexable internal HTML pages with enough text to compare ([`SiteData::texts`]):
-/// (url, text, SimHash).
-fn comparable(site: &SiteData) -> impl Iterator<Item = (&str, u128, Option<u64>)> {
-    site.texts()
-        .iter()
-        .map(|t| (site.urls[t.pos as usize].url.as_str(), t.text, t.simhash))
+/// The URL at position `pos` of the crawl.
+fn url_at(site: &SiteData, pos: u32) -> &str {
+    &site.urls[pos as usize].url
 }
 
 fn finding(info: &CheckInfo, url: &str, details: serde_json::Value) -> Finding {
@@ -61,13 +58,13 @@ impl Check for Exact {
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         // Groups in the order of their first page, each page in crawl order.
         let mut groups: Vec<Vec<&str>> = Vec::new();
-        let mut by_text: FxHashMap<u128, usize> = FxHashMap::default();
-        for (url, text, _) in comparable(site) {
-            let g = *by_text.entry(text).or_insert_with(|| {
+        let mut by_text: FxHashMap<u32, usize> = FxHashMap::default();
+        for t in site.texts() {
+            let g = *by_text.entry(t.text).or_insert_with(|| {
                 groups.push(Vec::new());
                 groups.len() - 1
             });
-            groups[g].push(url);
+            groups[g].push(url_at(site, t.pos));
         }
         for urls in groups.iter().filter(|u| u.len() > 1) {
             for u in urls {
@@ -100,12 +97,12 @@ const NEAR: CheckInfo = CheckInfo {
 };
 
 /// Pages sharing one SimHash.
-struct HashGroup<'a> {
+struct HashGroup {
     hash: u64,
-    /// (url, exact-text hash) of each page, in crawl order.
-    pages: Vec<(&'a str, u128)>,
-    /// Pages per exact-text hash: those are exact duplicates of each other, not near.
-    texts: FxHashMap<u128, usize>,
+    /// (position, text number) of each page, in crawl order.
+    pages: Vec<(u32, u32)>,
+    /// Pages per text: those are exact duplicates of each other, not near.
+    texts: FxHashMap<u32, usize>,
     /// Other groups within the distance: (group, distance).
     near: Vec<(usize, u32)>,
 }
@@ -116,9 +113,9 @@ impl Check for Near {
     }
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
-        let mut groups: Vec<HashGroup<'_>> = Vec::new();
+        let mut groups: Vec<HashGroup> = Vec::new();
         let mut by_hash: HashMap<u64, usize> = HashMap::new();
-        for (url, text, simhash) in comparable(site) {
+        for &super::data::PageText { pos, text, simhash } in site.texts() {
             let Some(hash) = simhash else {
                 continue;
             };
@@ -131,7 +128,7 @@ impl Check for Near {
                 });
                 groups.len() - 1
             });
-            groups[g].pages.push((url, text));
+            groups[g].pages.push((pos, text));
             *groups[g].texts.entry(text).or_default() += 1;
         }
         let band = |h: u64, b: u8| (h >> (16 * b)) as u16;
@@ -169,8 +166,8 @@ impl Check for Near {
             // text, this holds 10 pages with another text when the group has them (11
             // texts: 10 others with one page each at least), so picking the evidence does
             // not scan a large group once per page.
-            let mut sample: Vec<(&str, u128)> = Vec::new();
-            let mut taken: FxHashMap<u128, usize> = FxHashMap::default();
+            let mut sample: Vec<(u32, u32)> = Vec::new();
+            let mut taken: FxHashMap<u32, usize> = FxHashMap::default();
             for &(u, t) in &g.pages {
                 let n = taken.entry(t).or_default();
                 if *n < 10 {
@@ -184,9 +181,8 @@ impl Check for Near {
             // A page's evidence depends on its text only through the sample (its own
             // text is left out of it) and the pages of its text: pages alike in both
             // share it, built and serialized once (on a templated site, most pages).
-            let mut evidence: HashMap<(Option<u128>, usize), Option<Box<RawValue>>> =
-                HashMap::new();
-            for &(url, text) in &g.pages {
+            let mut evidence: HashMap<(Option<u32>, usize), Option<Box<RawValue>>> = HashMap::new();
+            for &(pos, text) in &g.pages {
                 let sampled = sample.iter().any(|p| p.1 == text).then_some(text);
                 let details = evidence.entry((sampled, g.texts[&text])).or_insert_with(|| {
                     // Same hash, different text, then the nearest other hashes.
@@ -202,13 +198,13 @@ impl Check for Near {
                     let shown: Vec<serde_json::Value> = here
                         .chain(there)
                         .take(10)
-                        .map(|(u, d)| json!({ "url": u, "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
+                        .map(|(u, d)| json!({ "url": url_at(site, u), "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
                         .collect();
                     serde_json::value::to_raw_value(&json!({ "similar": shown, "pages": count }))
                         .ok()
                 });
                 if let Some(details) = details {
-                    out.push_raw(&NEAR, Some(url.to_string()), details);
+                    out.push_raw(&NEAR, Some(url_at(site, pos).to_string()), details);
                 }
             }
         }

@@ -61,8 +61,8 @@ type Duplicates = FxHashMap<u128, Box<[u32]>>;
 pub(crate) struct PageText {
     /// The page's position in [`SiteData::urls`].
     pub(crate) pos: u32,
-    /// A 128-bit hash of its stored text hash: pages with equal ones have the same text.
-    pub(crate) text: u128,
+    /// Its text, numbered: pages with the same number have the same stored text hash.
+    pub(crate) text: u32,
     /// Its SimHash, when it has one that reads.
     pub(crate) simhash: Option<u64>,
 }
@@ -77,6 +77,8 @@ struct Projections {
     /// Each counted page's key hashes with its position.
     keys: [Vec<(u128, u32)>; 3],
     texts: Vec<PageText>,
+    /// The number of each text hash seen (by a 128-bit hash of it).
+    text_ids: FxHashMap<u128, u32>,
 }
 
 impl Projections {
@@ -93,9 +95,11 @@ impl Projections {
             }
         }
         if f.text.words >= MIN_WORDS_COMPARED {
+            let hash = xxhash_rust::xxh3::xxh3_128(f.text.text_hash.as_bytes());
+            let next = self.text_ids.len() as u32;
             self.texts.push(PageText {
                 pos: pos as u32,
-                text: xxhash_rust::xxh3::xxh3_128(f.text.text_hash.as_bytes()),
+                text: *self.text_ids.entry(hash).or_insert(next),
                 simhash: u64::from_str_radix(&f.text.simhash, 16).ok(),
             });
         }
