@@ -22,7 +22,11 @@ use crate::settings::Settings;
 // and hold freed memory. Measured back to back on the 100,000-page bench crawl:
 // CPU 41-44 s -> 32-34 s, peak RSS 440-447 MB -> 381-399 MB, same report. Its v2 line
 // (Cargo feature) returns freed pages to the OS after 10 ms where v3 waits a second: peak
-// RSS 266-271 -> 242-247 MB on the same crawl, CPU the same within the noise.
+// RSS 266-271 -> 242-247 MB on the same crawl, CPU the same within the noise. Built
+// without transparent huge pages (Cargo feature `no_thp`: it does not ask the kernel for
+// them; a kernel set to use them always still does): a huge page is resident whole
+// however little of it is used. Whole bench crawls, three pairs: peak RSS 182-187 ->
+// 170-174 MB, time within the noise (9.8-10.8 s either way).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
