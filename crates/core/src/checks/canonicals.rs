@@ -97,6 +97,17 @@ fn resolve_declared(p: &PageView<'_>) -> Vec<Declared> {
     out
 }
 
+/// Whether every canonical the page declares (tags and `Link` header) is a valid URL
+/// naming the page itself, or it declares none. Another page's checks read of it only
+/// its [`target`], and only whether that is another URL: without its canonical tags it
+/// reads the same, so a crawl held for an audit leaves them out (see
+/// `data::shared_facts`).
+pub(super) fn declares_only_itself(p: &PageView<'_>) -> bool {
+    declared(p)
+        .iter()
+        .all(|d| d.url.as_ref().is_some_and(|u| u.as_str() == p.record.url))
+}
+
 /// The page's canonical target when it declares exactly one valid URL.
 fn target(p: &PageView<'_>) -> Option<url::Url> {
     let d = declared(p);
@@ -651,6 +662,33 @@ mod tests {
         assert_eq!(t.fired("canonical-target-unlinked"), ["/to-unlinked"]);
         assert!(t.fired("canonicalised-page").contains(&"/a".to_string()));
         assert!(!t.fired("canonicalised-page").contains(&"/c".to_string()));
+    }
+
+    /// A target declaring itself in a tag and another URL in its `Link` header has no
+    /// single canonical, so a page pointing at it is in no chain, however the crawl is
+    /// held (the streamed audit leaves out the tags of pages declaring only themselves).
+    #[test]
+    fn a_target_declaring_itself_and_another_is_in_no_chain() {
+        let mut t = TestSite::new();
+        t = page(t, "/m", json!([tag(&format!("{BASE}/n"))]), json!({}));
+        t = t.page("/n", Some(200), None, |r| {
+            r.facts = Some(crate::store::raw_json(&json!({
+                "canonical_tags": [tag(&format!("{BASE}/n"))],
+                "canonicals": [format!("{BASE}/n")],
+            })));
+            r.headers.push((
+                "link".into(),
+                format!("<{BASE}/c>; rel=\"canonical\"").into(),
+            ));
+        });
+        t = page(t, "/c", json!([tag(&format!("{BASE}/c"))]), json!({}));
+        t = page(t, "/s", json!([tag(&format!("{BASE}/self"))]), json!({}));
+        t = page(t, "/self", json!([tag(&format!("{BASE}/self"))]), json!({}));
+        assert!(t.fired("canonical-chain").is_empty());
+        assert!(t.fired("canonical-loop").is_empty());
+        let mut conflicting = t.fired("canonical-conflicting");
+        conflicting.sort();
+        assert_eq!(conflicting, ["/n"]);
     }
 
     /// The per-thread memo of the last page's declarations never answers for another

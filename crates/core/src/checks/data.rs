@@ -31,7 +31,7 @@ pub struct SiteData {
     start: Option<usize>,
     /// Page facts of HTML pages, parsed once (boxed: the facts are large, and a hash
     /// table's empty slots would each cost a whole `PageFacts`).
-    facts: FxHashMap<UrlId, Box<PageFacts>>,
+    facts: FxHashMap<UrlId, Held>,
     /// robots.txt bodies by host key, as fetched.
     pub robots: Vec<crate::store::StoredRobots>,
     /// What the checks compare against.
@@ -195,30 +195,69 @@ fn start_of(urls: &[UrlRecord]) -> Option<usize> {
     urls.iter().position(|u| u.found_by == FOUND_START)
 }
 
+/// A page's facts as the crawl holds them: `None` for facts with every field at its
+/// default, which most pages' shared facts are (see [`shared_facts`]); they read as
+/// [`NO_FACTS`].
+type Held = Option<Box<PageFacts>>;
+
+/// Facts with every field at its default: what a page whose held facts are `None` has.
+static NO_FACTS: PageFacts = PageFacts {
+    meta_robots: Vec::new(),
+    canonicals: Vec::new(),
+    canonical_tags: Vec::new(),
+    directives: Vec::new(),
+    hreflang: Vec::new(),
+    detail: None,
+};
+
+/// `facts`, held: `None` when every field is at its default.
+fn held(f: Box<PageFacts>) -> Held {
+    (*f != NO_FACTS).then_some(f)
+}
+
+/// Whether canonical `c` of the page at `url` names another URL (not the page itself,
+/// as written or normalized): what makes a page canonicalised.
+pub(crate) fn canonicalises_elsewhere(c: &str, url: &str) -> bool {
+    // A canonical spelled as the (normalized) URL itself needs no normalizing: most do.
+    c != url && crate::url::normalize(c).is_ok_and(|c| c.as_str() != url)
+}
+
 /// What of a page's facts the checks read when they look past the page itself (other
 /// pages' facts, site-wide comparisons): the facts without their
 /// [`crate::model::PageDetail`], which holds what only checks of the page itself read:
 /// among them its titles, descriptions, headings and text statistics, which the
 /// duplicate checks compare as hashes taken as the crawl is loaded (see
-/// [`SiteData::duplicates`] and [`SiteData::texts`]). A streamed audit holds only this of
-/// each page, and gives each per-page evaluation the page's full facts (see
-/// [`SiteData::load_shared`]). A field held in the detail that a check reads of another
-/// page would read empty: every check test runs both ways and compares (`test_support`).
-pub(crate) fn shared_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
+/// [`SiteData::duplicates`] and [`SiteData::texts`]). Of its canonicals, only those
+/// naming another URL (what [`PageView::non_indexable_reason`] reads of another page),
+/// and its canonical tags only when it declares a canonical other than itself (what the
+/// canonical chain and loop checks read of another page, see
+/// `canonicals::declares_only_itself`). Most pages then hold nothing (`None`).
+///
+/// A streamed audit holds only this of each page, and gives each per-page evaluation
+/// the page's full facts (see [`SiteData::load_shared`]). A field left out here that a
+/// check reads of another page would read empty: every check test runs both ways and
+/// compares (`test_support`).
+pub(crate) fn shared_facts(site: &SiteData, record: &UrlRecord, mut f: Box<PageFacts>) -> Held {
+    let self_only = super::canonicals::declares_only_itself(&site.view_with(record, Some(&f)));
     f.detail = None;
+    f.canonicals
+        .retain(|c| canonicalises_elsewhere(c, &record.url));
+    if self_only {
+        f.canonical_tags = Vec::new();
+    }
     // Deserialized lists start with room for four; these are held for the whole audit.
     f.meta_robots.shrink_to_fit();
     f.canonicals.shrink_to_fit();
     f.canonical_tags.shrink_to_fit();
     f.directives.shrink_to_fit();
     f.hreflang.shrink_to_fit();
-    f
+    held(f)
 }
 
-/// [`shared_facts`] of the previous crawl's pages, which change detection compares with
-/// the current crawl's by title, description, first H1 and word count too: their detail
-/// keeps those.
-pub(crate) fn previous_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
+/// What the previous crawl's pages keep: change detection compares the current crawl's
+/// pages with them by title, description, first H1, word count and first canonical
+/// too. Their detail keeps those, and their canonicals are kept whole.
+pub(crate) fn previous_facts(_: &SiteData, _: &UrlRecord, mut f: Box<PageFacts>) -> Held {
     let detail = f.detail.take().map(|mut d| {
         let mut kept = crate::model::PageDetail {
             titles: std::mem::take(&mut d.titles),
@@ -235,13 +274,21 @@ pub(crate) fn previous_facts(mut f: Box<PageFacts>) -> Box<PageFacts> {
         kept.headings.shrink_to_fit();
         Box::new(kept)
     });
-    let mut f = shared_facts(f);
     f.detail = detail;
-    f
+    f.meta_robots.shrink_to_fit();
+    f.canonicals.shrink_to_fit();
+    f.canonical_tags.shrink_to_fit();
+    f.directives.shrink_to_fit();
+    f.hreflang.shrink_to_fit();
+    held(f)
 }
 
+/// What a load keeps of a page's facts: given the crawl (its URLs and links loaded),
+/// the page's record and its full facts.
+type Keep = fn(&SiteData, &UrlRecord, Box<PageFacts>) -> Held;
+
 /// Parses the stored facts of every HTML page.
-fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, Box<PageFacts>> {
+fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, Held> {
     urls.iter()
         .filter_map(|u| {
             let f = u.facts.as_ref()?.get();
@@ -249,7 +296,7 @@ fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, Box<PageFacts>> {
             if is_sitemap_json(f) {
                 return None;
             }
-            serde_json::from_str(f).ok().map(|f| (u.id, f))
+            serde_json::from_str(f).ok().map(|f| (u.id, Some(f)))
         })
         .collect()
 }
@@ -270,17 +317,13 @@ impl SiteData {
     /// row by row as they are read and their JSON is not kept (sitemaps keep theirs),
     /// so the crawl is never held both as JSON text and parsed.
     pub fn load_lean(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        Self::load_parsed(store, id, |f| f)
+        Self::load_parsed(store, id, |_, _, f| Some(f))
     }
 
     /// [`SiteData::load_lean`], keeping `keep` of each page's parsed facts. The links
     /// are read and indexed on a thread of their own meanwhile (the store has a read
     /// connection for each).
-    fn load_parsed(
-        store: &dyn Store,
-        id: CrawlId,
-        keep: fn(Box<PageFacts>) -> Box<PageFacts>,
-    ) -> Result<Self, StoreError> {
+    fn load_parsed(store: &dyn Store, id: CrawlId, keep: Keep) -> Result<Self, StoreError> {
         std::thread::scope(|scope| {
             let links = scope.spawn(|| super::LinkTable::load(store, id));
             let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), false)?;
@@ -290,11 +333,13 @@ impl SiteData {
             store.for_each_facts(id, &mut |uid, raw| {
                 if is_sitemap_json(raw) {
                     sitemaps.push((uid, raw.to_string()));
-                } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw) {
-                    if let Some(pos) = site.index.get(&site.urls, uid) {
-                        cross.add(&site.view_with(&site.urls[pos], Some(&f)), pos);
-                    }
-                    facts.insert(uid, keep(f));
+                } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw)
+                    // Facts of no URL of the crawl are of no page a check looks at.
+                    && let Some(pos) = site.index.get(&site.urls, uid)
+                {
+                    let record = &site.urls[pos];
+                    cross.add(&site.view_with(record, Some(&f)), pos);
+                    facts.insert(uid, keep(&site, record, f));
                 }
             })?;
             cross.finish(&mut site);
@@ -340,14 +385,23 @@ impl SiteData {
     /// pages [`shared_facts`], of the previous crawl's [`previous_facts`].
     #[cfg(test)]
     pub(crate) fn share_facts(&mut self) {
-        for f in self.facts.values_mut() {
-            *f = shared_facts(std::mem::take(f));
-        }
+        self.keep_facts(shared_facts);
         if let Some(p) = &mut self.previous {
-            for f in p.facts.values_mut() {
-                *f = previous_facts(std::mem::take(f));
-            }
+            p.keep_facts(previous_facts);
         }
+    }
+
+    /// Keeps `keep` of each page's facts.
+    #[cfg(test)]
+    fn keep_facts(&mut self, keep: Keep) {
+        let facts = std::mem::take(&mut self.facts);
+        self.facts = facts
+            .into_iter()
+            .filter_map(|(id, f)| {
+                let record = &self.urls[self.position(id)?];
+                Some((id, f.and_then(|f| keep(self, record, f))))
+            })
+            .collect();
     }
 
     /// Loads what a summary report of crawl `id` reads when no check runs: URL rows
@@ -620,7 +674,9 @@ impl SiteData {
     /// The parsed facts of page `id` (what the crawl holds: after a lean load, the
     /// parts checks compare across pages).
     pub fn facts_of(&self, id: UrlId) -> Option<&PageFacts> {
-        self.facts.get(&id).map(|f| &**f)
+        self.facts
+            .get(&id)
+            .map(|f| f.as_deref().unwrap_or(&NO_FACTS))
     }
 
     /// One URL as a check sees it.
@@ -743,10 +799,10 @@ impl<'a> PageView<'a> {
         if robots.iter().any(|m| noindex(m)) {
             return Some("noindex (meta robots)");
         }
-        // A canonical spelled as the (normalized) URL itself needs no normalizing: most do.
-        if canonicals.iter().any(|c| {
-            c.as_str() != r.url && crate::url::normalize(c).is_ok_and(|c| c.as_str() != r.url)
-        }) {
+        if canonicals
+            .iter()
+            .any(|c| canonicalises_elsewhere(c, &r.url))
+        {
             return Some("canonicalised to another URL");
         }
         None
