@@ -30,7 +30,8 @@ pub struct SiteData {
     /// Position in `urls` of the start URL.
     start: Option<usize>,
     /// Page facts of HTML pages, parsed once (boxed: the facts are large, and a hash
-    /// table's empty slots would each cost a whole `PageFacts`).
+    /// table's empty slots would each cost a whole `PageFacts`; `None` for facts with
+    /// nothing in them, see [`Held`]).
     facts: FxHashMap<UrlId, Held>,
     /// robots.txt bodies by host key, as fetched.
     pub robots: Vec<crate::store::StoredRobots>,
@@ -210,9 +211,18 @@ static NO_FACTS: PageFacts = PageFacts {
     detail: None,
 };
 
-/// `facts`, held: `None` when every field is at its default.
-fn held(f: Box<PageFacts>) -> Held {
-    (*f != NO_FACTS).then_some(f)
+/// `f`, held for the whole audit: `None` when every field is at its default, else with
+/// its lists shrunk to fit (deserialized lists start with room for four).
+fn held(mut f: Box<PageFacts>) -> Held {
+    if *f == NO_FACTS {
+        return None;
+    }
+    f.meta_robots.shrink_to_fit();
+    f.canonicals.shrink_to_fit();
+    f.canonical_tags.shrink_to_fit();
+    f.directives.shrink_to_fit();
+    f.hreflang.shrink_to_fit();
+    Some(f)
 }
 
 /// Whether canonical `c` of the page at `url` names another URL (not the page itself,
@@ -245,12 +255,6 @@ pub(crate) fn shared_facts(site: &SiteData, record: &UrlRecord, mut f: Box<PageF
     if self_only {
         f.canonical_tags = Vec::new();
     }
-    // Deserialized lists start with room for four; these are held for the whole audit.
-    f.meta_robots.shrink_to_fit();
-    f.canonicals.shrink_to_fit();
-    f.canonical_tags.shrink_to_fit();
-    f.directives.shrink_to_fit();
-    f.hreflang.shrink_to_fit();
     held(f)
 }
 
@@ -275,11 +279,6 @@ pub(crate) fn previous_facts(_: &SiteData, _: &UrlRecord, mut f: Box<PageFacts>)
         Box::new(kept)
     });
     f.detail = detail;
-    f.meta_robots.shrink_to_fit();
-    f.canonicals.shrink_to_fit();
-    f.canonical_tags.shrink_to_fit();
-    f.directives.shrink_to_fit();
-    f.hreflang.shrink_to_fit();
     held(f)
 }
 
@@ -359,9 +358,9 @@ impl SiteData {
 
     /// Loads crawl `id` for a streamed audit ([`crate::checks::audit_streaming`]): like
     /// [`SiteData::load_lean`], but each page keeps only what checks read across pages
-    /// (its facts without their [`crate::model::PageDetail`]); the per-page checks are
-    /// handed each page's full facts as the store streams them again. A large crawl's
-    /// audit holds a fraction of its facts.
+    /// (`shared_facts`: its facts without their [`crate::model::PageDetail`], often
+    /// nothing); the per-page checks are handed each page's full facts as the store
+    /// streams them again. A large crawl's audit holds a fraction of its facts.
     pub fn load_shared(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
         Self::load_parsed(store, id, shared_facts)
     }
@@ -671,8 +670,8 @@ impl SiteData {
         self.facts.contains_key(&id)
     }
 
-    /// The parsed facts of page `id` (what the crawl holds: after a lean load, the
-    /// parts checks compare across pages).
+    /// The parsed facts of page `id` (what the crawl holds: after a load for an audit,
+    /// what checks read of other pages, `shared_facts`).
     pub fn facts_of(&self, id: UrlId) -> Option<&PageFacts> {
         self.facts
             .get(&id)

@@ -254,7 +254,7 @@ pub struct UrlRecord {
     /// Kept response headers, names and values shared like link texts: a loaded crawl
     /// holds each distinct one once (the names, `server`, most dates and lengths repeat).
     pub headers: Vec<(arcstr::ArcStr, arcstr::ArcStr)>,
-    /// Page facts (JSON), for HTML pages; written out with every field (see [`full_facts`]).
+    /// Page facts (JSON), for HTML pages; written out with every field (see `full_facts`).
     #[serde(serialize_with = "full_facts")]
     pub facts: Option<RawJson>,
     /// Start of an error body.
