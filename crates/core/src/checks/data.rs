@@ -37,7 +37,8 @@ pub struct SiteData {
     pub robots: Vec<crate::store::StoredRobots>,
     /// What the checks compare against.
     pub thresholds: super::Thresholds,
-    /// The previous finished crawl of the same start URL, for change detection.
+    /// The previous finished crawl of the same start URL, for change detection (loaded
+    /// for an audit with what change detection reads of its pages, without its links).
     pub previous: Option<Box<SiteData>>,
     /// What the TLS probe found, per host.
     pub tls: Vec<crate::tls::TlsFacts>,
@@ -336,15 +337,28 @@ impl SiteData {
     /// row by row as they are read and their JSON is not kept (sitemaps keep theirs),
     /// so the crawl is never held both as JSON text and parsed.
     pub fn load_lean(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        Self::load_parsed(store, id, |_, _, f| Some(f))
+        Self::load_parsed(store, id, |_, _, f| Some(f), true)
     }
 
     /// [`SiteData::load_lean`], keeping `keep` of each page's parsed facts. The links
     /// are read and indexed on a thread of their own meanwhile (the store has a read
     /// connection for each).
-    fn load_parsed(store: &dyn Store, id: CrawlId, keep: Keep) -> Result<Self, StoreError> {
+    ///
+    /// `checked`: whether checks run over this crawl (not only compare with it), which
+    /// then need its links and the projections of what its pages' facts leave out
+    /// ([`SiteData::duplicates`], [`SiteData::texts`]).
+    fn load_parsed(
+        store: &dyn Store,
+        id: CrawlId,
+        keep: Keep,
+        checked: bool,
+    ) -> Result<Self, StoreError> {
         std::thread::scope(|scope| {
-            let links = scope.spawn(|| super::LinkTable::load(store, id));
+            // A crawl only compared with has no check reading its links.
+            let links = scope.spawn(move || match checked {
+                true => super::LinkTable::load(store, id),
+                false => Ok(super::LinkTable::default()),
+            });
             let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), false)?;
             let mut facts = FxHashMap::default();
             let mut sitemaps = Vec::new();
@@ -357,7 +371,9 @@ impl SiteData {
                     && let Some(pos) = site.index.get(&site.urls, uid)
                 {
                     let record = &site.urls[pos];
-                    cross.add(&site.view_with(record, Some(&f)), pos);
+                    if checked {
+                        cross.add(&site.view_with(record, Some(&f)), pos);
+                    }
                     facts.insert(uid, keep(&site, record, f));
                 }
             })?;
@@ -382,12 +398,13 @@ impl SiteData {
     /// nothing); the per-page checks are handed each page's full facts as the store
     /// streams them again. A large crawl's audit holds a fraction of its facts.
     pub fn load_shared(store: &dyn Store, id: CrawlId) -> Result<Self, StoreError> {
-        Self::load_parsed(store, id, shared_facts)
+        Self::load_parsed(store, id, shared_facts, true)
     }
 
     /// Loads crawl `id` for a streamed audit ([`SiteData::load_shared`]) and, for change
     /// detection, the crawl `previous` (see [`SiteData::previous_crawl`]), whose pages
-    /// keep their titles, descriptions and headings too.
+    /// keep their titles, descriptions and headings too, without its links (no check
+    /// reads them).
     pub fn load_for_audit(
         store: &dyn Store,
         id: CrawlId,
@@ -395,7 +412,14 @@ impl SiteData {
     ) -> Result<Self, StoreError> {
         let mut site = Self::load_shared(store, id)?;
         if let Some(earlier) = previous {
-            site.previous = Some(Box::new(Self::load_parsed(store, earlier, previous_facts)?));
+            // Change detection reads the previous crawl's pages one by one; no check runs
+            // over it.
+            site.previous = Some(Box::new(Self::load_parsed(
+                store,
+                earlier,
+                previous_facts,
+                false,
+            )?));
         }
         Ok(site)
     }
@@ -407,6 +431,8 @@ impl SiteData {
         self.keep_facts(shared_facts);
         if let Some(p) = &mut self.previous {
             p.keep_facts(previous_facts);
+            // As SiteData::load_for_audit loads it.
+            p.links = super::LinkTable::default();
         }
     }
 
