@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::data::PriorRef;
 use super::{Check, CheckInfo, PageView, SiteData};
 use crate::model::{Finding, Severity};
 
@@ -140,29 +141,22 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Listed so changes to search snippets can be reviewed.",
                 "Check the new values are intended.",
             ],
-            |_, before, now| {
-                let (b, n) = (before.html()?, now.html()?);
-                let h1 = |f: &crate::model::PageFacts| {
-                    f.headings
-                        .iter()
-                        .find(|h| h.level == 1)
-                        .map(|h| h.text.clone())
-                };
+            |site, before, now| {
+                before.html()?;
+                let b = site.previous.as_deref()?.prior(before.record.id)?;
+                let n = PriorRef::of(now.html()?);
                 let mut changed = serde_json::Map::new();
-                if b.titles.first() != n.titles.first() {
-                    changed.insert(
-                        "title".into(),
-                        json!({ "before": b.titles.first(), "now": n.titles.first() }),
-                    );
+                if b.title != n.title {
+                    changed.insert("title".into(), json!({ "before": b.title, "now": n.title }));
                 }
-                if b.descriptions.first() != n.descriptions.first() {
+                if b.description != n.description {
                     changed.insert(
                         "description".into(),
-                        json!({ "before": b.descriptions.first(), "now": n.descriptions.first() }),
+                        json!({ "before": b.description, "now": n.description }),
                     );
                 }
-                if h1(b) != h1(n) {
-                    changed.insert("h1".into(), json!({ "before": h1(b), "now": h1(n) }));
+                if b.h1 != n.h1 {
+                    changed.insert("h1".into(), json!({ "before": b.h1, "now": n.h1 }));
                 }
                 (!changed.is_empty()).then_some(serde_json::Value::Object(changed))
             },
@@ -204,7 +198,9 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Check content was not lost in a template change.",
             ],
             |site, before, now| {
-                let (b, n) = (before.html()?.text.words, now.html()?.text.words);
+                before.html()?;
+                let b = site.previous.as_deref()?.prior(before.record.id)?.words;
+                let n = now.html()?.text.words;
                 (b > 0 && f64::from(n) < f64::from(b) * (1.0 - site.thresholds.word_drop))
                     .then(|| json!({ "before": b, "now": n }))
             },

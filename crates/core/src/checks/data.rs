@@ -53,6 +53,10 @@ pub struct SiteData {
     /// What the content duplicate checks compare of each indexable HTML page with enough
     /// words, in crawl order (see [`SiteData::texts`]).
     texts: Vec<PageText>,
+    /// Of a crawl loaded to be compared with (as a previous crawl), what change
+    /// detection compares of each page's detail, which its facts leave out (see
+    /// [`SiteData::prior`]); `None` when the facts hold it.
+    priors: Option<FxHashMap<UrlId, Prior>>,
 }
 
 /// Pages sharing one key, by its normalized hash (only hashes two pages or more share).
@@ -279,28 +283,64 @@ pub(crate) fn shared_facts(site: &SiteData, record: &UrlRecord, mut f: Box<PageF
     held(f)
 }
 
-/// What the previous crawl's pages keep: change detection compares the current crawl's
-/// pages with them by title, description, first H1, word count and first canonical
-/// too. Their detail keeps those, and their canonicals are kept whole.
+/// What the previous crawl's pages keep: the facts without their detail, canonicals
+/// whole (change detection compares the first). What it compares of the detail (title,
+/// description, first H1, word count) is held apart, see [`SiteData::prior`].
 pub(crate) fn previous_facts(_: &SiteData, _: &UrlRecord, mut f: Box<PageFacts>) -> Held {
-    let detail = f.detail.take().map(|mut d| {
-        let mut kept = crate::model::PageDetail {
-            titles: std::mem::take(&mut d.titles),
-            descriptions: std::mem::take(&mut d.descriptions),
-            headings: std::mem::take(&mut d.headings),
-            text: crate::model::TextFacts {
-                words: d.text.words,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        kept.titles.shrink_to_fit();
-        kept.descriptions.shrink_to_fit();
-        kept.headings.shrink_to_fit();
-        Box::new(kept)
-    });
-    f.detail = detail;
+    f.detail = None;
     held(f)
+}
+
+/// What change detection compares of a previous crawl's page beyond the facts it
+/// holds (see [`SiteData::prior`]): a few strings instead of an 800-byte detail a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Prior {
+    title: Option<Box<str>>,
+    description: Option<Box<str>>,
+    h1: Option<Box<str>>,
+    words: u32,
+}
+
+impl Prior {
+    fn of(f: &PageFacts) -> Self {
+        let p = PriorRef::of(f);
+        Self {
+            title: p.title.map(Box::from),
+            description: p.description.map(Box::from),
+            h1: p.h1.map(Box::from),
+            words: p.words,
+        }
+    }
+}
+
+/// A page's first title, first description, first H1 and word count, as change
+/// detection compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PriorRef<'a> {
+    /// The first `<title>`.
+    pub(crate) title: Option<&'a str>,
+    /// The first meta description.
+    pub(crate) description: Option<&'a str>,
+    /// The first H1's text.
+    pub(crate) h1: Option<&'a str>,
+    /// Words of main text.
+    pub(crate) words: u32,
+}
+
+impl<'a> PriorRef<'a> {
+    /// Of a page's full facts.
+    pub(crate) fn of(f: &'a PageFacts) -> Self {
+        Self {
+            title: f.titles.first().map(String::as_str),
+            description: f.descriptions.first().map(String::as_str),
+            h1: f
+                .headings
+                .iter()
+                .find(|h| h.level == 1)
+                .map(|h| h.text.as_str()),
+            words: f.text.words,
+        }
+    }
 }
 
 /// What a load keeps of a page's facts: given the crawl (its URLs and links loaded),
@@ -363,6 +403,7 @@ impl SiteData {
             let mut facts = FxHashMap::default();
             let mut sitemaps = Vec::new();
             let mut cross = Projections::default();
+            let mut priors = FxHashMap::default();
             store.for_each_facts(id, &mut |uid, raw| {
                 if is_sitemap_json(raw) {
                     sitemaps.push((uid, raw.to_string()));
@@ -373,11 +414,14 @@ impl SiteData {
                     let record = &site.urls[pos];
                     if checked {
                         cross.add(&site.view_with(record, Some(&f)), pos);
+                    } else {
+                        priors.insert(uid, Prior::of(&f));
                     }
                     facts.insert(uid, keep(&site, record, f));
                 }
             })?;
             cross.finish(&mut site);
+            site.priors = (!checked).then_some(priors);
             for (uid, raw) in sitemaps {
                 if let Some(i) = site.index.get(&site.urls, uid) {
                     site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
@@ -430,6 +474,12 @@ impl SiteData {
     pub(crate) fn share_facts(&mut self) {
         self.keep_facts(shared_facts);
         if let Some(p) = &mut self.previous {
+            let priors = p
+                .facts
+                .iter()
+                .filter_map(|(&id, f)| Some((id, Prior::of(f.as_deref()?))))
+                .collect();
+            p.priors = Some(priors);
             p.keep_facts(previous_facts);
             // As SiteData::load_for_audit loads it.
             p.links = super::LinkTable::default();
@@ -511,6 +561,7 @@ impl SiteData {
             facts: FxHashMap::default(),
             duplicates: Default::default(),
             texts: Vec::new(),
+            priors: None,
         })
     }
 
@@ -585,6 +636,20 @@ impl SiteData {
         &self.duplicates[key]
     }
 
+    /// What change detection compares of page `id` of a crawl it compares with: held
+    /// apart when the crawl was loaded as a previous crawl, else read off its facts.
+    pub(crate) fn prior(&self, id: UrlId) -> Option<PriorRef<'_>> {
+        match &self.priors {
+            Some(priors) => priors.get(&id).map(|p| PriorRef {
+                title: p.title.as_deref(),
+                description: p.description.as_deref(),
+                h1: p.h1.as_deref(),
+                words: p.words,
+            }),
+            None => self.facts_of(id).map(PriorRef::of),
+        }
+    }
+
     /// What the content duplicate checks compare of each indexable internal HTML page
     /// with at least [`MIN_WORDS_COMPARED`] words, in crawl order: worked out as the
     /// crawl is loaded, from each page's full facts (a streamed audit's shared facts
@@ -636,6 +701,7 @@ impl SiteData {
             throttled: Vec::new(),
             duplicates: Default::default(),
             texts: Vec::new(),
+            priors: None,
         }
         .with_facts()
     }
