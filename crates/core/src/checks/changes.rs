@@ -38,8 +38,8 @@ impl Check for ChangeCheck {
     }
 
     // Per page: the page's own facts are then its full facts (the crawl holds only what
-    // checks compare across pages; the previous crawl keeps titles, descriptions and
-    // headings for this).
+    // checks compare across pages; of the previous crawl's pages, SiteData::prior holds
+    // what is compared of their detail).
     fn per_page(&self) -> Option<&dyn super::PerPage> {
         Some(self)
     }

@@ -24,11 +24,6 @@ const NOT_FOUND_PHRASES: &[&str] = &[
     "not be found",
 ];
 
-/// The URL at position `pos` of the crawl.
-fn url_at(site: &SiteData, pos: u32) -> &str {
-    &site.urls[pos as usize].url
-}
-
 fn finding(info: &CheckInfo, url: &str, details: serde_json::Value) -> Finding {
     Finding {
         check_id: info.id,
@@ -60,15 +55,11 @@ impl Check for Exact {
         // than one page in the order of their first page: 8 bytes a page, where a list
         // per text cost a list header and an allocation for each.
         let mut by_text: Vec<(u32, u32)> = site.texts().iter().map(|t| (t.text, t.pos)).collect();
-        by_text.sort_unstable();
-        let mut runs: Vec<&[(u32, u32)]> = by_text
-            .chunk_by(|a, b| a.0 == b.0)
-            .filter(|run| run.len() > 1)
-            .collect();
+        let mut runs: Vec<&[(u32, u32)]> = super::data::shared_runs(&mut by_text).collect();
         runs.sort_unstable_by_key(|run| run[0].1);
         let groups = runs.iter().map(|run| {
             run.iter()
-                .map(|&(_, pos)| url_at(site, pos))
+                .map(|&(_, pos)| site.url_at(pos))
                 .collect::<Vec<_>>()
         });
         for urls in groups {
@@ -203,13 +194,13 @@ impl Check for Near {
                     let shown: Vec<serde_json::Value> = here
                         .chain(there)
                         .take(10)
-                        .map(|(u, d)| json!({ "url": url_at(site, u), "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
+                        .map(|(u, d)| json!({ "url": site.url_at(u), "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
                         .collect();
                     serde_json::value::to_raw_value(&json!({ "similar": shown, "pages": count }))
                         .ok()
                 });
                 if let Some(details) = details {
-                    out.push_raw(&NEAR, Some(url_at(site, pos).to_string()), details);
+                    out.push_raw(&NEAR, Some(site.url_at(pos).to_string()), details);
                 }
             }
         }

@@ -135,10 +135,7 @@ impl Projections {
     /// order.
     fn finish(self, site: &mut SiteData) {
         site.duplicates = self.keys.map(|mut hashes| {
-            hashes.sort_unstable();
-            hashes
-                .chunk_by(|a, b| a.0 == b.0)
-                .filter(|run| run.len() > 1)
+            shared_runs(&mut hashes)
                 .map(|run| (joined(run[0].0), run.iter().map(|&(_, pos)| pos).collect()))
                 .collect()
         });
@@ -148,6 +145,15 @@ impl Projections {
         texts.shrink_to_fit();
         site.texts = texts;
     }
+}
+
+/// The runs of `pairs` (value, position) sharing a value with another pair, each in
+/// position order: what the duplicate checks group pages by.
+pub(crate) fn shared_runs<K: Ord>(pairs: &mut [(K, u32)]) -> impl Iterator<Item = &[(K, u32)]> {
+    pairs.sort_unstable();
+    pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
 }
 
 /// Positions in a crawl's URL list by id. The engine numbers URLs densely from 1, so a
@@ -252,7 +258,7 @@ fn held(mut f: Box<PageFacts>) -> Held {
 
 /// Whether canonical `c` of the page at `url` names another URL (not the page itself,
 /// as written or normalized): what makes a page canonicalised.
-pub(crate) fn canonicalises_elsewhere(c: &str, url: &str) -> bool {
+fn canonicalises_elsewhere(c: &str, url: &str) -> bool {
     // A canonical spelled as the (normalized) URL itself needs no normalizing: most do.
     c != url && crate::url::normalize(c).is_ok_and(|c| c.as_str() != url)
 }
@@ -293,7 +299,7 @@ pub(crate) fn previous_facts(_: &SiteData, _: &UrlRecord, mut f: Box<PageFacts>)
 
 /// What change detection compares of a previous crawl's page beyond the facts it
 /// holds (see [`SiteData::prior`]): a few strings instead of an 800-byte detail a page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Prior {
     title: Option<Box<str>>,
     description: Option<Box<str>>,
@@ -309,6 +315,15 @@ impl Prior {
             description: p.description.map(Box::from),
             h1: p.h1.map(Box::from),
             words: p.words,
+        }
+    }
+
+    fn borrowed(&self) -> PriorRef<'_> {
+        PriorRef {
+            title: self.title.as_deref(),
+            description: self.description.as_deref(),
+            h1: self.h1.as_deref(),
+            words: self.words,
         }
     }
 }
@@ -446,9 +461,9 @@ impl SiteData {
     }
 
     /// Loads crawl `id` for a streamed audit ([`SiteData::load_shared`]) and, for change
-    /// detection, the crawl `previous` (see [`SiteData::previous_crawl`]), whose pages
-    /// keep their titles, descriptions and headings too, without its links (no check
-    /// reads them).
+    /// detection, the crawl `previous` (see [`SiteData::previous_crawl`]): its pages'
+    /// facts without their detail, what change detection compares of that held apart
+    /// ([`SiteData::prior`]), and not its links (no check reads them).
     pub fn load_for_audit(
         store: &dyn Store,
         id: CrawlId,
@@ -632,7 +647,7 @@ impl SiteData {
     /// by the key's normalized hash ([`super::normalized_hash`]), their positions in
     /// [`SiteData::urls`] in crawl order. Worked out as the crawl is loaded, from each
     /// page's full facts: a streamed audit's shared facts leave the texts out.
-    pub(crate) fn duplicates(&self, key: usize) -> &FxHashMap<u128, Box<[u32]>> {
+    pub(crate) fn duplicates(&self, key: usize) -> &Duplicates {
         &self.duplicates[key]
     }
 
@@ -640,14 +655,15 @@ impl SiteData {
     /// apart when the crawl was loaded as a previous crawl, else read off its facts.
     pub(crate) fn prior(&self, id: UrlId) -> Option<PriorRef<'_>> {
         match &self.priors {
-            Some(priors) => priors.get(&id).map(|p| PriorRef {
-                title: p.title.as_deref(),
-                description: p.description.as_deref(),
-                h1: p.h1.as_deref(),
-                words: p.words,
-            }),
+            Some(priors) => priors.get(&id).map(Prior::borrowed),
             None => self.facts_of(id).map(PriorRef::of),
         }
+    }
+
+    /// The URL at position `pos` of [`SiteData::urls`] (the checks' projections name
+    /// pages by position).
+    pub(crate) fn url_at(&self, pos: u32) -> &str {
+        &self.urls[pos as usize].url
     }
 
     /// What the content duplicate checks compare of each indexable internal HTML page

@@ -387,7 +387,7 @@ impl PerPage for DuplicateCheck {
             .iter()
             .filter(|&&m| m as usize != pos)
             .take(10)
-            .map(|&m| site.urls[m as usize].url.as_str())
+            .map(|&m| site.url_at(m))
             .collect();
         out.push(Finding {
             check_id: self.info.id,
