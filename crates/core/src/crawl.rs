@@ -227,7 +227,9 @@ impl Crawler {
             }
             // Failures of the interrupted run are re-probed at the end of this one.
             let fault = r.status.is_some_and(|s| s >= 500)
-                || r.failure.as_ref().is_some_and(FailureKind::is_server_fault);
+                || r.failure
+                    .as_deref()
+                    .is_some_and(FailureKind::is_server_fault);
             if r.state == "done"
                 && fault
                 && engine.cfg.reprobe > 0

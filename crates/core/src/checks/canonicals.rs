@@ -326,7 +326,10 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |site, p| {
                 let t = other_target(site, p)?;
                 let blocked = t.robots_disallowed
-                    || matches!(t.failure, Some(crate::model::FailureKind::BlockedByRobots));
+                    || matches!(
+                        t.failure.as_deref(),
+                        Some(crate::model::FailureKind::BlockedByRobots)
+                    );
                 fire(blocked, || json!({ "canonical": t.url }))
             }
         ),

@@ -741,7 +741,7 @@ impl SiteData {
         let hop = |u: &UrlRecord| RedirectHop {
             url: u.url.clone(),
             status: u.status,
-            location: u.location.clone(),
+            location: u.location.as_deref().map(str::to_string),
         };
         let mut chain = vec![hop(start)];
         let mut current = start;
@@ -901,7 +901,10 @@ impl<'a> PageView<'a> {
     pub fn non_indexable_reason(&self) -> Option<&'static str> {
         let r = self.record;
         if r.robots_disallowed
-            || matches!(r.failure, Some(crate::model::FailureKind::BlockedByRobots))
+            || matches!(
+                r.failure.as_deref(),
+                Some(crate::model::FailureKind::BlockedByRobots)
+            )
         {
             return Some("blocked by robots.txt");
         }

@@ -9,7 +9,7 @@ fn when(p: &PageView<'_>, pred: bool) -> Evidence {
 }
 
 fn failure<'a>(p: &PageView<'a>) -> Option<&'a FailureKind> {
-    p.record.failure.as_ref()
+    p.record.failure.as_deref()
 }
 
 pub(super) fn checks() -> Vec<Box<dyn Check>> {

@@ -244,7 +244,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 targets_where(site, p, |_, t| {
                     t.record.robots_disallowed
                         || matches!(
-                            t.record.failure,
+                            t.record.failure.as_deref(),
                             Some(crate::model::FailureKind::BlockedByRobots)
                         )
                 })

@@ -356,8 +356,8 @@ mod tests {
     use crate::checks::test_support::TestSite;
     use crate::model::FailureKind;
 
-    fn to(path: &str) -> Option<String> {
-        Some(format!("http://site.example{path}"))
+    fn to(path: &str) -> Option<Box<str>> {
+        Some(format!("http://site.example{path}").into())
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let r = f.record;
                 let bad = r.status.is_some_and(|s| s >= 500 || s == 429)
                     || (r.status.is_none()
-                        && r.failure.as_ref().is_some_and(FailureKind::is_error));
+                        && r.failure.as_deref().is_some_and(FailureKind::is_error));
                 bad.then(
                     || json!({ "status": r.status, "failure": r.failure.as_ref().map(|f| f.id()) }),
                 )
@@ -219,7 +219,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |site, f| {
                 let r = f.record;
                 let chain_bad = matches!(
-                    r.failure,
+                    r.failure.as_deref(),
                     Some(FailureKind::RedirectLoop | FailureKind::TooManyRedirects { .. })
                 );
                 let redirected = site.hops.get(&r.id).is_some_and(|h| h.len() > 1);
@@ -453,8 +453,12 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "URL disallowed by robots.txt",
             "It was found but not crawled; its content is invisible to search engines.",
             "Check the rule is intended; allow the URL if it should be crawled.",
-            |p| (p.internal() && matches!(p.record.failure, Some(FailureKind::BlockedByRobots)))
-                .then(|| (None, json!({ "found_by": p.record.found_by }))),
+            |p| (p.internal()
+                && matches!(
+                    p.record.failure.as_deref(),
+                    Some(FailureKind::BlockedByRobots)
+                ))
+            .then(|| (None, json!({ "found_by": p.record.found_by }))),
         ),
         Box::new(BlockedLinked),
         Box::new(BlocksResources),
@@ -482,7 +486,10 @@ impl Check for BlockedLinked {
         for p in site.pages().filter(|p| {
             p.internal()
                 && (p.record.robots_disallowed
-                    || matches!(p.record.failure, Some(FailureKind::BlockedByRobots)))
+                    || matches!(
+                        p.record.failure.as_deref(),
+                        Some(FailureKind::BlockedByRobots)
+                    ))
         }) {
             let from: Vec<&str> = p
                 .inlinks
@@ -528,7 +535,11 @@ impl Check for BlocksResources {
         let blocked: Vec<&str> = site
             .pages()
             .filter(|p| {
-                p.internal() && matches!(p.record.failure, Some(FailureKind::BlockedByRobots))
+                p.internal()
+                    && matches!(
+                        p.record.failure.as_deref(),
+                        Some(FailureKind::BlockedByRobots)
+                    )
             })
             .filter(|p| {
                 p.inlinks
@@ -570,11 +581,12 @@ mod tests {
         assert!(fired(Some(503), "", "robots-txt-unavailable"));
         assert!(fired(Some(429), "", "robots-txt-unavailable"));
         assert!(!fired(Some(404), "", "robots-txt-unavailable"));
-        let refused =
-            TestSite::new().robots_txt(None, "", |r| r.failure = Some(FailureKind::ConnectRefused));
+        let refused = TestSite::new().robots_txt(None, "", |r| {
+            r.failure = Some(Box::new(FailureKind::ConnectRefused))
+        });
         assert_eq!(refused.fired("robots-txt-unavailable"), [""]);
         let looped = TestSite::new().robots_txt(Some(301), "", |r| {
-            r.failure = Some(FailureKind::RedirectLoop)
+            r.failure = Some(Box::new(FailureKind::RedirectLoop))
         });
         assert_eq!(looped.fired("robots-txt-redirect-problem"), [""]);
         assert!(!fired(Some(200), GOOD, "robots-txt-redirect-problem"));

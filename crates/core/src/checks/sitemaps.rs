@@ -214,7 +214,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |_, r| {
                 let too_large = facts(r).is_some_and(|f| f["error_kind"] == "too-large")
-                    || matches!(r.failure, Some(FailureKind::BodyTooLarge { .. }));
+                    || matches!(r.failure.as_deref(), Some(FailureKind::BodyTooLarge { .. }));
                 too_large.then(|| json!({ "bytes": r.body_bytes }))
             },
         ),
@@ -362,7 +362,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Remove or update the entry.",
             ],
             |p| {
-                (!ok(p.record) && !matches!(p.record.failure, Some(FailureKind::BlockedByRobots))).then(|| json!({ "status": p.record.status, "failure": p.record.failure.as_ref().map(|f| f.id()) }))
+                (!ok(p.record) && !matches!(p.record.failure.as_deref(), Some(FailureKind::BlockedByRobots))).then(|| json!({ "status": p.record.status, "failure": p.record.failure.as_deref().map(|f| f.id()) }))
             },
         ),
         entry(
@@ -402,7 +402,10 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |p| {
                 (p.record.robots_disallowed
-                    || matches!(p.record.failure, Some(FailureKind::BlockedByRobots)))
+                    || matches!(
+                        p.record.failure.as_deref(),
+                        Some(FailureKind::BlockedByRobots)
+                    ))
                 .then(|| json!({}))
             },
         ),

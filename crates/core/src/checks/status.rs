@@ -244,7 +244,7 @@ mod tests {
         assert!(site.fired("start-url-unreachable").is_empty());
         let dead = TestSite::new().start(|r| {
             r.status = None;
-            r.failure = Some(FailureKind::ConnectRefused);
+            r.failure = Some(Box::new(FailureKind::ConnectRefused));
         });
         assert_eq!(dead.fired("start-url-unreachable"), vec!["/"]);
         let missing = TestSite::new().start(|r| r.status = Some(404));

@@ -325,7 +325,7 @@ fn record(
         in_sitemap: false,
         state: "done",
         status,
-        failure,
+        failure: failure.map(Box::new),
         location: None,
         content_type: status.map(|_| "text/html".into()),
         ttfb_ms: Some(1.0),

@@ -77,7 +77,7 @@ fn target_of(url: &str) -> Option<String> {
 }
 
 fn saw(r: &UrlRecord) -> Option<ClientSaw> {
-    match (&r.failure, r.status) {
+    match (r.failure.as_deref(), r.status) {
         (Some(FailureKind::ReadTimeout | FailureKind::ConnectTimeout), _) => {
             Some(ClientSaw::Timeout)
         }

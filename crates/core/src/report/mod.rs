@@ -556,7 +556,7 @@ impl CrawlReport {
             if let Some(s) = u.status {
                 *summary.by_status.entry(s).or_default() += 1;
             }
-            let class = match (&u.failure, u.status) {
+            let class = match (u.failure.as_deref(), u.status) {
                 (Some(FailureKind::BlockedByRobots), _) => "blocked".to_string(),
                 (Some(f), _) if f.is_error() && u.status.is_none() => "failed".to_string(),
                 (_, Some(s)) => status_class(s),
@@ -573,7 +573,7 @@ impl CrawlReport {
             } else {
                 None
             };
-            let failure = u.failure.clone().or(chain_failure);
+            let failure = u.failure.as_deref().cloned().or(chain_failure);
             let problem = match (&failure, u.status) {
                 (Some(f), _) => Some(f.id().to_string()),
                 (None, Some(s)) if s >= 400 && !expected_missing(u, s) => Some(format!("http-{s}")),
@@ -683,7 +683,10 @@ impl CrawlReport {
     pub fn unreachable_start(&self) -> Option<&UrlRow> {
         self.start.as_ref().filter(|u| {
             u.record.status.is_none()
-                && u.record.failure.as_ref().is_some_and(FailureKind::is_error)
+                && u.record
+                    .failure
+                    .as_deref()
+                    .is_some_and(FailureKind::is_error)
         })
     }
 

@@ -166,10 +166,12 @@ impl SqliteStore {
                 in_sitemap: r.get(5)?,
                 state: word(r, 6)?,
                 status: r.get(7)?,
-                failure: failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())),
+                failure: failure
+                    .and_then(|f| FailureKind::from_parts(&f, detail.as_deref()))
+                    .map(Box::new),
                 location: r.get(10)?,
-                content_type: r.get(11)?,
-                charset: r.get(12)?,
+                content_type: shared_text(r, 11, &mut pool)?,
+                charset: shared_text(r, 12, &mut pool)?,
                 ttfb_ms: r.get(13)?,
                 total_ms: r.get(14)?,
                 wire_bytes: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
@@ -811,14 +813,20 @@ fn stored_headers(json: &[u8], pool: &mut TextPool) -> Vec<(arcstr::ArcStr, arcs
     )
 }
 
+/// Text column `i` of row `r`, the pool's copy: read in place from SQLite's row buffer,
+/// so only a text the pool lacks is copied.
+fn shared_text(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    pool: &mut TextPool,
+) -> rusqlite::Result<Option<arcstr::ArcStr>> {
+    Ok(match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(t) => Some(pool.get(&String::from_utf8_lossy(t))),
+        _ => None,
+    })
+}
+
 fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<LinkRow> {
-    // Read in place from SQLite's row buffer: only a text the pool lacks is copied.
-    let text = |i: usize, pool: &mut TextPool| -> rusqlite::Result<Option<arcstr::ArcStr>> {
-        Ok(match r.get_ref(i)? {
-            rusqlite::types::ValueRef::Text(t) => Some(pool.get(&String::from_utf8_lossy(t))),
-            _ => None,
-        })
-    };
     let kind = match r.get_ref(2)? {
         rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok(),
         _ => None,
@@ -827,8 +835,8 @@ fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<Link
         from: r.get(0)?,
         to: r.get(1)?,
         kind: kind.unwrap_or_default().into(),
-        text: text(3, pool)?,
-        rel: text(4, pool)?,
+        text: shared_text(r, 3, pool)?,
+        rel: shared_text(r, 4, pool)?,
     })
 }
 
@@ -1028,6 +1036,8 @@ mod tests {
             outcome: Outcome {
                 response: Some(ResponseMeta {
                     status: 502,
+                    content_type: Some("text/html".into()),
+                    charset: Some("utf-8".into()),
                     ..ResponseMeta::default()
                 }),
                 attempts: vec![
@@ -1081,6 +1091,8 @@ mod tests {
                 response: Some(ResponseMeta {
                     status: 200,
                     headers: vec![("server".into(), "nginx".into())],
+                    content_type: Some("text/html".into()),
+                    charset: Some("utf-8".into()),
                     ..ResponseMeta::default()
                 }),
                 ..Outcome::default()
@@ -1132,6 +1144,14 @@ mod tests {
         let full = store.urls(crawl).unwrap();
         let summaries = store.url_summaries(crawl).unwrap();
         assert_eq!(full[1].body_snippet.as_deref(), Some("fine"));
+        // Content types and charsets read once, shared by every row that has them.
+        let shared = |f: fn(&UrlRecord) -> Option<&arcstr::ArcStr>| {
+            let (a, b) = (f(&full[0]).unwrap(), f(&full[1]).unwrap());
+            arcstr::ArcStr::ptr_eq(a, b)
+        };
+        assert_eq!(full[0].content_type.as_deref(), Some("text/html"));
+        assert_eq!(full[1].charset.as_deref(), Some("utf-8"));
+        assert!(shared(|u| u.content_type.as_ref()) && shared(|u| u.charset.as_ref()));
         assert!(!full[1].headers.is_empty());
         assert_eq!(summaries[1].body_snippet, None);
         assert!(summaries[1].headers.is_empty());
