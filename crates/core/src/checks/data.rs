@@ -1,7 +1,5 @@
 //! What the checks read: one crawl, loaded from the store once.
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 
 use crate::crawl::FOUND_START;
@@ -29,10 +27,8 @@ pub struct SiteData {
     by_url: UrlIndex,
     /// Position in `urls` of the start URL.
     start: Option<usize>,
-    /// Page facts of HTML pages, parsed once (boxed: the facts are large, and a hash
-    /// table's empty slots would each cost a whole `PageFacts`; `None` for facts with
-    /// nothing in them, see [`Held`]).
-    facts: FxHashMap<UrlId, Held>,
+    /// Page facts of HTML pages, parsed once, by position in `urls`.
+    facts: FactsTable,
     /// robots.txt bodies by host key, as fetched.
     pub robots: Vec<crate::store::StoredRobots>,
     /// What the checks compare against.
@@ -181,15 +177,12 @@ impl IdIndex {
     }
 }
 
-/// Positions in a crawl's URL list by URL string, keyed by a hash of the string: the
-/// URLs are not copied (a million-URL crawl would otherwise hold each one twice), and a
-/// lookup compares the string found. URLs whose hash another one already has (rare)
-/// are kept by string.
+/// Positions in a crawl's URL list by URL string. The table holds only positions (4
+/// bytes a slot), hashed by the string each names, and a lookup compares the strings
+/// found: a million-URL crawl holds neither a second copy of its URLs nor a key beside
+/// each position. Of two records with the same URL, the first is found.
 #[derive(Debug, Clone, Default)]
-struct UrlIndex {
-    by_hash: FxHashMap<u64, usize>,
-    collided: HashMap<String, usize>,
-}
+struct UrlIndex(hashbrown::HashTable<u32>);
 
 impl UrlIndex {
     fn hash(url: &str) -> u64 {
@@ -198,27 +191,24 @@ impl UrlIndex {
     }
 
     fn new(urls: &[UrlRecord]) -> Self {
-        let mut index = Self::default();
-        index.by_hash.reserve(urls.len());
+        let mut table = hashbrown::HashTable::with_capacity(urls.len());
         for (i, u) in urls.iter().enumerate() {
-            match index.by_hash.entry(Self::hash(&u.url)) {
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(i);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    index.collided.insert(u.url.clone(), i);
-                }
+            let hash = Self::hash(&u.url);
+            if table
+                .find(hash, |&j| urls[j as usize].url == u.url)
+                .is_none()
+            {
+                table.insert_unique(hash, i as u32, |&j| Self::hash(&urls[j as usize].url));
             }
         }
-        index
+        Self(table)
     }
 
     /// The position of `url` in `urls` (the list the index was built from).
     fn get(&self, urls: &[UrlRecord], url: &str) -> Option<usize> {
-        match self.by_hash.get(&Self::hash(url)) {
-            Some(&i) if urls[i].url == url => Some(i),
-            _ => self.collided.get(url).copied(),
-        }
+        self.0
+            .find(Self::hash(url), |&j| urls[j as usize].url == url)
+            .map(|&j| j as usize)
     }
 }
 
@@ -231,6 +221,42 @@ fn start_of(urls: &[UrlRecord]) -> Option<usize> {
 /// default, which most pages' shared facts are (see [`shared_facts`]); they read as
 /// [`NO_FACTS`].
 type Held = Option<Box<PageFacts>>;
+
+/// Page facts by position in a crawl's URL list: whether each URL has facts (an HTML
+/// page) and what is held of them, 9 bytes a URL (a hash table by id took about 35 at a
+/// million URLs: 16-byte entries, half its slots empty after growing).
+#[derive(Debug, Clone, Default)]
+struct FactsTable {
+    has: Vec<bool>,
+    held: Vec<Held>,
+}
+
+impl FactsTable {
+    /// A table for `len` URLs, none with facts yet.
+    fn new(len: usize) -> Self {
+        Self {
+            has: vec![false; len],
+            held: std::iter::repeat_with(|| None).take(len).collect(),
+        }
+    }
+
+    /// Gives the URL at `pos` facts, of which `held` is kept.
+    fn set(&mut self, pos: usize, held: Held) {
+        self.has[pos] = true;
+        self.held[pos] = held;
+    }
+
+    /// What is held of the facts of the URL at `pos`, if it has facts.
+    fn get(&self, pos: usize) -> Option<&Held> {
+        self.has.get(pos)?.then(|| &self.held[pos])
+    }
+
+    /// Each URL with facts: its position and what is held.
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (usize, &Held)> {
+        (0..self.has.len()).filter_map(|pos| Some((pos, self.get(pos)?)))
+    }
+}
 
 /// Facts with every field at its default: what a page whose held facts are `None` has.
 static NO_FACTS: PageFacts = PageFacts {
@@ -363,17 +389,20 @@ impl<'a> PriorRef<'a> {
 type Keep = fn(&SiteData, &UrlRecord, Box<PageFacts>) -> Held;
 
 /// Parses the stored facts of every HTML page.
-fn parse_facts(urls: &[UrlRecord]) -> FxHashMap<UrlId, Held> {
-    urls.iter()
-        .filter_map(|u| {
-            let f = u.facts.as_ref()?.get();
-            // Sitemaps store their own facts (`{"sitemap":…}`); only page facts parse as PageFacts.
-            if is_sitemap_json(f) {
-                return None;
-            }
-            serde_json::from_str(f).ok().map(|f| (u.id, Some(f)))
-        })
-        .collect()
+fn parse_facts(urls: &[UrlRecord]) -> FactsTable {
+    let mut table = FactsTable::new(urls.len());
+    for (pos, u) in urls.iter().enumerate() {
+        let Some(f) = u.facts.as_ref().map(|f| f.get()) else {
+            continue;
+        };
+        // Sitemaps store their own facts (`{"sitemap":…}`); only page facts parse as PageFacts.
+        if !is_sitemap_json(f)
+            && let Ok(f) = serde_json::from_str(f)
+        {
+            table.set(pos, Some(f));
+        }
+    }
+    table
 }
 
 impl SiteData {
@@ -415,7 +444,7 @@ impl SiteData {
                 false => Ok(super::LinkTable::default()),
             });
             let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), false)?;
-            let mut facts = FxHashMap::default();
+            let mut facts = FactsTable::new(site.urls.len());
             let mut sitemaps = Vec::new();
             let mut cross = Projections::default();
             let mut priors = FxHashMap::default();
@@ -432,7 +461,7 @@ impl SiteData {
                     } else {
                         priors.insert(uid, Prior::of(&f));
                     }
-                    facts.insert(uid, keep(&site, record, f));
+                    facts.set(pos, keep(&site, record, f));
                 }
             })?;
             cross.finish(&mut site);
@@ -492,7 +521,7 @@ impl SiteData {
             let priors = p
                 .facts
                 .iter()
-                .filter_map(|(&id, f)| Some((id, Prior::of(f.as_deref()?))))
+                .filter_map(|(pos, f)| Some((p.urls[pos].id, Prior::of(f.as_deref()?))))
                 .collect();
             p.priors = Some(priors);
             p.keep_facts(previous_facts);
@@ -504,14 +533,14 @@ impl SiteData {
     /// Keeps `keep` of each page's facts.
     #[cfg(test)]
     fn keep_facts(&mut self, keep: Keep) {
-        let facts = std::mem::take(&mut self.facts);
-        self.facts = facts
-            .into_iter()
-            .filter_map(|(id, f)| {
-                let record = &self.urls[self.position(id)?];
-                Some((id, f.and_then(|f| keep(self, record, f))))
-            })
-            .collect();
+        let mut facts = std::mem::take(&mut self.facts);
+        for pos in 0..self.urls.len() {
+            if facts.get(pos).is_some() {
+                let f = facts.held[pos].take();
+                facts.held[pos] = f.and_then(|f| keep(self, &self.urls[pos], f));
+            }
+        }
+        self.facts = facts;
     }
 
     /// Loads what a summary report of crawl `id` reads when no check runs: URL rows
@@ -573,7 +602,7 @@ impl SiteData {
             links,
             start,
             by_url,
-            facts: FxHashMap::default(),
+            facts: FactsTable::default(),
             duplicates: Default::default(),
             texts: Vec::new(),
             priors: None,
@@ -585,8 +614,8 @@ impl SiteData {
     /// holds, for tests that build a crawl in memory.
     #[cfg(test)]
     pub(crate) fn drop_page_json(&mut self) {
-        for u in &mut self.urls {
-            if self.facts.contains_key(&u.id) {
+        for (pos, u) in self.urls.iter_mut().enumerate() {
+            if self.facts.get(pos).is_some() {
                 u.facts = None;
             }
         }
@@ -621,7 +650,7 @@ impl SiteData {
     /// Frees the page facts, links by source and the previous crawl: what only the
     /// checks read, once they have run.
     pub fn drop_facts(&mut self) {
-        self.facts = FxHashMap::default();
+        self.facts = FactsTable::default();
         self.duplicates = Default::default();
         self.texts = Vec::new();
         self.links.drop_source_index();
@@ -708,7 +737,7 @@ impl SiteData {
             links: super::LinkTable::default(),
             start,
             by_url,
-            facts: FxHashMap::default(),
+            facts: FactsTable::default(),
             robots: Vec::new(),
             thresholds: super::Thresholds::default(),
             previous: None,
@@ -795,15 +824,15 @@ impl SiteData {
 
     /// Whether page `id` has parsed facts (an HTML page).
     pub fn has_facts(&self, id: UrlId) -> bool {
-        self.facts.contains_key(&id)
+        self.position(id)
+            .is_some_and(|pos| self.facts.get(pos).is_some())
     }
 
     /// The parsed facts of page `id` (what the crawl holds: after a load for an audit,
     /// what checks read of other pages, `shared_facts`).
     pub fn facts_of(&self, id: UrlId) -> Option<&PageFacts> {
-        self.facts
-            .get(&id)
-            .map(|f| f.as_deref().unwrap_or(&NO_FACTS))
+        let f = self.facts.get(self.position(id)?)?;
+        Some(f.as_deref().unwrap_or(&NO_FACTS))
     }
 
     /// One URL as a check sees it.
@@ -1038,25 +1067,38 @@ mod tests {
         assert_eq!(std::mem::size_of::<(Words, u32)>(), 20);
     }
 
-    /// Every URL is found at its position; unknown ones are not; a URL kept by string
-    /// (its hash taken by another) is found too.
+    /// A URL whose facts hold nothing still has facts; one never given any has none,
+    /// nor has a position past the end.
+    #[test]
+    fn facts_table_tells_empty_facts_from_none() {
+        let mut t = FactsTable::new(3);
+        t.set(0, None);
+        t.set(2, Some(Box::new(PageFacts::default())));
+        assert!(matches!(t.get(0), Some(None)));
+        assert!(t.get(1).is_none() && t.get(3).is_none());
+        assert!(matches!(t.get(2), Some(Some(_))));
+        assert_eq!(t.iter().map(|(pos, _)| pos).collect::<Vec<_>>(), [0, 2]);
+    }
+
+    /// Every URL is found at its position; unknown ones are not; of two records with
+    /// the same URL, the first.
     #[test]
     fn url_index_finds_each_url() {
-        let urls: Vec<UrlRecord> = crate::checks::test_support::TestSite::new()
+        let mut urls: Vec<UrlRecord> = crate::checks::test_support::TestSite::new()
             .page("/a", Some(200), None, |_| {})
             .page("/b", Some(404), None, |_| {})
             .built()
             .urls;
-        let mut index = UrlIndex::new(&urls);
+        let index = UrlIndex::new(&urls);
         for (i, u) in urls.iter().enumerate() {
             assert_eq!(index.get(&urls, &u.url), Some(i));
         }
         assert_eq!(index.get(&urls, "http://site.example/none"), None);
-        // As if /b's hash had collided with an earlier URL's.
         let b = urls.iter().position(|u| u.url.ends_with("/b")).unwrap();
-        index.by_hash.remove(&UrlIndex::hash(&urls[b].url));
-        index.collided.insert(urls[b].url.clone(), b);
+        urls.push(urls[b].clone());
+        let index = UrlIndex::new(&urls);
         assert_eq!(index.get(&urls, &urls[b].url), Some(b));
+        assert_eq!(index.0.len(), urls.len() - 1);
     }
 
     /// Ids dense from 1 in order need no table; others get one; both find every id.
