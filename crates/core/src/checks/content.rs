@@ -378,6 +378,32 @@ mod tests {
         );
     }
 
+    /// Each comparable page's text is numbered by the position of the first page with
+    /// that text.
+    #[test]
+    fn texts_are_numbered_by_their_first_page() {
+        let mut t = TestSite::new();
+        for (path, hash) in [
+            ("/y1", "bbbb"),
+            ("/x1", "aaaa"),
+            ("/y2", "bbbb"),
+            ("/x2", "aaaa"),
+        ] {
+            t = t.page(path, Some(200), None, |r| {
+                r.facts = Some(crate::store::raw_json(&text(500, hash, "0000000000000001")))
+            });
+        }
+        let site = t.site();
+        let pos = |p: &str| {
+            site.position_of_url(&format!("http://site.example{p}"))
+                .unwrap() as u32
+        };
+        let numbered: Vec<(u32, u32)> = site.texts().iter().map(|t| (t.pos, t.text)).collect();
+        let (y1, x1) = (pos("/y1"), pos("/x1"));
+        let expected = [(y1, y1), (x1, x1), (pos("/y2"), y1), (pos("/x2"), x1)];
+        assert_eq!(numbered, expected);
+    }
+
     /// A template: 30 pages share one SimHash (25 distinct texts, one text on 6 pages),
     /// 4 more are one bit away, 1 is 4 bits away. Counts and evidence are those of the
     /// pairwise definition.

@@ -63,7 +63,8 @@ type Duplicates = FxHashMap<u128, Box<[u32]>>;
 pub(crate) struct PageText {
     /// The page's position in [`SiteData::urls`].
     pub(crate) pos: u32,
-    /// Its text, numbered: pages with the same number have the same stored text hash.
+    /// Its text, numbered (by the position of the first page with it): pages with the
+    /// same number have the same stored text hash.
     pub(crate) text: u32,
     /// Its SimHash, when it has one that reads.
     pub(crate) simhash: Option<u64>,
@@ -99,8 +100,10 @@ struct Projections {
     /// Each counted page's key hashes with its position.
     keys: [Vec<(Words, u32)>; 3],
     texts: Vec<PageText>,
-    /// The number of each text hash seen (by a 128-bit hash of it).
-    text_ids: FxHashMap<Words, u32>,
+    /// A 128-bit hash of each text's stored hash, with the text's index in `texts`:
+    /// numbered once every page is in (a list, where a hash table by text took twice
+    /// the room).
+    text_hashes: Vec<(Words, u32)>,
 }
 
 impl Projections {
@@ -118,10 +121,11 @@ impl Projections {
         }
         if f.text.words >= MIN_WORDS_COMPARED {
             let hash = words(xxhash_rust::xxh3::xxh3_128(f.text.text_hash.as_bytes()));
-            let next = self.text_ids.len() as u32;
+            self.text_hashes.push((hash, self.texts.len() as u32));
             self.texts.push(PageText {
                 pos: pos as u32,
-                text: *self.text_ids.entry(hash).or_insert(next),
+                // Numbered in `finish`.
+                text: 0,
                 simhash: u64::from_str_radix(&f.text.simhash, 16).ok(),
             });
         }
@@ -136,6 +140,16 @@ impl Projections {
                 .collect()
         });
         let mut texts = self.texts;
+        // Each text is numbered by the position of its first page.
+        let mut hashes = self.text_hashes;
+        hashes.sort_unstable();
+        for run in hashes.chunk_by(|a, b| a.0 == b.0) {
+            let first = run.iter().map(|&(_, i)| texts[i as usize].pos).min();
+            for &(_, i) in run {
+                texts[i as usize].text = first.unwrap_or_default();
+            }
+        }
+        drop(hashes);
         // Facts are read in id order, which is crawl order only for a dense crawl.
         texts.sort_unstable_by_key(|t| t.pos);
         texts.shrink_to_fit();
