@@ -506,7 +506,7 @@ impl SiteData {
     /// Loads crawl `id` for a streamed audit ([`SiteData::load_shared`]) and, for change
     /// detection, the crawl `previous` (see [`SiteData::previous_crawl`]): its pages'
     /// facts without their detail, what change detection compares of that held apart
-    /// ([`SiteData::prior`]), and not its links (no check reads them).
+    /// (see `SiteData::prior`), and not its links (no check reads them).
     pub fn load_for_audit(
         store: &dyn Store,
         id: CrawlId,

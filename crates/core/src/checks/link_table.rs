@@ -6,13 +6,13 @@
 //! as much again as the links themselves. Of each link the table holds its two ends
 //! and the number of its label (kind, text and rel), 12 bytes: labels repeat, as a
 //! site's navigation and footers are on every page (the 100,000-page bench has 200,031
-//! labels for 1.3 million links).
+//! labels for 1.3 million links). The labels' texts are kept end to end in one string,
+//! copied from the store's rows only for a label not seen before.
 
-use arcstr::ArcStr;
 use rustc_hash::FxHashMap;
 
 use crate::model::LinkKindId;
-use crate::store::{CrawlId, LinkRow, Store, StoreError, UrlId};
+use crate::store::{CrawlId, LinkRow, LinkRowRef, Store, StoreError, UrlId};
 
 /// A link as the table holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,44 +26,96 @@ struct Packed {
 /// A slot of the load no link has filled yet.
 const UNFILLED: u32 = u32::MAX;
 
+/// Where a label's text is in the table's [`Texts`]: its start (40 bits) and length
+/// (24 bits) in two 32-bit words, so a label takes 20 bytes, not 24.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span([u32; 2]);
+
+/// No text (`None`, apart from an empty one).
+const NO_TEXT: Span = Span([u32::MAX; 2]);
+
+/// The longest text a label keeps (16 MiB; the extractor keeps 1 KB of a link's text).
+const MAX_LABEL_TEXT: usize = (1 << 24) - 1;
+
+/// The texts of a table's labels, end to end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Texts(String);
+
+impl Texts {
+    /// Keeps `text` (cut at a character boundary past [`MAX_LABEL_TEXT`] bytes).
+    fn add(&mut self, text: Option<&str>) -> Span {
+        let Some(mut text) = text else {
+            return NO_TEXT;
+        };
+        if text.len() > MAX_LABEL_TEXT {
+            let mut end = MAX_LABEL_TEXT;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text = &text[..end];
+        }
+        let start = self.0.len() as u64;
+        self.0.push_str(text);
+        let packed = (start << 24) | text.len() as u64;
+        Span([(packed >> 32) as u32, packed as u32])
+    }
+
+    /// The text at `span`.
+    fn get(&self, span: Span) -> Option<&str> {
+        if span == NO_TEXT {
+            return None;
+        }
+        let packed = (u64::from(span.0[0]) << 32) | u64::from(span.0[1]);
+        let start = (packed >> 24) as usize;
+        self.0
+            .get(start..start + (packed & MAX_LABEL_TEXT as u64) as usize)
+    }
+}
+
 /// What links share: their kind, text and rel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Label {
     kind: LinkKindId,
-    text: Option<ArcStr>,
-    rel: Option<ArcStr>,
+    text: Span,
+    rel: Span,
 }
 
 /// Numbers distinct labels as links are added. The index holds only positions in the
-/// list (4 bytes a slot), not a second copy of each label.
+/// list (4 bytes a slot), not a second copy of each label; a label's texts are compared
+/// and copied from the link as read.
 #[derive(Default)]
 struct Labeler {
     labels: Vec<Label>,
+    texts: Texts,
     index: hashbrown::HashTable<u32>,
 }
 
 impl Labeler {
-    fn hash(label: &Label) -> u64 {
+    fn hash(kind: LinkKindId, text: Option<&str>, rel: Option<&str>) -> u64 {
         use std::hash::BuildHasher;
-        rustc_hash::FxBuildHasher.hash_one(label)
+        rustc_hash::FxBuildHasher.hash_one((kind, text, rel))
     }
 
     /// `link` as the table holds it, its label numbered.
-    fn pack(&mut self, link: LinkRow) -> Packed {
-        let label = Label {
-            kind: link.kind,
-            text: link.text,
-            rel: link.rel,
+    fn pack(&mut self, link: LinkRowRef<'_>) -> Packed {
+        let hash = Self::hash(link.kind, link.text, link.rel);
+        let (labels, texts) = (&mut self.labels, &mut self.texts);
+        let same = |l: &Label| {
+            l.kind == link.kind && texts.get(l.text) == link.text && texts.get(l.rel) == link.rel
         };
-        let hash = Self::hash(&label);
-        let labels = &mut self.labels;
-        let id = match self.index.find(hash, |&i| labels[i as usize] == label) {
+        let id = match self.index.find(hash, |&i| same(&labels[i as usize])) {
             Some(&i) => i,
             None => {
                 let i = labels.len() as u32;
-                labels.push(label);
-                self.index
-                    .insert_unique(hash, i, |&j| Self::hash(&labels[j as usize]));
+                labels.push(Label {
+                    kind: link.kind,
+                    text: texts.add(link.text),
+                    rel: texts.add(link.rel),
+                });
+                self.index.insert_unique(hash, i, |&j| {
+                    let l = &labels[j as usize];
+                    Self::hash(l.kind, texts.get(l.text), texts.get(l.rel))
+                });
                 i
             }
         };
@@ -74,11 +126,12 @@ impl Labeler {
         }
     }
 
-    /// The labels, numbered as packed.
-    fn into_labels(self) -> Vec<Label> {
-        let mut labels = self.labels;
+    /// The labels, numbered as packed, and their texts.
+    fn into_labels(self) -> (Vec<Label>, Texts) {
+        let (mut labels, mut texts) = (self.labels, self.texts);
         labels.shrink_to_fit();
-        labels
+        texts.0.shrink_to_fit();
+        (labels, texts)
     }
 }
 
@@ -103,6 +156,7 @@ pub struct LinkRef<'a> {
 pub struct Links<'a> {
     links: &'a [Packed],
     labels: &'a [Label],
+    texts: &'a Texts,
 }
 
 impl<'a> Links<'a> {
@@ -121,6 +175,7 @@ impl<'a> Links<'a> {
         LinkIter {
             links: self.links.iter(),
             labels: self.labels,
+            texts: self.texts,
         }
     }
 }
@@ -139,17 +194,18 @@ impl<'a> IntoIterator for Links<'a> {
 pub struct LinkIter<'a> {
     links: std::slice::Iter<'a, Packed>,
     labels: &'a [Label],
+    texts: &'a Texts,
 }
 
 /// Packed link `p` as a check reads it.
-fn read<'a>(labels: &'a [Label], p: &Packed) -> LinkRef<'a> {
+fn read<'a>(labels: &'a [Label], texts: &'a Texts, p: &Packed) -> LinkRef<'a> {
     let label = &labels[p.label as usize];
     LinkRef {
         from: p.from,
         to: p.to,
         kind: label.kind,
-        text: label.text.as_deref(),
-        rel: label.rel.as_deref(),
+        text: texts.get(label.text),
+        rel: texts.get(label.rel),
     }
 }
 
@@ -157,7 +213,7 @@ impl<'a> Iterator for LinkIter<'a> {
     type Item = LinkRef<'a>;
 
     fn next(&mut self) -> Option<LinkRef<'a>> {
-        self.links.next().map(|p| read(self.labels, p))
+        self.links.next().map(|p| read(self.labels, self.texts, p))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -174,6 +230,8 @@ pub struct LinkTable {
     links: Vec<Packed>,
     /// The distinct labels links refer to.
     labels: Vec<Label>,
+    /// Their texts.
+    texts: Texts,
     /// (target, where its links start in `links`), in id order.
     targets: Vec<(UrlId, u32)>,
     /// Positions in `links` grouped by source in id order, ascending for one source
@@ -225,7 +283,7 @@ impl LinkTable {
     /// The table of `links`, given in discovery order.
     pub fn from_links(links: Vec<LinkRow>) -> Self {
         let mut labeler = Labeler::default();
-        let links = links.into_iter().map(|l| labeler.pack(l)).collect();
+        let links = links.iter().map(|l| labeler.pack(l.borrowed())).collect();
         Self::sorted(links, labeler)
     }
 
@@ -233,10 +291,12 @@ impl LinkTable {
     fn sorted(mut links: Vec<Packed>, labeler: Labeler) -> Self {
         // Stable: one target's links keep their discovery order.
         links.sort_by_key(|l| l.to);
+        let (labels, texts) = labeler.into_labels();
         Self {
             targets: targets_of(&links),
             links,
-            labels: labeler.into_labels(),
+            labels,
+            texts,
             ..Self::default()
         }
     }
@@ -254,7 +314,7 @@ impl LinkTable {
     /// the two reads) are sorted in after.
     fn placed(
         counts: Vec<(UrlId, u32)>,
-        read: impl FnOnce(&mut dyn FnMut(LinkRow)) -> Result<(), StoreError>,
+        read: impl FnOnce(&mut dyn FnMut(LinkRowRef<'_>)) -> Result<(), StoreError>,
     ) -> Result<Self, StoreError> {
         let (targets, total) = starts(counts);
         let unfilled = Packed {
@@ -283,9 +343,11 @@ impl LinkTable {
         let full =
             (0..targets.len()).all(|i| next[i] as usize == range(&targets, i, total as usize).end);
         if full && late.is_empty() {
+            let (labels, texts) = labeler.into_labels();
             return Ok(Self {
                 links,
-                labels: labeler.into_labels(),
+                labels,
+                texts,
                 targets,
                 ..Self::default()
             });
@@ -326,6 +388,7 @@ impl LinkTable {
         Links {
             links: &self.links[group(&self.targets, id, self.links.len())],
             labels: &self.labels,
+            texts: &self.texts,
         }
     }
 
@@ -334,7 +397,7 @@ impl LinkTable {
     pub fn from(&self, id: UrlId) -> impl Iterator<Item = LinkRef<'_>> + Clone {
         self.by_source[group(&self.sources, id, self.by_source.len())]
             .iter()
-            .map(|&i| read(&self.labels, &self.links[i as usize]))
+            .map(|&i| read(&self.labels, &self.texts, &self.links[i as usize]))
     }
 
     /// Whether page `id` has any link (indexed by source).
@@ -347,6 +410,7 @@ impl LinkTable {
         LinkIter {
             links: self.links.iter(),
             labels: &self.labels,
+            texts: &self.texts,
         }
     }
 
@@ -360,19 +424,15 @@ impl LinkTable {
         self.links.is_empty()
     }
 
-    /// The links as the store holds them (grouped by target), texts shared.
+    /// The links as the store holds them (grouped by target).
     pub fn rows(&self) -> Vec<LinkRow> {
-        self.links
-            .iter()
-            .map(|p| {
-                let label = &self.labels[p.label as usize];
-                LinkRow {
-                    from: p.from,
-                    to: p.to,
-                    kind: label.kind,
-                    text: label.text.clone(),
-                    rel: label.rel.clone(),
-                }
+        self.iter()
+            .map(|l| LinkRow {
+                from: l.from,
+                to: l.to,
+                kind: l.kind,
+                text: l.text.map(Into::into),
+                rel: l.rel.map(Into::into),
             })
             .collect()
     }
@@ -443,13 +503,13 @@ mod tests {
             vec![],
         ] {
             let t = LinkTable::placed(counts.clone(), |f| {
-                links.iter().cloned().for_each(f);
+                links.iter().map(LinkRow::borrowed).for_each(f);
                 Ok(())
             })
             .unwrap();
             assert_eq!(
-                (&t.links, &t.labels, &t.targets),
-                (&right.links, &right.labels, &right.targets),
+                (&t.links, &t.labels, &t.texts, &t.targets),
+                (&right.links, &right.labels, &right.texts, &right.targets),
                 "{counts:?}"
             );
         }
@@ -487,11 +547,27 @@ mod tests {
         }
     }
 
-    /// A link is held in 12 bytes; links with the same kind, text and rel share one
-    /// label, and read back as written.
+    /// A label's text reads back as kept: none apart from an empty one, and one past
+    /// the limit cut at a character boundary.
+    #[test]
+    fn label_texts_read_back() {
+        let mut t = Texts::default();
+        let (none, empty, home) = (t.add(None), t.add(Some("")), t.add(Some("Home")));
+        assert_eq!((t.get(none), t.get(empty)), (None, Some("")));
+        let long = "é".repeat(MAX_LABEL_TEXT / 2 + 1);
+        let span = t.add(Some(&long));
+        let cut = t.get(span).unwrap();
+        assert_eq!(cut.len(), MAX_LABEL_TEXT - 1);
+        assert!(cut.chars().all(|c| c == 'é'));
+        assert_eq!(t.get(home), Some("Home"));
+    }
+
+    /// A link is held in 12 bytes and a label in 20; links with the same kind, text and
+    /// rel share one label, whose texts are kept once, and read back as written.
     #[test]
     fn links_share_labels() {
         assert_eq!(std::mem::size_of::<Packed>(), 12);
+        assert_eq!(std::mem::size_of::<Label>(), 20);
         let mut links: Vec<LinkRow> = (1..=6).map(|from| link(from, 9, "Home")).collect();
         links.push(LinkRow {
             rel: Some("nofollow".into()),
@@ -507,6 +583,7 @@ mod tests {
         });
         let t = LinkTable::from_links(links.clone());
         assert_eq!(t.labels.len(), 4);
+        assert_eq!(t.texts.0, "HomeHomenofollowHome");
         let back: Vec<LinkRow> = t.rows();
         assert_eq!(back, links);
         let read: Vec<LinkRef> = t.to(9).iter().collect();

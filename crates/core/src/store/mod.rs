@@ -91,12 +91,41 @@ pub struct LinkRow {
     /// The link kind (one byte; reads as its id).
     pub kind: crate::model::LinkKindId,
     /// Anchor text or alt. Shared, not owned: a crawl holds millions of links, most of
-    /// whose text (navigation, footers) repeats from page to page, and a loaded crawl
-    /// holds each distinct text once (see [`Store::for_each_link`]); the pointer is
-    /// thin (8 bytes, `None` in the same 8).
+    /// whose text (navigation, footers) repeats from page to page, and links read
+    /// together share each distinct text (see [`Store::links_to`]); the pointer is thin
+    /// (8 bytes, `None` in the same 8).
     pub text: Option<arcstr::ArcStr>,
     /// The rel attribute (shared like `text`).
     pub rel: Option<arcstr::ArcStr>,
+}
+
+impl LinkRow {
+    /// The link with its texts borrowed.
+    pub fn borrowed(&self) -> LinkRowRef<'_> {
+        LinkRowRef {
+            from: self.from,
+            to: self.to,
+            kind: self.kind,
+            text: self.text.as_deref(),
+            rel: self.rel.as_deref(),
+        }
+    }
+}
+
+/// A link as [`Store::for_each_link`] reads it: its texts borrowed from the row, so a
+/// loader copies only what it keeps (a crawl's link texts mostly repeat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkRowRef<'a> {
+    /// The referring URL.
+    pub from: UrlId,
+    /// The target.
+    pub to: UrlId,
+    /// The link kind.
+    pub kind: crate::model::LinkKindId,
+    /// Anchor text or alt.
+    pub text: Option<&'a str>,
+    /// The rel attribute.
+    pub rel: Option<&'a str>,
 }
 
 /// Link texts and rels read from a store, each distinct string held once: a site's
@@ -416,7 +445,11 @@ pub trait Store: Send + Sync {
     fn inlink_counts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, u32)>, StoreError>;
     /// Calls `f` for every link of a crawl: the links to one target in the order they
     /// were written (their discovery order), links to different targets in any order.
-    fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError>;
+    fn for_each_link(
+        &self,
+        crawl: CrawlId,
+        f: &mut dyn FnMut(LinkRowRef<'_>),
+    ) -> Result<(), StoreError>;
     /// Every attempt of the URLs that took more than one.
     fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError>;
     /// Stored robots.txt bodies by host, for resume.

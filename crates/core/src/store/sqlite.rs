@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    CrawlId, CrawlInfo, FindingRecord, LinkRow, NewUrl, Store, StoreError, TextPool, UrlId,
-    UrlRecord, UrlResult, UrlScope, WriteOp,
+    CrawlId, CrawlInfo, FindingRecord, LinkRow, LinkRowRef, NewUrl, Store, StoreError, TextPool,
+    UrlId, UrlRecord, UrlResult, UrlScope, WriteOp,
 };
 use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, RedirectHop, Severity, Timings};
@@ -683,7 +683,11 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn for_each_link(&self, crawl: CrawlId, f: &mut dyn FnMut(LinkRow)) -> Result<(), StoreError> {
+    fn for_each_link(
+        &self,
+        crawl: CrawlId,
+        f: &mut dyn FnMut(LinkRowRef<'_>),
+    ) -> Result<(), StoreError> {
         let conn = self.conn();
         // The crawl's rows are a range of the table, read in place: asked by crawl_id,
         // SQLite would walk the links_by_target index, look every row up and sort them
@@ -701,10 +705,17 @@ impl Store for SqliteStore {
             "SELECT from_id, to_id, kind, text, rel FROM links
              WHERE rowid BETWEEN ?2 AND ?3 AND +crawl_id = ?1 ORDER BY rowid",
         )?;
-        let mut pool = TextPool::default();
         let mut rows = stmt.query(params![crawl, first, last])?;
         while let Some(r) = rows.next()? {
-            f(link_row(r, &mut pool)?);
+            // Texts borrowed from SQLite's row buffer (copied only if not UTF-8).
+            let (text, rel) = (row_text(r, 3)?, row_text(r, 4)?);
+            f(LinkRowRef {
+                from: r.get(0)?,
+                to: r.get(1)?,
+                kind: row_kind(r)?,
+                text: text.as_deref(),
+                rel: rel.as_deref(),
+            });
         }
         Ok(())
     }
@@ -813,28 +824,41 @@ fn stored_headers(json: &[u8], pool: &mut TextPool) -> Vec<(arcstr::ArcStr, arcs
     )
 }
 
-/// Text column `i` of row `r`, the pool's copy: read in place from SQLite's row buffer,
-/// so only a text the pool lacks is copied.
+/// Text column `i` of row `r`, borrowed from SQLite's row buffer (invalid UTF-8 is
+/// replaced, in a copy).
+fn row_text<'r>(
+    r: &'r rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<std::borrow::Cow<'r, str>>> {
+    Ok(match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t)),
+        _ => None,
+    })
+}
+
+/// Text column `i` of row `r`, the pool's copy: only a text the pool lacks is copied.
 fn shared_text(
     r: &rusqlite::Row<'_>,
     i: usize,
     pool: &mut TextPool,
 ) -> rusqlite::Result<Option<arcstr::ArcStr>> {
-    Ok(match r.get_ref(i)? {
-        rusqlite::types::ValueRef::Text(t) => Some(pool.get(&String::from_utf8_lossy(t))),
-        _ => None,
-    })
+    Ok(row_text(r, i)?.map(|t| pool.get(&t)))
 }
 
-fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<LinkRow> {
+/// The link kind of a link row (column 2).
+fn row_kind(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::model::LinkKindId> {
     let kind = match r.get_ref(2)? {
         rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok(),
         _ => None,
     };
+    Ok(kind.unwrap_or_default().into())
+}
+
+fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<LinkRow> {
     Ok(LinkRow {
         from: r.get(0)?,
         to: r.get(1)?,
-        kind: kind.unwrap_or_default().into(),
+        kind: row_kind(r)?,
         text: shared_text(r, 3, pool)?,
         rel: shared_text(r, 4, pool)?,
     })
@@ -1129,13 +1153,24 @@ mod tests {
         counts.sort_unstable();
         assert_eq!(counts, vec![(1, 1), (2, 2)]);
         let mut all = Vec::new();
-        store.for_each_link(crawl, &mut |l| all.push(l)).unwrap();
-        assert_eq!(all.len(), 3);
-        assert_eq!(all[1].rel.as_deref(), Some("nofollow"));
+        store
+            .for_each_link(crawl, &mut |l| {
+                all.push((
+                    l.from,
+                    l.to,
+                    l.text.map(str::to_string),
+                    l.rel.map(str::to_string),
+                ))
+            })
+            .unwrap();
+        let text = |t: &str| Some(t.to_string());
+        let expected = [
+            (1, 2, text("two"), None),
+            (1, 1, text("two"), text("nofollow")),
+            (2, 2, None, None),
+        ];
+        assert_eq!(all, expected);
         // Each distinct text is read once and shared by every link that has it.
-        let (first, second) = (all[0].text.as_ref().unwrap(), all[1].text.as_ref().unwrap());
-        assert_eq!((first.as_str(), all[2].text.as_deref()), ("two", None));
-        assert!(arcstr::ArcStr::ptr_eq(first, second));
         let to_both = store.links_to(crawl, &[1, 2]).unwrap();
         assert!(arcstr::ArcStr::ptr_eq(
             to_both[0].text.as_ref().unwrap(),
