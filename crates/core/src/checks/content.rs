@@ -233,7 +233,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Trim markup and inline scripts; add content.",
             |p| {
                 let f = p.html()?;
-                let html = p.record.body_bytes.filter(|b| *b > 0)?;
+                let html = p.record.body_bytes.get().filter(|b| *b > 0)?;
                 let ratio = f.text.text_bytes as f64 / html as f64;
                 (ratio <= p.limits.text_ratio).then(|| (None, json!({ "ratio": format!("{:.1}%", ratio * 100.0), "text_bytes": f.text.text_bytes, "html_bytes": html })))
             },
@@ -584,7 +584,7 @@ mod tests {
         ] {
             t = t.page(path, Some(200), None, |r| {
                 r.facts = Some(crate::store::raw_json(&facts));
-                r.body_bytes = Some(4000);
+                r.body_bytes = Some(4000).into();
             });
         }
         assert_eq!(t.fired("thin-content"), ["/thin", "/soft"]);

@@ -142,7 +142,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let r = p.record;
                 let empty = r.status.is_some_and(|s| (200..300).contains(&s))
                     && r.failure.is_none()
-                    && r.body_bytes == Some(0)
+                    && r.body_bytes.get() == Some(0)
                     && p.is_page_target();
                 when(p, empty)
             },
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn empty_pages_missing_content_type_and_429() {
         let site = TestSite::new()
-            .page("/empty", Some(200), None, |r| r.body_bytes = Some(0))
+            .page("/empty", Some(200), None, |r| r.body_bytes = Some(0).into())
             .page("/full", Some(200), None, |_| {})
             .page("/untyped", Some(200), None, |r| r.content_type = None)
             .page("/404-untyped", Some(404), None, |r| r.content_type = None)

@@ -219,7 +219,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Compress the image, resize it, or serve WebP/AVIF.",
             ],
             |p| {
-                let b = p.record.wire_bytes?;
+                let b = p.record.wire_bytes.get()?;
                 (b > p.limits.image_max_bytes
                     && p.record.status.is_some_and(|s| (200..300).contains(&s)))
                 .then(|| (None, json!({ "bytes": b })))
@@ -314,7 +314,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |p| {
                 let ct = content_type(p);
-                let big = p.record.body_bytes.is_some_and(|b| b > 1024);
+                let big = p.record.body_bytes.get().is_some_and(|b| b > 1024);
                 (is_text(&ct)
                     && big
                     && p.record.status.is_some_and(|s| (200..300).contains(&s))
@@ -365,7 +365,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Split the bundle; remove unused code.",
             ],
             |p| {
-                let b = p.record.body_bytes?;
+                let b = p.record.body_bytes.get()?;
                 (b > p.limits.resource_max_bytes).then(|| (None, json!({ "bytes": b })))
             },
         ),
@@ -444,7 +444,7 @@ impl super::PerPage for PageResourceCheck {
             "resources-total-heavy" => {
                 let bytes: u64 = count
                     .keys()
-                    .filter_map(|id| site.get(*id)?.wire_bytes)
+                    .filter_map(|id| site.get(*id)?.wire_bytes.get())
                     .sum();
                 (bytes > site.thresholds.page_resources_max_bytes)
                     .then(|| json!({ "bytes": bytes, "files": count.len() }))
@@ -537,7 +537,7 @@ mod tests {
             .page("/gone.png", Some(404), None, |_| {})
             .linked_as("/gone.png", "img")
             .page("/big.jpg", Some(200), None, |r| {
-                r.wire_bytes = Some(200 * 1024)
+                r.wire_bytes = Some(200 * 1024).into()
             })
             .linked_as("/big.jpg", "img")
             .page("/small.jpg", Some(200), None, |r| {
@@ -553,8 +553,8 @@ mod tests {
             .linked_as("/moved.css", "css")
             .page("/plain.css", Some(200), None, |r| {
                 r.content_type = Some("text/css".into());
-                r.body_bytes = Some(600 * 1024);
-                r.wire_bytes = Some(600 * 1024);
+                r.body_bytes = Some(600 * 1024).into();
+                r.wire_bytes = Some(600 * 1024).into();
             })
             .linked_as("/plain.css", "css")
             .link("/", "/plain.css", "css")

@@ -241,6 +241,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |site, f| {
                 f.record
                     .body_bytes
+                    .get()
                     .filter(|b| *b > site.thresholds.robots_max_bytes)
                     .map(|b| json!({ "bytes": b }))
             },
@@ -590,7 +591,8 @@ mod tests {
         });
         assert_eq!(looped.fired("robots-txt-redirect-problem"), [""]);
         assert!(!fired(Some(200), GOOD, "robots-txt-redirect-problem"));
-        let big = TestSite::new().robots_txt(Some(200), GOOD, |r| r.body_bytes = Some(600_000));
+        let big =
+            TestSite::new().robots_txt(Some(200), GOOD, |r| r.body_bytes = Some(600_000).into());
         assert_eq!(big.fired("robots-txt-too-large"), [""]);
         let html =
             TestSite::new().robots_txt(Some(200), "<html><body>Not found</body></html>", |r| {

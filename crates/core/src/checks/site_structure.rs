@@ -249,7 +249,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             },
             eval: |p| {
                 p.html()?;
-                let ttfb = p.record.ttfb_ms?;
+                let ttfb = p.record.ttfb_ms.get()?;
                 let l = p.limits;
                 (ttfb > l.ttfb_slow_ms).then(|| {
                     (
@@ -284,7 +284,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Compress images, drop unused scripts, lazy-load below the fold.",
             ],
             |site, id| {
-                let own = site.get(id)?.wire_bytes.unwrap_or(0);
+                let own = site.get(id)?.wire_bytes.get().unwrap_or(0);
                 let res: HashSet<UrlId> = site
                     .outlinks(id)
                     .filter(|l| {
@@ -298,7 +298,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let total = own
                     + res
                         .iter()
-                        .filter_map(|r| site.get(*r)?.wire_bytes)
+                        .filter_map(|r| site.get(*r)?.wire_bytes.get())
                         .sum::<u64>();
                 (total > site.thresholds.page_weight_max_bytes)
                     .then(|| json!({ "bytes": total, "resources": res.len() }))
@@ -315,7 +315,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             },
             eval: |p| {
                 p.html()?;
-                let b = p.record.body_bytes?;
+                let b = p.record.body_bytes.get()?;
                 (b > p.limits.html_max_bytes).then(|| (None, json!({ "bytes": b })))
             },
         }),
@@ -450,13 +450,13 @@ mod tests {
         let mut t = TestSite::new();
         t = t.page("/slow", Some(200), None, |r| {
             r.facts = Some(crate::store::raw_json(&json!({})));
-            r.ttfb_ms = Some(1200.0);
+            r.ttfb_ms = Some(1200.0).into();
             r.headers.push(("etag".into(), "\"x\"".into()));
         });
         t = t.page("/big", Some(200), None, |r| {
             r.facts = Some(crate::store::raw_json(&json!({})));
-            r.body_bytes = Some(3 << 20);
-            r.wire_bytes = Some(5 << 20);
+            r.body_bytes = Some(3 << 20).into();
+            r.wire_bytes = Some(5 << 20).into();
             r.headers.push(("last-modified".into(), "x".into()));
         });
         assert_eq!(t.fired("ttfb-slow"), ["/slow"]);

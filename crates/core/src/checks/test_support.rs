@@ -234,7 +234,7 @@ impl TestSite {
     ) -> Self {
         let mut r = record("http://site.example/robots.txt", status, None, "robots");
         r.content_type = Some("text/plain".into());
-        r.body_bytes = Some(body.len() as u64);
+        r.body_bytes = Some(body.len() as u64).into();
         edit(&mut r);
         self.push(r);
         let ok = status.is_some_and(|s| (200..300).contains(&s));
@@ -328,10 +328,10 @@ fn record(
         failure: failure.map(Box::new),
         location: None,
         content_type: status.map(|_| "text/html".into()),
-        ttfb_ms: Some(1.0),
-        total_ms: Some(1.0),
-        wire_bytes: Some(100),
-        body_bytes: Some(100),
+        ttfb_ms: Some(1.0).into(),
+        total_ms: Some(1.0).into(),
+        wire_bytes: Some(100).into(),
+        body_bytes: Some(100).into(),
         charset: None,
         attempts: 1,
         robots_disallowed: false,

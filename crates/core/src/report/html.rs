@@ -86,7 +86,7 @@ fn charts(r: &CrawlReport, html: &mut String) {
     let mut times = vec![0u64; TIME_BUCKETS.len()];
     let mut depths: BTreeMap<u32, u64> = BTreeMap::new();
     for u in &r.urls {
-        if let Some(t) = u.record.total_ms.or(u.record.ttfb_ms)
+        if let Some(t) = u.record.total_ms.get().or(u.record.ttfb_ms.get())
             && let Some(i) = TIME_BUCKETS.iter().position(|(max, _)| t < *max)
         {
             times[i] += 1;
@@ -330,7 +330,7 @@ fn url_rows(r: &CrawlReport) -> String {
                     "external"
                 },
                 rec.depth,
-                rec.ttfb_ms.map(|t| (t * 10.0).round() / 10.0),
+                rec.ttfb_ms.get().map(|t| (t * 10.0).round() / 10.0),
                 rec.body_bytes,
                 u.inlinks,
                 findings.get(rec.url.as_str()).copied().unwrap_or(0),

@@ -595,7 +595,7 @@ impl CrawlReport {
                 status: u.status,
                 failure: failure.as_ref(),
                 fingerprint: answered_by.as_ref(),
-                total_ms: u.total_ms,
+                total_ms: u.total_ms.get(),
                 persistence: reprobe.as_ref().map(|r| r.verdict),
                 retry_after: u.headers.iter().any(|(n, _)| n == "retry-after"),
             });

@@ -23,8 +23,8 @@ fn fixed_site() -> crate::checks::SiteData {
             r.location = Some("http://site.example/ok".into());
         })
         .page("/slow", Some(200), None, |r| {
-            r.ttfb_ms = Some(1500.0);
-            r.total_ms = Some(1650.0);
+            r.ttfb_ms = Some(1500.0).into();
+            r.total_ms = Some(1650.0).into();
         })
         .page("/down", None, Some(FailureKind::ConnectRefused), |r| {
             r.url = "http://other.example/down".into();
