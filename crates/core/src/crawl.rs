@@ -219,7 +219,7 @@ impl Crawler {
             if r.found_by == FOUND_START {
                 engine.start_ids.insert(r.id);
             }
-            if r.scope == UrlScope::Internal && counts_as_page(r.found_by) {
+            if r.scope == UrlScope::Internal && counts_as_page(&r.found_by) {
                 engine.pages += 1;
                 if let Ok(u) = Url::parse(&r.url) {
                     engine.note_probe_host(&u);
@@ -227,14 +227,12 @@ impl Crawler {
             }
             // Failures of the interrupted run are re-probed at the end of this one.
             let fault = r.status.is_some_and(|s| s >= 500)
-                || r.failure
-                    .as_deref()
-                    .is_some_and(FailureKind::is_server_fault);
+                || r.failure().is_some_and(FailureKind::is_server_fault);
             if r.state == "done"
                 && fault
                 && engine.cfg.reprobe > 0
                 && !matches!(
-                    r.found_by,
+                    r.found_by.as_str(),
                     FOUND_ROBOTS | FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE
                 )
                 && let Ok(u) = Url::parse(&r.url)
@@ -247,7 +245,7 @@ impl Crawler {
             let Ok(url) = Url::parse(&r.url) else {
                 continue;
             };
-            let kind = match (r.found_by, r.scope) {
+            let kind = match (r.found_by.as_str(), r.scope) {
                 (FOUND_ROBOTS, _) => JobKind::Robots,
                 (FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE, _) => JobKind::Sitemap,
                 (_, UrlScope::External) => JobKind::External,

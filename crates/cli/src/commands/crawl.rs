@@ -92,8 +92,7 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
     if let Some(start) = report.unreachable_start() {
         let why = start
             .record
-            .failure
-            .as_ref()
+            .failure()
             .map(|f| f.describe())
             .unwrap_or_default();
         eprintln!(

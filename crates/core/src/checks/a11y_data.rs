@@ -313,7 +313,7 @@ mod tests {
             ("/none", json!({ "a11y": { "main_landmark": true } })),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&facts))
+                r.set_facts(Some(crate::store::raw_json(&facts)))
             });
         }
         for (id, paths) in [

@@ -415,13 +415,14 @@ mod tests {
 
     fn html(t: TestSite, path: &str) -> TestSite {
         t.page(path, Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})))
+            r.set_facts(Some(crate::store::raw_json(&json!({}))))
         })
     }
 
     #[test]
     fn depth_orphans_and_inlinks() {
-        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
+        let mut t =
+            TestSite::new().start(|r| r.set_facts(Some(crate::store::raw_json(&json!({})))));
         for p in ["/d1", "/d2", "/d3", "/d4"] {
             t = html(t, p);
         }
@@ -434,7 +435,7 @@ mod tests {
             .link("/d2", "/d3", "a")
             .link("/d3", "/d4", "a");
         t = t.unlinked("/orphan", Some(200), |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})));
+            r.set_facts(Some(crate::store::raw_json(&json!({}))));
             r.in_sitemap = true;
         });
         assert_eq!(t.fired("crawl-depth-high"), ["/d4"]);
@@ -446,7 +447,8 @@ mod tests {
 
     #[test]
     fn follow_flags_and_outlinks() {
-        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
+        let mut t =
+            TestSite::new().start(|r| r.set_facts(Some(crate::store::raw_json(&json!({})))));
         t = html(t, "/nf");
         t = html(t, "/mixed");
         t = html(t, "/other");
@@ -455,7 +457,8 @@ mod tests {
         // /other links /mixed with follow; / links it nofollow.
         assert_eq!(t.fired("nofollow-inlinks-only"), ["/nf"]);
         assert_eq!(t.fired("mixed-follow-inlinks"), ["/mixed"]);
-        let mut ext = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
+        let mut ext =
+            TestSite::new().start(|r| r.set_facts(Some(crate::store::raw_json(&json!({})))));
         ext = ext.page("/x", Some(200), None, |r| {
             r.url = "http://elsewhere.example/x".into();
             r.scope = crate::store::UrlScope::External;
@@ -468,15 +471,17 @@ mod tests {
     #[test]
     fn page_level_nofollow_in_any_case() {
         let facts = |v: serde_json::Value| Some(crate::store::raw_json(&v));
-        let mut t = TestSite::new().start(|r| r.facts = facts(json!({})));
+        let mut t = TestSite::new().start(|r| r.set_facts(facts(json!({}))));
         t = t.page("/meta", Some(200), None, |r| {
-            r.facts = facts(json!({ "meta_robots": ["Index, NoFollow"] }))
+            r.set_facts(facts(json!({ "meta_robots": ["Index, NoFollow"] })))
         });
         t = t.page("/directive", Some(200), None, |r| {
-            r.facts = facts(json!({ "directives": [{ "name": "googlebot", "value": " NONE ", "in_body": false }] }))
+            r.set_facts(facts(json!({ "directives": [{ "name": "googlebot", "value": " NONE ", "in_body": false }] })))
         });
         t = t.page("/plain", Some(200), None, |r| {
-            r.facts = facts(json!({ "meta_robots": ["index,follow,nofollowers"] }))
+            r.set_facts(facts(
+                json!({ "meta_robots": ["index,follow,nofollowers"] }),
+            ))
         });
         for target in ["/x", "/y", "/z"] {
             t = html(t, target);
@@ -493,7 +498,8 @@ mod tests {
     /// still a single inlink), and links once each.
     #[test]
     fn repeated_links_count_pages_once_and_links_each() {
-        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
+        let mut t =
+            TestSite::new().start(|r| r.set_facts(Some(crate::store::raw_json(&json!({})))));
         for p in ["/a", "/twice", "/y", "/z", "/nf"] {
             t = html(t, p);
         }
@@ -536,8 +542,8 @@ mod tests {
                 &json!({ "meta_robots": ["noindex"] }),
             ))
         };
-        let mut n = TestSite::new().start(|r| r.facts = noindex());
-        n = n.page("/n2", Some(200), None, |r| r.facts = noindex());
+        let mut n = TestSite::new().start(|r| r.set_facts(noindex()));
+        n = n.page("/n2", Some(200), None, |r| r.set_facts(noindex()));
         n = html(n, "/main");
         n = n
             .link("/", "/main", "a")
@@ -563,14 +569,14 @@ mod tests {
     #[test]
     fn non_indexable_sources_and_canonicalised_targets() {
         let mut t = TestSite::new().start(|r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "meta_robots": ["noindex"] }),
-            ))
+            )))
         });
         t = t.page("/dup", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "canonicals": ["http://site.example/main"] }),
-            ))
+            )))
         });
         t = html(t, "/main");
         assert!(
@@ -578,11 +584,11 @@ mod tests {
                 .contains(&"/main".to_string())
         );
         let t2 = TestSite::new()
-            .start(|r| r.facts = Some(crate::store::raw_json(&json!({}))))
+            .start(|r| r.set_facts(Some(crate::store::raw_json(&json!({})))))
             .page("/dup", Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(
+                r.set_facts(Some(crate::store::raw_json(
                     &json!({ "canonicals": ["http://site.example/main"] }),
-                ))
+                )))
             });
         assert_eq!(t2.fired("links-to-canonicalised"), ["/"]);
     }

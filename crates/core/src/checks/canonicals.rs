@@ -295,10 +295,10 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Point the canonical at the final, working URL.",
             |site, p| {
                 let t = other_target(site, p)?;
-                let ok = t.status.is_some_and(|s| (200..300).contains(&s)) && t.failure.is_none();
+                let ok = t.status.is_some_and(|s| (200..300).contains(&s)) && t.failure().is_none();
                 fire(
                     !ok && t.state == "done",
-                    || json!({ "canonical": t.url, "status": t.status, "failure": t.failure.as_ref().map(|f| f.id()) }),
+                    || json!({ "canonical": t.url, "status": t.status, "failure": t.failure().map(|f| f.id()) }),
                 )
             }
         ),
@@ -327,7 +327,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let t = other_target(site, p)?;
                 let blocked = t.robots_disallowed
                     || matches!(
-                        t.failure.as_deref(),
+                        t.failure(),
                         Some(crate::model::FailureKind::BlockedByRobots)
                     );
                 fire(blocked, || json!({ "canonical": t.url }))
@@ -519,7 +519,7 @@ mod tests {
                 })
                 .collect();
             f["canonicals"] = json!(resolved);
-            r.facts = Some(crate::store::raw_json(&f));
+            r.set_facts(Some(crate::store::raw_json(&f)));
         })
     }
 
@@ -573,7 +573,7 @@ mod tests {
             json!({}),
         );
         t = t.page("/hdr", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})));
+            r.set_facts(Some(crate::store::raw_json(&json!({}))));
             r.headers.push((
                 "link".into(),
                 format!("<{BASE}/hdr>; rel=\"canonical\"").into(),
@@ -650,7 +650,7 @@ mod tests {
             json!({}),
         );
         t = t.unlinked("/orphan", Some(200), |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})))
+            r.set_facts(Some(crate::store::raw_json(&json!({}))))
         });
         assert_eq!(
             t.fired("canonical-target-not-200"),
@@ -675,10 +675,10 @@ mod tests {
         let mut t = TestSite::new();
         t = page(t, "/m", json!([tag(&format!("{BASE}/n"))]), json!({}));
         t = t.page("/n", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({
+            r.set_facts(Some(crate::store::raw_json(&json!({
                 "canonical_tags": [tag(&format!("{BASE}/n"))],
                 "canonicals": [format!("{BASE}/n")],
-            })));
+            }))));
             r.headers.push((
                 "link".into(),
                 format!("<{BASE}/c>; rel=\"canonical\"").into(),
@@ -729,9 +729,9 @@ mod tests {
     fn https_page_with_http_canonical() {
         let t = TestSite::new().page("/s", Some(200), None, |r| {
             r.url = "https://site.example/s".into();
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "canonical_tags": [{ "href": "http://site.example/s" }] }),
-            ));
+            )));
         });
         assert_eq!(
             t.fired("canonical-https-to-http"),

@@ -8,7 +8,7 @@ use super::{Check, CheckInfo, PageView, SiteData};
 use crate::model::{Finding, Severity};
 
 fn ok(p: &PageView<'_>) -> bool {
-    p.status().is_some_and(|s| (200..300).contains(&s)) && p.record.failure.is_none()
+    p.status().is_some_and(|s| (200..300).contains(&s)) && p.record.failure().is_none()
 }
 
 /// Whether the URL is an indexable HTML page (2xx, no noindex, self-canonical).
@@ -18,7 +18,7 @@ fn indexable(p: &PageView<'_>) -> bool {
 
 /// The index state in words, for evidence.
 fn state(p: &PageView<'_>) -> String {
-    match (p.status(), &p.record.failure, p.non_indexable_reason()) {
+    match (p.status(), p.record.failure(), p.non_indexable_reason()) {
         (_, Some(f), _) => f.id().to_string(),
         (Some(s), None, _) if !(200..300).contains(&s) => format!("http-{s}"),
         (_, _, Some(r)) => r.to_string(),
@@ -88,7 +88,7 @@ fn change(
 
 /// The final URL of a redirect chain, if the URL redirects.
 fn final_url(site: &SiteData, p: &PageView<'_>) -> Option<String> {
-    p.record.location.as_ref()?;
+    p.record.location()?;
     site.chain(p.record).last().map(|h| h.url.clone())
 }
 
@@ -129,7 +129,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |_, before, now| {
                 let broken = now.status().is_some_and(|s| s >= 400)
-                    || now.record.failure.as_ref().is_some_and(|f| f.is_error());
+                    || now.record.failure().is_some_and(|f| f.is_error());
                 (before.status() == Some(200) && broken).then(|| json!({ "now": state(now) }))
             },
         ),
@@ -282,7 +282,7 @@ fn sitemap_urls(site: &SiteData) -> u64 {
         .iter()
         .filter_map(|u| {
             // Only sitemap files store `{"sitemap":…}`; page facts are not parsed at all.
-            let raw = u.facts.as_ref()?.get();
+            let raw = u.facts()?.get();
             if !raw.trim_start().starts_with("{\"sitemap\"") {
                 return None;
             }
@@ -325,16 +325,16 @@ mod tests {
 
     fn html(t: TestSite, path: &str, status: u16, facts: serde_json::Value) -> TestSite {
         t.page(path, Some(status), None, |r| {
-            r.facts = Some(crate::store::raw_json(&facts))
+            r.set_facts(Some(crate::store::raw_json(&facts)))
         })
     }
 
     fn sitemap(t: TestSite, urls: u64) -> TestSite {
         t.unlinked("/sitemap.xml", Some(200), |r| {
-            r.found_by = "sitemap-file";
-            r.facts = Some(crate::store::raw_json(
+            r.found_by = crate::checks::test_support::word("sitemap-file");
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "sitemap": { "kind": "urlset", "urls": urls } }),
-            ));
+            )));
         })
     }
 
@@ -350,7 +350,7 @@ mod tests {
         before = html(before, "/retitle", 200, page("Old title", 500));
         before = html(before, "/shrink", 200, page("Shrink", 1000));
         before = before.page("/moved", Some(301), None, |r| {
-            r.location = Some("http://site.example/stay".into())
+            r.set_location(Some("http://site.example/stay"))
         });
         before = sitemap(
             before.robots_txt(Some(200), "User-agent: *\nDisallow:\n", |_| {}),
@@ -369,7 +369,7 @@ mod tests {
         now = html(now, "/retitle", 200, page("New title", 500));
         now = html(now, "/shrink", 200, page("Shrink", 300));
         now = now.page("/moved", Some(301), None, |r| {
-            r.location = Some("http://site.example/open".into())
+            r.set_location(Some("http://site.example/open"))
         });
         now = sitemap(
             now.robots_txt(Some(200), "User-agent: *\nDisallow: /hide\n", |_| {}),

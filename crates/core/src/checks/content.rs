@@ -338,7 +338,7 @@ mod tests {
             ("/short", text(5, "aaaa", "")),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&facts))
+                r.set_facts(Some(crate::store::raw_json(&facts)))
             });
         }
         let mut exact = t.fired("duplicate-exact");
@@ -362,7 +362,7 @@ mod tests {
             ("/x3", "aaaa", "0000000000000001"),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&text(500, hash, simhash)))
+                r.set_facts(Some(crate::store::raw_json(&text(500, hash, simhash))))
             });
         }
         let found = t.findings("duplicate-exact");
@@ -390,7 +390,11 @@ mod tests {
             ("/x2", "aaaa"),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&text(500, hash, "0000000000000001")))
+                r.set_facts(Some(crate::store::raw_json(&text(
+                    500,
+                    hash,
+                    "0000000000000001",
+                ))))
             });
         }
         let site = t.site();
@@ -417,28 +421,28 @@ mod tests {
                 format!("t{i}")
             };
             t = t.page(&format!("/tpl{i}"), Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&text(
+                r.set_facts(Some(crate::store::raw_json(&text(
                     500,
                     &hash,
                     "00000000000000ff",
-                )))
+                ))))
             });
         }
         for i in 0..4 {
             t = t.page(&format!("/close{i}"), Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&text(
+                r.set_facts(Some(crate::store::raw_json(&text(
                     500,
                     &format!("c{i}"),
                     "00000000000001ff",
-                )))
+                ))))
             });
         }
         t = t.page("/far", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&text(
+            r.set_facts(Some(crate::store::raw_json(&text(
                 500,
                 "far",
                 "000000000000f0ff",
-            )))
+            ))))
         });
         let found = t.findings("duplicate-near");
         let pages = |url: &str| {
@@ -510,11 +514,11 @@ mod tests {
         let mut t = TestSite::new();
         for (path, h, text_hash) in &pages {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&text(
+                r.set_facts(Some(crate::store::raw_json(&text(
                     500,
                     text_hash,
                     &format!("{h:016x}"),
-                )))
+                ))))
             });
         }
         let found = t.findings("duplicate-near");
@@ -583,7 +587,7 @@ mod tests {
             ),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&facts));
+                r.set_facts(Some(crate::store::raw_json(&facts)));
                 r.body_bytes = Some(4000).into();
             });
         }

@@ -406,7 +406,7 @@ type Keep = fn(&SiteData, &UrlRecord, Box<PageFacts>) -> Held;
 fn parse_facts(urls: &[UrlRecord]) -> FactsTable {
     let mut table = FactsTable::new(urls.len());
     for (pos, u) in urls.iter().enumerate() {
-        let Some(f) = u.facts.as_ref().map(|f| f.get()) else {
+        let Some(f) = u.facts().map(|f| f.get()) else {
             continue;
         };
         // Sitemaps store their own facts (`{"sitemap":…}`); only page facts parse as PageFacts.
@@ -457,7 +457,7 @@ impl SiteData {
                 true => super::LinkTable::load(store, id),
                 false => Ok(super::LinkTable::default()),
             });
-            let mut site = Self::load_parts(store, id, |s, id| s.urls_without_facts(id), false)?;
+            let mut site = Self::load_parts(store, id, |s, id| s.urls_for_audit(id), false)?;
             let mut facts = FactsTable::new(site.urls.len());
             let mut sitemaps = Vec::new();
             let mut cross = Projections::default();
@@ -482,7 +482,7 @@ impl SiteData {
             site.priors = (!checked).then_some(priors);
             for (uid, raw) in sitemaps {
                 if let Some(i) = site.index.get(&site.urls, uid) {
-                    site.urls[i].facts = serde_json::value::RawValue::from_string(raw).ok();
+                    site.urls[i].set_facts(serde_json::value::RawValue::from_string(raw).ok());
                 }
             }
             site.facts = facts;
@@ -568,7 +568,9 @@ impl SiteData {
             .urls
             .iter()
             .filter(|u| {
-                u.failure.is_some() || u.location.is_some() || u.status.is_some_and(|s| s >= 400)
+                u.failure().is_some()
+                    || u.location().is_some()
+                    || u.status.is_some_and(|s| s >= 400)
             })
             .map(|u| u.id)
             .collect();
@@ -630,7 +632,7 @@ impl SiteData {
     pub(crate) fn drop_page_json(&mut self) {
         for (pos, u) in self.urls.iter_mut().enumerate() {
             if self.facts.get(pos).is_some() {
-                u.facts = None;
+                u.set_facts(None);
             }
         }
         if let Some(p) = &mut self.previous {
@@ -670,7 +672,7 @@ impl SiteData {
         self.links.drop_source_index();
         self.previous = None;
         for u in &mut self.urls {
-            u.facts = None;
+            u.set_facts(None);
         }
     }
 
@@ -778,21 +780,20 @@ impl SiteData {
         if let Some(h) = self.hops.get(&start.id) {
             return h.clone();
         }
-        if start.location.is_none() {
+        if start.location().is_none() {
             return Vec::new();
         }
         let hop = |u: &UrlRecord| RedirectHop {
             url: u.url.clone(),
             status: u.status,
-            location: u.location.as_deref().map(str::to_string),
+            location: u.location().map(str::to_string),
         };
         let mut chain = vec![hop(start)];
         let mut current = start;
         // Bounded: a chain longer than this is over every hop limit anyway.
         while chain.len() <= 64 {
             let next = current
-                .location
-                .as_deref()
+                .location()
                 .and_then(|l| crate::url::normalize(l).ok())
                 .and_then(|l| self.by_url(l.as_str()));
             let Some(next) = next else {
@@ -945,7 +946,7 @@ impl<'a> PageView<'a> {
         let r = self.record;
         if r.robots_disallowed
             || matches!(
-                r.failure.as_deref(),
+                r.failure(),
                 Some(crate::model::FailureKind::BlockedByRobots)
             )
         {
@@ -989,7 +990,7 @@ impl<'a> PageView<'a> {
             "inlinks": self.inlinks.len(),
         });
         let obj = v.as_object_mut().expect("object");
-        if let Some(f) = &self.record.failure {
+        if let Some(f) = self.record.failure() {
             obj.insert("failure".into(), serde_json::json!(f.describe()));
         }
         for h in [
@@ -1049,9 +1050,9 @@ mod tests {
         let mut t = crate::checks::test_support::TestSite::new();
         for (path, header, meta, _) in cases {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(
+                r.set_facts(Some(crate::store::raw_json(
                     &serde_json::json!({ "meta_robots": meta }),
-                ));
+                )));
                 if let Some(h) = header {
                     r.headers.push(("x-robots-tag".into(), h.into()));
                 }

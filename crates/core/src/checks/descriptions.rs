@@ -127,7 +127,7 @@ mod tests {
             ("/dup2", json!({ "descriptions": [dup] })),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&facts))
+                r.set_facts(Some(crate::store::raw_json(&facts)))
             });
         }
         assert_eq!(t.fired("description-missing"), ["/none"]);
@@ -136,9 +136,9 @@ mod tests {
         assert_eq!(t.fired("description-too-long"), ["/long"]);
         assert!(t.fired("description-too-short").is_empty());
         let t = t.page("/short", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "descriptions": ["Too short."] }),
-            ))
+            )))
         });
         assert_eq!(t.fired("description-too-short"), ["/short"]);
         let mut d = t.fired("description-duplicate");

@@ -249,7 +249,7 @@ mod tests {
                 .unwrap()
                 .extend(over.as_object().unwrap().clone());
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&json!({ "structure": s })))
+                r.set_facts(Some(crate::store::raw_json(&json!({ "structure": s }))))
             });
         }
         for (id, path) in [

@@ -9,7 +9,7 @@ fn when(p: &PageView<'_>, pred: bool) -> Evidence {
 }
 
 fn failure<'a>(p: &PageView<'a>) -> Option<&'a FailureKind> {
-    p.record.failure.as_deref()
+    p.record.failure()
 }
 
 pub(super) fn checks() -> Vec<Box<dyn Check>> {
@@ -141,7 +141,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |p| {
                 let r = p.record;
                 let empty = r.status.is_some_and(|s| (200..300).contains(&s))
-                    && r.failure.is_none()
+                    && r.failure().is_none()
                     && r.body_bytes.get() == Some(0)
                     && p.is_page_target();
                 when(p, empty)

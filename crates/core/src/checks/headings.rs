@@ -156,7 +156,9 @@ mod tests {
             ("/d2", json!([h(1, "same   HEADING")])),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&json!({ "headings": headings })))
+                r.set_facts(Some(crate::store::raw_json(
+                    &json!({ "headings": headings }),
+                )))
             });
         }
         assert_eq!(t.fired("h1-missing"), ["/none"]);

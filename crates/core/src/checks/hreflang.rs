@@ -199,7 +199,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |site, p| {
                 targets_where(site, p, |_, t| {
                     !(t.status().is_some_and(|s| (200..300).contains(&s))
-                        && t.record.failure.is_none())
+                        && t.record.failure().is_none())
                 })
             },
         ),
@@ -244,7 +244,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 targets_where(site, p, |_, t| {
                     t.record.robots_disallowed
                         || matches!(
-                            t.record.failure.as_deref(),
+                            t.record.failure(),
                             Some(crate::model::FailureKind::BlockedByRobots)
                         )
                 })
@@ -558,9 +558,9 @@ mod tests {
 
     fn page(t: TestSite, path: &str, lang: &str, alts: serde_json::Value) -> TestSite {
         t.page(path, Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "lang": lang, "hreflang": alts }),
-            ))
+            )))
         })
     }
 
@@ -633,14 +633,14 @@ mod tests {
         );
         t = t.page("/de", Some(404), None, |_| {});
         t = t.page("/fr", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "meta_robots": ["noindex"] }),
-            ))
+            )))
         });
         t = t.page("/it", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "canonicals": [format!("{B}/en")] }),
-            ))
+            )))
         });
         t = t.page(
             "/es",
@@ -648,13 +648,13 @@ mod tests {
             Some(crate::model::FailureKind::BlockedByRobots),
             |_| {},
         );
-        t = t.page("/body", Some(200), None, |r| r.facts = Some(crate::store::raw_json(&json!({ "lang": "en_US", "xml_lang": "fr", "hreflang": [{ "value": "en", "href": format!("{B}/body"), "in_body": true }] }))));
+        t = t.page("/body", Some(200), None, |r| r.set_facts(Some(crate::store::raw_json(&json!({ "lang": "en_US", "xml_lang": "fr", "hreflang": [{ "value": "en", "href": format!("{B}/body"), "in_body": true }] })))));
         t = t.page("/hdr", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({ "lang": "en" })));
+            r.set_facts(Some(crate::store::raw_json(&json!({ "lang": "en" }))));
             r.headers.push(("content-language".into(), "de".into()));
         });
         t = t.page("/nolang", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})))
+            r.set_facts(Some(crate::store::raw_json(&json!({}))))
         });
         assert_eq!(t.fired("hreflang-target-not-200"), ["/en"]);
         assert_eq!(t.fired("hreflang-to-noindex"), ["/en"]);

@@ -371,16 +371,18 @@ mod tests {
             ),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&json!({ "directives": directives })));
+                r.set_facts(Some(crate::store::raw_json(
+                    &json!({ "directives": directives }),
+                )));
                 if let Some(h) = header {
                     r.headers.push(("x-robots-tag".into(), h.into()));
                 }
             });
         }
         t = t.page("/late", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "directives": [{ "name": "robots", "value": "index", "in_body": true }] }),
-            ));
+            )));
         });
         assert_eq!(
             t.fired("noindex-page"),
@@ -399,22 +401,22 @@ mod tests {
     #[test]
     fn noindex_linked_from_many_pages() {
         let mut t = TestSite::new().page("/hidden", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "directives": [d("robots", "noindex")], "meta_robots": ["noindex"] }),
-            ));
+            )));
         });
         for i in 0..21 {
             t = t
                 .page(&format!("/p{i}"), Some(200), None, |r| {
-                    r.facts = Some(crate::store::raw_json(&json!({})))
+                    r.set_facts(Some(crate::store::raw_json(&json!({}))))
                 })
                 .link(&format!("/p{i}"), "/hidden", "a");
         }
         assert_eq!(t.fired("noindex-linked-heavily"), ["/hidden"]);
         let few = TestSite::new().page("/hidden", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "meta_robots": ["noindex"] }),
-            ))
+            )))
         });
         assert!(few.fired("noindex-linked-heavily").is_empty());
     }

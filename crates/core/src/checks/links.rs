@@ -35,7 +35,7 @@ impl Edge<'_> {
         json!({
             "target": self.to.url,
             "status": self.to.status,
-            "failure": self.to.failure.as_ref().map(|f| f.id()),
+            "failure": self.to.failure().map(|f| f.id()),
             "kind": self.link.kind,
             "anchor": self.link.text,
         })
@@ -119,7 +119,7 @@ fn internal(to: &UrlRecord) -> bool {
 
 /// A failure that is an error, of a URL that was a valid one.
 fn failed(to: &UrlRecord) -> bool {
-    to.failure.as_ref().is_some_and(|f| f.is_error()) && to.found_by != FOUND_INVALID
+    to.failure().is_some_and(|f| f.is_error()) && to.found_by != FOUND_INVALID
 }
 
 /// Any URL: the check is about the link itself.
@@ -306,7 +306,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Update the link to the redirect's destination.",
             |_, to| {
                 internal(to)
-                    && to.location.is_some()
+                    && to.location().is_some()
                     && to.status.is_some_and(|s| (300..400).contains(&s))
             },
             |_, e| e.fire(e.is_anchor() && !e.nofollow()),
@@ -369,8 +369,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |_, to| {
                 to.found_by == FOUND_INVALID
                     && !to
-                        .failure
-                        .as_ref()
+                        .failure()
                         .is_some_and(|f| f.describe().contains("-byte limit"))
             },
             |_, e| e.fire(true),
@@ -469,9 +468,9 @@ mod tests {
     #[test]
     fn hrefs_that_are_not_crawled() {
         let t = TestSite::new().start(|r| {
-            r.facts = Some(crate::store::raw_json(&serde_json::json!({ "uncrawlable_hrefs": [
+            r.set_facts(Some(crate::store::raw_json(&serde_json::json!({ "uncrawlable_hrefs": [
                 "", "javascript:void(0)", "ftp://files.example/x", "mailto:", "mailto:team@example.com", "tel:+44 20 7946 0000", "tel:call-us"
-            ] })));
+            ] }))));
         });
         let hrefs = |id: &str| -> serde_json::Value {
             t.findings(id)
@@ -493,9 +492,9 @@ mod tests {
             serde_json::json!(["mailto:", "tel:call-us"])
         );
         let clean = TestSite::new().start(|r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &serde_json::json!({ "uncrawlable_hrefs": ["mailto:a@b.example"] }),
-            ))
+            )))
         });
         for id in [
             "link-empty-href",
@@ -532,7 +531,7 @@ mod tests {
             .page("/down", Some(503), None, |_| {})
             .page("/refused", None, Some(FailureKind::ConnectRefused), |_| {})
             .page("/moved", Some(301), None, |r| {
-                r.location = Some("http://site.example/ok".into())
+                r.set_location(Some("http://site.example/ok"))
             })
             .page("/img.png", Some(404), None, |_| {})
             .linked_as("/img.png", "img");
@@ -573,7 +572,7 @@ mod tests {
                 Some(FailureKind::InvalidUrl { reason: "x".into() }),
                 |r| {
                     r.url = "http://[bad/bad".into();
-                    r.found_by = "invalid";
+                    r.found_by = crate::checks::test_support::word("invalid");
                 },
             )
             .page("/dev", Some(200), None, |r| {

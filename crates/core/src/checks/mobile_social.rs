@@ -279,7 +279,7 @@ mod tests {
             ),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&facts))
+                r.set_facts(Some(crate::store::raw_json(&facts)))
             });
         }
         assert!(t.fired("viewport-missing").contains(&"/none".to_string()));
@@ -311,7 +311,7 @@ mod tests {
             ),
         ] {
             t = t.page(path, Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(&facts))
+                r.set_facts(Some(crate::store::raw_json(&facts)))
             });
         }
         assert!(t.fired("og-missing").contains(&"/bare".to_string()));

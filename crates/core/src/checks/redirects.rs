@@ -18,7 +18,7 @@ fn answers(p: &PageView<'_>, codes: &[u16]) -> Evidence {
     let fires = p.internal() && p.status().is_some_and(|s| codes.contains(&s));
     fires.then(|| {
         let mut v = p.evidence();
-        v["location"] = json!(p.record.location);
+        v["location"] = json!(p.record.location());
         (None, v)
     })
 }
@@ -45,7 +45,7 @@ impl Check for ChainCheck {
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         for p in site.pages() {
-            if !p.internal() || p.record.location.is_none() {
+            if !p.internal() || p.record.location().is_none() {
                 continue;
             }
             let chain = site.chain(p.record);
@@ -148,14 +148,14 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 }
                 let last = site.by_url(&chain.last()?.url)?;
                 let broken = last.status.is_some_and(|s| s >= 400)
-                    || last.failure.as_ref().is_some_and(|f| f.is_error());
+                    || last.failure().is_some_and(|f| f.is_error());
                 broken.then(|| {
                     (
                         None,
                         json!({
                             "final_url": last.url,
                             "final_status": last.status,
-                            "final_failure": last.failure.as_ref().map(|f| f.id()),
+                            "final_failure": last.failure().map(|f| f.id()),
                             "chain": hops_json(chain),
                         }),
                     )
@@ -192,10 +192,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |p| {
                 let fires = p.internal()
                     && p.status().is_some_and(is_redirect)
-                    && p.record
-                        .location
-                        .as_deref()
-                        .is_none_or(|l| l.trim().is_empty());
+                    && p.record.location().is_none_or(|l| l.trim().is_empty());
                 fires.then(|| (None, p.evidence()))
             },
         ),
@@ -207,7 +204,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Clients cannot follow the redirect.",
             "Send an absolute http(s) URL (or a valid relative reference) in Location.",
             |p| {
-                let loc = p.record.location.as_deref()?;
+                let loc = p.record.location()?;
                 let bad = p.internal() && crate::url::normalize(loc).is_err();
                 bad.then(|| (None, json!({ "status": p.status(), "location": loc })))
             },
@@ -221,7 +218,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Check the redirect is intended; link to the other site directly if it is.",
             ),
             eval: |site, p, _| {
-                let target = crate::url::normalize(p.record.location.as_deref()?).ok()?;
+                let target = crate::url::normalize(p.record.location()?).ok()?;
                 let rec = site.by_url(target.as_str())?;
                 (rec.scope == UrlScope::External).then(|| (None, json!({ "location": rec.url })))
             },
@@ -243,7 +240,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 fires.then(|| {
                     (
                         None,
-                        json!({ "location": p.record.location, "in_sitemap": p.record.in_sitemap }),
+                        json!({ "location": p.record.location(), "in_sitemap": p.record.in_sitemap }),
                     )
                 })
             },
@@ -292,7 +289,7 @@ impl Check for HomepageBulk {
         let mut sources = Vec::new();
         for p in site
             .pages()
-            .filter(|p| p.internal() && p.record.location.is_some())
+            .filter(|p| p.internal() && p.record.location().is_some())
         {
             let chain = site.chain(p.record);
             if let Some(last) = chain.last()
@@ -363,16 +360,32 @@ mod tests {
     #[test]
     fn permanent_temporary_chains_loops_and_broken_ends() {
         let site = TestSite::new()
-            .page("/p301", Some(301), None, |r| r.location = to("/ok"))
-            .page("/p302", Some(302), None, |r| r.location = to("/ok"))
+            .page("/p301", Some(301), None, |r| {
+                r.set_location(to("/ok").as_deref())
+            })
+            .page("/p302", Some(302), None, |r| {
+                r.set_location(to("/ok").as_deref())
+            })
             .page("/ok", Some(200), None, |_| {})
-            .page("/c1", Some(301), None, |r| r.location = to("/c2"))
-            .page("/c2", Some(308), None, |r| r.location = to("/ok"))
-            .page("/l1", Some(301), None, |r| r.location = to("/l2"))
-            .page("/l2", Some(301), None, |r| r.location = to("/l1"))
-            .page("/b", Some(301), None, |r| r.location = to("/dead"))
+            .page("/c1", Some(301), None, |r| {
+                r.set_location(to("/c2").as_deref())
+            })
+            .page("/c2", Some(308), None, |r| {
+                r.set_location(to("/ok").as_deref())
+            })
+            .page("/l1", Some(301), None, |r| {
+                r.set_location(to("/l2").as_deref())
+            })
+            .page("/l2", Some(301), None, |r| {
+                r.set_location(to("/l1").as_deref())
+            })
+            .page("/b", Some(301), None, |r| {
+                r.set_location(to("/dead").as_deref())
+            })
             .page("/dead", Some(404), None, |_| {})
-            .page("/n", Some(307), None, |r| r.location = to("/down"))
+            .page("/n", Some(307), None, |r| {
+                r.set_location(to("/down").as_deref())
+            })
             .page("/down", None, Some(FailureKind::ConnectRefused), |_| {});
         assert_eq!(
             site.fired("redirect-permanent"),
@@ -389,7 +402,7 @@ mod tests {
         let mut site = TestSite::new();
         for i in 0..7 {
             site = site.page(&format!("/h{i}"), Some(301), None, |r| {
-                r.location = to(&format!("/h{}", i + 1))
+                r.set_location(to(&format!("/h{}", i + 1)).as_deref())
             });
         }
         site = site.page("/h7", Some(200), None, |_| {});
@@ -412,17 +425,17 @@ mod tests {
         let site = TestSite::new()
             .page("/noloc", Some(301), None, |_| {})
             .page("/badloc", Some(302), None, |r| {
-                r.location = Some("http://[bad".into())
+                r.set_location(Some("http://[bad"))
             })
             .page("/away", Some(301), None, |r| {
-                r.location = Some("http://other.test/".into())
+                r.set_location(Some("http://other.test/"))
             })
             .page("/x", Some(200), None, |r| {
                 r.url = "http://other.test/".into();
                 r.scope = crate::store::UrlScope::External;
             })
             .unlinked("/old", Some(301), |r| {
-                r.location = to("/");
+                r.set_location(to("/").as_deref());
                 r.in_sitemap = true;
             })
             .page("/ok", Some(200), None, |_| {});
@@ -436,24 +449,28 @@ mod tests {
     fn non_indexable_targets_bulk_homepage_and_refresh() {
         let mut site = TestSite::new()
             .page("/to-noindex", Some(301), None, |r| {
-                r.location = to("/noindex")
+                r.set_location(to("/noindex").as_deref())
             })
             .page("/noindex", Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(
+                r.set_facts(Some(crate::store::raw_json(
                     &serde_json::json!({ "meta_robots": ["noindex, follow"] }),
-                ))
+                )))
             })
-            .page("/to-canon", Some(301), None, |r| r.location = to("/canon"))
+            .page("/to-canon", Some(301), None, |r| {
+                r.set_location(to("/canon").as_deref())
+            })
             .page("/canon", Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(
+                r.set_facts(Some(crate::store::raw_json(
                     &serde_json::json!({ "canonicals": ["http://site.example/ok"] }),
-                ))
+                )))
             })
-            .page("/to-ok", Some(301), None, |r| r.location = to("/ok"))
+            .page("/to-ok", Some(301), None, |r| {
+                r.set_location(to("/ok").as_deref())
+            })
             .page("/ok", Some(200), None, |r| {
-                r.facts = Some(crate::store::raw_json(
+                r.set_facts(Some(crate::store::raw_json(
                     &serde_json::json!({ "canonicals": ["http://site.example/ok"] }),
-                ))
+                )))
             })
             .page("/refresh", Some(200), None, |r| {
                 r.headers.push(("refresh".into(), "0; url=/ok".into()))
@@ -472,7 +489,7 @@ mod tests {
         assert!(site.fired("redirect-to-homepage-bulk").is_empty());
         for i in 0..11 {
             site = site.page(&format!("/gone{i}"), Some(301), None, |r| {
-                r.location = to("/")
+                r.set_location(to("/").as_deref())
             });
         }
         assert_eq!(site.fired("redirect-to-homepage-bulk"), [""]);

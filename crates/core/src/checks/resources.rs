@@ -72,13 +72,12 @@ fn resource(
 /// Broken: 4xx/5xx or no answer; a warning when the resource is on another site.
 fn broken(p: &PageView<'_>) -> Evidence {
     let r = p.record;
-    let bad =
-        r.status.is_some_and(|s| s >= 400) || r.failure.as_ref().is_some_and(|f| f.is_error());
+    let bad = r.status.is_some_and(|s| s >= 400) || r.failure().is_some_and(|f| f.is_error());
     bad.then(|| {
         let sev = (r.scope == UrlScope::External).then_some(Severity::Warning);
         (
             sev,
-            json!({ "status": r.status, "failure": r.failure.as_ref().map(|f| f.id()) }),
+            json!({ "status": r.status, "failure": r.failure().map(|f| f.id()) }),
         )
     })
 }
@@ -293,11 +292,11 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |p| {
                 let redirect = p.record.status.is_some_and(|s| (300..400).contains(&s))
-                    || p.record.location.is_some();
+                    || p.record.location().is_some();
                 redirect.then(|| {
                     (
                         None,
-                        json!({ "status": p.record.status, "location": p.record.location }),
+                        json!({ "status": p.record.status, "location": p.record.location() }),
                     )
                 })
             },
@@ -484,7 +483,7 @@ mod tests {
     #[test]
     fn image_tags() {
         let t = TestSite::new().start(|r| {
-            r.facts = Some(crate::store::raw_json(&json!({ "images": [
+            r.set_facts(Some(crate::store::raw_json(&json!({ "images": [
                 img("/ok.png", Some("A red bicycle"), true),
                 img("/noalt.png", None, true),
                 img("/empty.png", Some(""), true),
@@ -493,7 +492,7 @@ mod tests {
                 img("/unsized.png", Some("A chart"), false),
                 img("", Some("nothing"), true),
                 { "src": "/pixel.gif", "sized": true, "pixel": true },
-            ], "pictures_without_img": 1, "image_maps": 2 })));
+            ], "pictures_without_img": 1, "image_maps": 2 }))));
         });
         let hits = |id: &str| -> serde_json::Value {
             t.findings(id)
@@ -510,9 +509,9 @@ mod tests {
         assert_eq!(t.fired("picture-without-img"), ["/"]);
         assert_eq!(t.fired("image-map-used"), ["/"]);
         let clean = TestSite::new().start(|r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "images": [img("/ok.png", Some("A bicycle"), true)] }),
-            ))
+            )))
         });
         for id in [
             "image-alt-missing",
@@ -530,9 +529,9 @@ mod tests {
     fn image_and_resource_responses() {
         let t = TestSite::new()
             .start(|r| {
-                r.facts = Some(crate::store::raw_json(
+                r.set_facts(Some(crate::store::raw_json(
                     &json!({ "render_blocking": ["/a.js"] }),
-                ))
+                )))
             })
             .page("/gone.png", Some(404), None, |_| {})
             .linked_as("/gone.png", "img")
@@ -548,7 +547,7 @@ mod tests {
             .page("/app.js", Some(500), None, |_| {})
             .linked_as("/app.js", "script")
             .page("/moved.css", Some(301), None, |r| {
-                r.location = Some("http://site.example/new.css".into())
+                r.set_location(Some("http://site.example/new.css"))
             })
             .linked_as("/moved.css", "css")
             .page("/plain.css", Some(200), None, |r| {

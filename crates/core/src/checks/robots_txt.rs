@@ -201,11 +201,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |_, f| {
                 let r = f.record;
                 let bad = r.status.is_some_and(|s| s >= 500 || s == 429)
-                    || (r.status.is_none()
-                        && r.failure.as_deref().is_some_and(FailureKind::is_error));
-                bad.then(
-                    || json!({ "status": r.status, "failure": r.failure.as_ref().map(|f| f.id()) }),
-                )
+                    || (r.status.is_none() && r.failure().is_some_and(FailureKind::is_error));
+                bad.then(|| json!({ "status": r.status, "failure": r.failure().map(|f| f.id()) }))
             },
         ),
         robots(
@@ -219,7 +216,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |site, f| {
                 let r = f.record;
                 let chain_bad = matches!(
-                    r.failure.as_deref(),
+                    r.failure(),
                     Some(FailureKind::RedirectLoop | FailureKind::TooManyRedirects { .. })
                 );
                 let redirected = site.hops.get(&r.id).is_some_and(|h| h.len() > 1);
@@ -227,7 +224,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     .content_type
                     .as_deref()
                     .is_some_and(|c| c.contains("html"));
-                (chain_bad || (redirected && html)).then(|| json!({ "failure": r.failure.as_ref().map(|f| f.id()), "content_type": r.content_type }))
+                (chain_bad || (redirected && html)).then(|| json!({ "failure": r.failure().map(|f| f.id()), "content_type": r.content_type }))
             },
         ),
         robots(
@@ -454,12 +451,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "URL disallowed by robots.txt",
             "It was found but not crawled; its content is invisible to search engines.",
             "Check the rule is intended; allow the URL if it should be crawled.",
-            |p| (p.internal()
-                && matches!(
-                    p.record.failure.as_deref(),
-                    Some(FailureKind::BlockedByRobots)
-                ))
-            .then(|| (None, json!({ "found_by": p.record.found_by }))),
+            |p| (p.internal() && matches!(p.record.failure(), Some(FailureKind::BlockedByRobots)))
+                .then(|| (None, json!({ "found_by": p.record.found_by }))),
         ),
         Box::new(BlockedLinked),
         Box::new(BlocksResources),
@@ -487,10 +480,7 @@ impl Check for BlockedLinked {
         for p in site.pages().filter(|p| {
             p.internal()
                 && (p.record.robots_disallowed
-                    || matches!(
-                        p.record.failure.as_deref(),
-                        Some(FailureKind::BlockedByRobots)
-                    ))
+                    || matches!(p.record.failure(), Some(FailureKind::BlockedByRobots)))
         }) {
             let from: Vec<&str> = p
                 .inlinks
@@ -536,11 +526,7 @@ impl Check for BlocksResources {
         let blocked: Vec<&str> = site
             .pages()
             .filter(|p| {
-                p.internal()
-                    && matches!(
-                        p.record.failure.as_deref(),
-                        Some(FailureKind::BlockedByRobots)
-                    )
+                p.internal() && matches!(p.record.failure(), Some(FailureKind::BlockedByRobots))
             })
             .filter(|p| {
                 p.inlinks
@@ -583,11 +569,11 @@ mod tests {
         assert!(fired(Some(429), "", "robots-txt-unavailable"));
         assert!(!fired(Some(404), "", "robots-txt-unavailable"));
         let refused = TestSite::new().robots_txt(None, "", |r| {
-            r.failure = Some(Box::new(FailureKind::ConnectRefused))
+            r.set_failure(Some(FailureKind::ConnectRefused))
         });
         assert_eq!(refused.fired("robots-txt-unavailable"), [""]);
         let looped = TestSite::new().robots_txt(Some(301), "", |r| {
-            r.failure = Some(Box::new(FailureKind::RedirectLoop))
+            r.set_failure(Some(FailureKind::RedirectLoop))
         });
         assert_eq!(looped.fired("robots-txt-redirect-problem"), [""]);
         assert!(!fired(Some(200), GOOD, "robots-txt-redirect-problem"));
@@ -671,7 +657,7 @@ mod tests {
     #[test]
     fn blocked_urls() {
         let t = TestSite::new()
-            .start(|r| r.facts = Some(crate::store::raw_json(&serde_json::json!({}))))
+            .start(|r| r.set_facts(Some(crate::store::raw_json(&serde_json::json!({})))))
             .page(
                 "/private/x",
                 None,

@@ -191,7 +191,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Redirect to the https:// URL.",
             ],
             |site, p| {
-                if !https(&p.record.url) || p.record.location.is_none() {
+                if !https(&p.record.url) || p.record.location().is_none() {
                     return None;
                 }
                 let chain = site.chain(p.record);
@@ -640,7 +640,7 @@ mod tests {
 
     /// A secure https page with every recommended header.
     fn hardened(r: &mut crate::store::UrlRecord) {
-        r.facts = Some(crate::store::raw_json(&json!({})));
+        r.set_facts(Some(crate::store::raw_json(&json!({}))));
         hdr(
             r,
             "strict-transport-security",
@@ -763,14 +763,14 @@ mod tests {
     fn https_adoption_and_mixed_content() {
         let mut t = TestSite::new().start(|r| {
             r.url = "https://site.example/".into();
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "form_actions": ["http://site.example/login"] }),
-            ));
+            )));
         });
         t = t.page("/old", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &json!({ "form_actions": [""], "password_inputs": 1 }),
-            ))
+            )))
         });
         t = https(t, "/old", |_| {});
         t = t
@@ -786,7 +786,7 @@ mod tests {
         });
         t = https(t, "/down", |r| {
             r.status = Some(301);
-            r.location = Some("http://site.example/plain".into());
+            r.set_location(Some("http://site.example/plain"));
         });
         t = t.page("/plain", Some(200), None, |_| {});
         assert_eq!(t.fired("http-not-redirected"), ["/old"]);

@@ -118,7 +118,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     s.get(t).is_some_and(|r| {
                         r.state == "done"
                             && !(r.status.is_some_and(|x| (200..300).contains(&x))
-                                && r.failure.is_none())
+                                && r.failure().is_none())
                     })
                 })
             },
@@ -401,7 +401,7 @@ mod tests {
 
     fn html(t: TestSite, path: &str) -> TestSite {
         t.page(path, Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})))
+            r.set_facts(Some(crate::store::raw_json(&json!({}))))
         })
     }
 
@@ -449,12 +449,12 @@ mod tests {
     fn performance_size_and_patterns() {
         let mut t = TestSite::new();
         t = t.page("/slow", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})));
+            r.set_facts(Some(crate::store::raw_json(&json!({}))));
             r.ttfb_ms = Some(1200.0).into();
             r.headers.push(("etag".into(), "\"x\"".into()));
         });
         t = t.page("/big", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})));
+            r.set_facts(Some(crate::store::raw_json(&json!({}))));
             r.body_bytes = Some(3 << 20).into();
             r.wire_bytes = Some(5 << 20).into();
             r.headers.push(("last-modified".into(), "x".into()));

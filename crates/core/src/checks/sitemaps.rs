@@ -12,12 +12,15 @@ use crate::model::{FailureKind, Finding, Severity};
 use crate::store::UrlRecord;
 
 fn is_file(r: &UrlRecord) -> bool {
-    matches!(r.found_by, FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE) && r.state == "done"
+    matches!(
+        r.found_by.as_str(),
+        FOUND_SITEMAP_FILE | FOUND_SITEMAP_PROBE
+    ) && r.state == "done"
 }
 
 /// The parse facts of a fetched sitemap file (stored as JSON text; sitemap files are few).
 fn facts(r: &UrlRecord) -> Option<Value> {
-    let mut v: Value = serde_json::from_str(r.facts.as_ref()?.get()).ok()?;
+    let mut v: Value = serde_json::from_str(r.facts()?.get()).ok()?;
     Some(v.get_mut("sitemap")?.take())
 }
 
@@ -125,7 +128,7 @@ fn entry(
 }
 
 fn ok(r: &UrlRecord) -> bool {
-    r.status.is_some_and(|s| (200..300).contains(&s)) && r.failure.is_none()
+    r.status.is_some_and(|s| (200..300).contains(&s)) && r.failure().is_none()
 }
 
 pub(super) fn checks() -> Vec<Box<dyn Check>> {
@@ -142,9 +145,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             |_, r| {
                 // A missing guessed /sitemap.xml is normal; a declared one is not.
                 let declared = r.found_by == FOUND_SITEMAP_FILE;
-                (declared && !ok(r)).then(
-                    || json!({ "status": r.status, "failure": r.failure.as_ref().map(|f| f.id()) }),
-                )
+                (declared && !ok(r))
+                    .then(|| json!({ "status": r.status, "failure": r.failure().map(|f| f.id()) }))
             },
         ),
         file(
@@ -214,7 +216,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |_, r| {
                 let too_large = facts(r).is_some_and(|f| f["error_kind"] == "too-large")
-                    || matches!(r.failure.as_deref(), Some(FailureKind::BodyTooLarge { .. }));
+                    || matches!(r.failure(), Some(FailureKind::BodyTooLarge { .. }));
                 too_large.then(|| json!({ "bytes": r.body_bytes }))
             },
         ),
@@ -362,7 +364,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Remove or update the entry.",
             ],
             |p| {
-                (!ok(p.record) && !matches!(p.record.failure.as_deref(), Some(FailureKind::BlockedByRobots))).then(|| json!({ "status": p.record.status, "failure": p.record.failure.as_deref().map(|f| f.id()) }))
+                (!ok(p.record) && !matches!(p.record.failure(), Some(FailureKind::BlockedByRobots))).then(|| json!({ "status": p.record.status, "failure": p.record.failure().map(|f| f.id()) }))
             },
         ),
         entry(
@@ -402,10 +404,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |p| {
                 (p.record.robots_disallowed
-                    || matches!(
-                        p.record.failure.as_deref(),
-                        Some(FailureKind::BlockedByRobots)
-                    ))
+                    || matches!(p.record.failure(), Some(FailureKind::BlockedByRobots)))
                 .then(|| json!({}))
             },
         ),
@@ -522,9 +521,9 @@ mod tests {
 
     fn sm(t: TestSite, path: &str, status: u16, facts: serde_json::Value) -> TestSite {
         t.unlinked(path, Some(status), |r| {
-            r.found_by = "sitemap-file";
+            r.found_by = crate::checks::test_support::word("sitemap-file");
             r.content_type = Some("application/xml".into());
-            r.facts = Some(crate::store::raw_json(&json!({ "sitemap": facts })));
+            r.set_facts(Some(crate::store::raw_json(&json!({ "sitemap": facts }))));
         })
     }
 
@@ -597,7 +596,8 @@ mod tests {
 
     #[test]
     fn entries() {
-        let mut t = TestSite::new().start(|r| r.facts = Some(crate::store::raw_json(&json!({}))));
+        let mut t =
+            TestSite::new().start(|r| r.set_facts(Some(crate::store::raw_json(&json!({})))));
         t = sm(t, "/a.xml", 200, urlset(5));
         t = sm(t, "/b.xml", 200, urlset(1));
         for (path, status, facts) in [
@@ -612,7 +612,7 @@ mod tests {
         ] {
             t = t.page(path, Some(status), None, |r| {
                 r.in_sitemap = true;
-                r.facts = Some(crate::store::raw_json(&facts));
+                r.set_facts(Some(crate::store::raw_json(&facts)));
             });
             t = t.link("/a.xml", path, "sitemap");
         }
@@ -620,7 +620,7 @@ mod tests {
             .link("/a.xml", "/ok", "sitemap")
             .link("/b.xml", "/ok", "sitemap");
         t = t.page("/unlisted", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&json!({})))
+            r.set_facts(Some(crate::store::raw_json(&json!({}))))
         });
         t = t.page("/other-host", Some(200), None, |r| {
             r.url = "http://elsewhere.example/other-host".into();

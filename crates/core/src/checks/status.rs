@@ -168,7 +168,7 @@ impl Check for StartUrlUnreachable {
             .filter(|p| p.record.found_by == crate::crawl::FOUND_START)
         {
             let bad = p.status().is_none_or(|s| s >= 400)
-                && p.record.failure.as_ref().is_none_or(|f| f.is_error());
+                && p.record.failure().is_none_or(|f| f.is_error());
             if bad {
                 out.push(Finding {
                     check_id: START_INFO.id,
@@ -228,7 +228,9 @@ mod tests {
         assert_eq!(listed.fired("http-404"), vec!["/i.png"]);
         // robots.txt is nobody's page.
         let robots = TestSite::new()
-            .page("/robots.txt", Some(404), None, |r| r.found_by = "robots")
+            .page("/robots.txt", Some(404), None, |r| {
+                r.found_by = crate::checks::test_support::word("robots")
+            })
             .linked_as("/robots.txt", "robots");
         assert!(robots.fired("http-404").is_empty());
     }
@@ -244,7 +246,7 @@ mod tests {
         assert!(site.fired("start-url-unreachable").is_empty());
         let dead = TestSite::new().start(|r| {
             r.status = None;
-            r.failure = Some(Box::new(FailureKind::ConnectRefused));
+            r.set_failure(Some(FailureKind::ConnectRefused));
         });
         assert_eq!(dead.fired("start-url-unreachable"), vec!["/"]);
         let missing = TestSite::new().start(|r| r.status = Some(404));

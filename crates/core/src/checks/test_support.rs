@@ -3,7 +3,7 @@
 use super::SiteData;
 use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, Finding, Timings};
-use crate::store::{CrawlInfo, LinkRow, UrlRecord, UrlScope};
+use crate::store::{CrawlInfo, LinkRow, UrlRecord};
 
 /// A crawl under construction: URL 1 is the start page and links to every other URL.
 pub(crate) struct TestSite {
@@ -291,7 +291,7 @@ fn assert_streams_alike(site: &SiteData, id: &str) {
     let streamed = std::sync::Mutex::new(Vec::new());
     let facts = |each: &mut dyn FnMut(u32, &str)| {
         for u in &site.urls {
-            if let Some(raw) = &u.facts {
+            if let Some(raw) = u.facts() {
                 each(u.id, raw.get());
             }
         }
@@ -310,34 +310,30 @@ fn assert_streams_alike(site: &SiteData, id: &str) {
     );
 }
 
+/// `w` as a stored word.
+pub(crate) fn word(w: &str) -> crate::store::Word {
+    crate::store::Word::new(w).expect("a test uses a few words")
+}
+
 fn record(
     url: &str,
     status: Option<u16>,
     failure: Option<FailureKind>,
     found_by: &'static str,
 ) -> UrlRecord {
-    UrlRecord {
-        id: 0,
-        url: url.into(),
-        depth: 1,
-        scope: UrlScope::Internal,
-        found_by,
-        in_sitemap: false,
-        state: "done",
-        status,
-        failure: failure.map(Box::new),
-        location: None,
-        content_type: status.map(|_| "text/html".into()),
-        ttfb_ms: Some(1.0).into(),
-        total_ms: Some(1.0).into(),
-        wire_bytes: Some(100).into(),
-        body_bytes: Some(100).into(),
-        charset: None,
-        attempts: 1,
-        robots_disallowed: false,
-        headers: Vec::new(),
-        facts: None,
-        body_snippet: None,
-        fingerprint: 0,
-    }
+    // Field by field: a record's rarely set fields are private (see `set_failure`).
+    let mut record = UrlRecord::default();
+    record.url = url.into();
+    record.depth = 1;
+    record.found_by = word(found_by);
+    record.state = word("done");
+    record.status = status;
+    record.content_type = status.map(|_| "text/html".into());
+    record.ttfb_ms = Some(1.0).into();
+    record.total_ms = Some(1.0).into();
+    record.wire_bytes = Some(100).into();
+    record.body_bytes = Some(100).into();
+    record.attempts = 1;
+    record.set_failure(failure);
+    record
 }

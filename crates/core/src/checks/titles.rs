@@ -185,7 +185,7 @@ mod tests {
 
     fn page(t: TestSite, path: &str, facts: serde_json::Value) -> TestSite {
         t.page(path, Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&facts))
+            r.set_facts(Some(crate::store::raw_json(&facts)))
         })
     }
 

@@ -77,7 +77,7 @@ fn target_of(url: &str) -> Option<String> {
 }
 
 fn saw(r: &UrlRecord) -> Option<ClientSaw> {
-    match (r.failure.as_deref(), r.status) {
+    match (r.failure(), r.status) {
         (Some(FailureKind::ReadTimeout | FailureKind::ConnectTimeout), _) => {
             Some(ClientSaw::Timeout)
         }
@@ -90,7 +90,7 @@ fn saw(r: &UrlRecord) -> Option<ClientSaw> {
 }
 
 fn label(r: &UrlRecord) -> String {
-    match (&r.failure, r.status) {
+    match (r.failure(), r.status) {
         (Some(f), _) => f.id().to_string(),
         (None, Some(s)) => s.to_string(),
         (None, None) => "?".into(),
@@ -98,7 +98,7 @@ fn label(r: &UrlRecord) -> String {
 }
 
 fn failed(r: &UrlRecord) -> bool {
-    r.failure.as_ref().is_some_and(|f| f.is_server_fault()) || r.status.is_some_and(|s| s >= 500)
+    r.failure().is_some_and(|f| f.is_server_fault()) || r.status.is_some_and(|s| s >= 500)
 }
 
 fn ms(rfc: &str) -> Option<i64> {
@@ -121,7 +121,8 @@ impl CrawlView {
             .filter(|u| u.scope == UrlScope::Internal && u.state == "done")
             .collect();
         let mut v = CrawlView { id, urls };
-        v.urls.retain(|u| u.status.is_some() || u.failure.is_some());
+        v.urls
+            .retain(|u| u.status.is_some() || u.failure().is_some());
         Ok(v)
     }
 

@@ -73,30 +73,32 @@ impl LinkKind {
         }
     }
 
+    /// Every kind.
+    pub(crate) const ALL: [LinkKind; 19] = [
+        LinkKind::Anchor,
+        LinkKind::Image,
+        LinkKind::Script,
+        LinkKind::Stylesheet,
+        LinkKind::Canonical,
+        LinkKind::Hreflang,
+        LinkKind::Alternate,
+        LinkKind::Icon,
+        LinkKind::Preload,
+        LinkKind::Pagination,
+        LinkKind::Iframe,
+        LinkKind::Media,
+        LinkKind::Object,
+        LinkKind::MetaRefresh,
+        LinkKind::Redirect,
+        LinkKind::Sitemap,
+        LinkKind::SitemapFile,
+        LinkKind::Robots,
+        LinkKind::Start,
+    ];
+
     /// Parses a stored id.
     pub fn from_id(id: &str) -> Option<Self> {
-        const ALL: [LinkKind; 19] = [
-            LinkKind::Anchor,
-            LinkKind::Image,
-            LinkKind::Script,
-            LinkKind::Stylesheet,
-            LinkKind::Canonical,
-            LinkKind::Hreflang,
-            LinkKind::Alternate,
-            LinkKind::Icon,
-            LinkKind::Preload,
-            LinkKind::Pagination,
-            LinkKind::Iframe,
-            LinkKind::Media,
-            LinkKind::Object,
-            LinkKind::MetaRefresh,
-            LinkKind::Redirect,
-            LinkKind::Sitemap,
-            LinkKind::SitemapFile,
-            LinkKind::Robots,
-            LinkKind::Start,
-        ];
-        ALL.into_iter().find(|k| k.id() == id)
+        Self::ALL.into_iter().find(|k| k.id() == id)
     }
 
     /// Whether the crawl extracts further links from the target (it may be a page).

@@ -61,9 +61,9 @@ pub(super) fn render(r: &CrawlReport, out: &mut dyn Write) -> Result<(), ReportE
                 .copied()
                 .unwrap_or_default()
                 .to_string(),
-            opt(u.failure.as_ref().map(|f| f.id().to_string())),
-            opt(u.failure.as_ref().and_then(|f| f.detail())),
-            opt(u.location.as_deref().map(str::to_string)),
+            opt(u.failure().map(|f| f.id().to_string())),
+            opt(u.failure().and_then(|f| f.detail())),
+            opt(u.location().map(str::to_string)),
             opt(u.content_type.as_deref().map(str::to_string)),
             opt(u.ttfb_ms.get().map(|v| v.to_string())),
             opt(u.total_ms.get().map(|v| v.to_string())),

@@ -90,7 +90,7 @@ fn outcome(r: &crate::store::UrlRecord) -> String {
     if r.state != "done" {
         return "pending".into();
     }
-    match (&r.failure, r.status) {
+    match (r.failure(), r.status) {
         (Some(f), None) => f.id().to_string(),
         (_, Some(s)) => s.to_string(),
         (None, None) => "none".into(),

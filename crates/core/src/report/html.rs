@@ -322,8 +322,8 @@ fn url_rows(r: &CrawlReport) -> String {
             json!([
                 rec.url,
                 rec.status,
-                row_class(rec.status, rec.failure.as_deref()),
-                rec.failure.as_deref().map(FailureKind::id),
+                row_class(rec.status, rec.failure()),
+                rec.failure().map(FailureKind::id),
                 if rec.scope == UrlScope::Internal {
                     "internal"
                 } else {

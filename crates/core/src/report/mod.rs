@@ -556,24 +556,24 @@ impl CrawlReport {
             if let Some(s) = u.status {
                 *summary.by_status.entry(s).or_default() += 1;
             }
-            let class = match (u.failure.as_deref(), u.status) {
+            let class = match (u.failure(), u.status) {
                 (Some(FailureKind::BlockedByRobots), _) => "blocked".to_string(),
                 (Some(f), _) if f.is_error() && u.status.is_none() => "failed".to_string(),
                 (_, Some(s)) => status_class(s),
                 _ => "failed".to_string(),
             };
             *summary.by_class.entry(class).or_default() += 1;
-            if let Some(f) = &u.failure {
+            if let Some(f) = u.failure() {
                 *summary.by_failure.entry(f.id().to_string()).or_default() += 1;
             }
             // Chains are stored inline for external URLs and rebuilt for internal ones.
             let chain = site.chain(u);
-            let chain_failure = if u.failure.is_none() {
+            let chain_failure = if u.failure().is_none() {
                 chain_problem(&chain, max_redirects)
             } else {
                 None
             };
-            let failure = u.failure.as_deref().cloned().or(chain_failure);
+            let failure = u.failure().cloned().or(chain_failure);
             let problem = match (&failure, u.status) {
                 (Some(f), _) => Some(f.id().to_string()),
                 (None, Some(s)) if s >= 400 && !expected_missing(u, s) => Some(format!("http-{s}")),
@@ -589,7 +589,7 @@ impl CrawlReport {
             };
             let reprobe = site.reprobes.get(&u.id).and_then(|a| Reprobe::judge(a));
             let answered_by = u.status.filter(|s| *s >= 500).map(|s| {
-                crate::diagnose::fingerprint(s, &u.headers, u.body_snippet.as_deref().unwrap_or(""))
+                crate::diagnose::fingerprint(s, &u.headers, u.body_snippet().unwrap_or(""))
             });
             let diagnosis = crate::diagnose::diagnose(&crate::diagnose::Evidence {
                 status: u.status,
@@ -655,7 +655,7 @@ impl CrawlReport {
         self.redirects = s
             .urls
             .iter()
-            .filter(|u| u.location.is_some() || s.hops.contains_key(&u.id))
+            .filter(|u| u.location().is_some() || s.hops.contains_key(&u.id))
             .map(|u| RedirectRow {
                 url_id: u.id,
                 url: u.url.clone(),
@@ -682,11 +682,7 @@ impl CrawlReport {
     /// the crawl effectively did not start.
     pub fn unreachable_start(&self) -> Option<&UrlRow> {
         self.start.as_ref().filter(|u| {
-            u.record.status.is_none()
-                && u.record
-                    .failure
-                    .as_deref()
-                    .is_some_and(FailureKind::is_error)
+            u.record.status.is_none() && u.record.failure().is_some_and(FailureKind::is_error)
         })
     }
 
@@ -744,7 +740,7 @@ fn inlinks_of(site: &SiteData, id: UrlId) -> Vec<Inlink> {
 
 /// A 404/410 where absence is normal: robots.txt and the guessed `/sitemap.xml`.
 fn expected_missing(u: &UrlRecord, status: u16) -> bool {
-    matches!(status, 404 | 410) && matches!(u.found_by, FOUND_ROBOTS | FOUND_SITEMAP_PROBE)
+    matches!(status, 404 | 410) && matches!(u.found_by.as_str(), FOUND_ROBOTS | FOUND_SITEMAP_PROBE)
 }
 
 /// A loop or an over-long chain.

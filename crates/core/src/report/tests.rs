@@ -15,12 +15,12 @@ fn fixed_site() -> crate::checks::SiteData {
         .page("/ok", Some(200), None, |_| {})
         .page("/gone", Some(404), None, |_| {})
         .page("/gateway", Some(502), None, |r| {
-            r.headers = vec![("server".into(), "nginx/1.22.1".into())];
+            r.headers = vec![("server".into(), "nginx/1.22.1".into())].into();
             r.attempts = 3;
         })
         .attempts("/gateway", &[Some(502), Some(502), Some(502)])
         .page("/moved", Some(301), None, |r| {
-            r.location = Some("http://site.example/ok".into());
+            r.set_location(Some("http://site.example/ok"));
         })
         .page("/slow", Some(200), None, |r| {
             r.ttfb_ms = Some(1500.0).into();
@@ -50,12 +50,12 @@ fn summary_formats_render_the_same_without_the_tables_and_owned_rows_match_copie
         .page("/gone", Some(404), None, |_| {})
         .page("/titled", Some(200), None, |r| {
             r.content_type = Some("text/html".into());
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &serde_json::json!({ "titles": ["One", "Two"] }),
-            ));
+            )));
         })
         .page("/moved", Some(301), None, |r| {
-            r.location = Some("http://site.example/titled".into());
+            r.set_location(Some("http://site.example/titled"));
         })
         .built();
     let cfg = AuditConfig::default();
@@ -67,7 +67,7 @@ fn summary_formats_render_the_same_without_the_tables_and_owned_rows_match_copie
     let titled = |s: &crate::checks::SiteData| {
         s.by_url("http://site.example/titled")
             .unwrap()
-            .facts
+            .facts()
             .is_some()
     };
     assert!(titled(&site) && !titled(&lean));
@@ -272,17 +272,19 @@ fn diff_snapshot() {
 fn reports_show_page_facts_in_full() {
     let site = TestSite::new()
         .page("/page", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &serde_json::json!({ "titles": ["One"], "parse_error": "too deep" }),
-            ));
+            )));
         })
         .page("/sitemap.xml", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(
+            r.set_facts(Some(crate::store::raw_json(
                 &serde_json::json!({ "sitemap": { "urls": 2 } }),
-            ));
+            )));
         })
         .page("/odd", Some(200), None, |r| {
-            r.facts = Some(crate::store::raw_json(&serde_json::json!({ "titles": 7 })));
+            r.set_facts(Some(crate::store::raw_json(
+                &serde_json::json!({ "titles": 7 }),
+            )));
         })
         .built();
     let report = CrawlReport::from_site(&site, None);

@@ -242,7 +242,7 @@ pub struct CrawlInfo {
 }
 
 /// A URL as stored, for resume and for reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct UrlRecord {
     /// Its id.
     pub id: UrlId,
@@ -252,18 +252,14 @@ pub struct UrlRecord {
     pub depth: u32,
     /// Internal or external.
     pub scope: UrlScope,
-    /// How it was first found (one of a few words: see [`intern`]).
-    pub found_by: &'static str,
+    /// How it was first found (a link kind's id or one of a few words).
+    pub found_by: Word,
     /// Listed in a sitemap.
     pub in_sitemap: bool,
     /// queued or done.
-    pub state: &'static str,
+    pub state: Word,
     /// Status code.
     pub status: Option<u16>,
-    /// Failure (boxed: few URLs fail, and a record is held for every URL).
-    pub failure: Option<Box<FailureKind>>,
-    /// Redirect target.
-    pub location: Option<Box<str>>,
     /// Content type (a loaded crawl holds each distinct one once).
     pub content_type: Option<arcstr::ArcStr>,
     /// Time to first byte, ms.
@@ -282,15 +278,242 @@ pub struct UrlRecord {
     pub robots_disallowed: bool,
     /// Kept response headers, names and values shared like link texts: a loaded crawl
     /// holds each distinct one once (the names, `server`, most dates and lengths repeat).
-    pub headers: Vec<(arcstr::ArcStr, arcstr::ArcStr)>,
-    /// Page facts (JSON), for HTML pages; written out with every field (see `full_facts`).
-    #[serde(serialize_with = "full_facts")]
-    pub facts: Option<RawJson>,
-    /// Start of an error body.
-    pub body_snippet: Option<Box<str>>,
+    /// A load for an audit holds less of them: see [`Store::urls_for_audit`].
+    pub headers: Headers,
+    /// What a record read for an audit rarely has: see [`Extra`].
+    extra: Option<Box<Extra>>,
     /// The deduplication fingerprint.
-    #[serde(skip)]
     pub fingerprint: u64,
+}
+
+/// What few URLs of a loaded crawl have (a failure, a redirect target, an error body),
+/// and the page facts, which a load for an audit leaves out: one box, held only by the
+/// records with one of them, where the four fields inline would add 56 bytes to every
+/// record. Never all empty (the box is dropped then).
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    failure: Option<FailureKind>,
+    location: Option<Box<str>>,
+    facts: Option<RawJson>,
+    body_snippet: Option<Box<str>>,
+}
+
+impl Default for UrlRecord {
+    /// An internal URL at depth 0 found by a link, queued, with nothing known of it.
+    fn default() -> Self {
+        Self {
+            id: 0,
+            url: String::new(),
+            depth: 0,
+            scope: UrlScope::Internal,
+            found_by: Word::known("a"),
+            in_sitemap: false,
+            state: Word::known("queued"),
+            status: None,
+            content_type: None,
+            ttfb_ms: None.into(),
+            total_ms: None.into(),
+            wire_bytes: None.into(),
+            body_bytes: None.into(),
+            charset: None,
+            attempts: 0,
+            robots_disallowed: false,
+            headers: Headers::default(),
+            extra: None,
+            fingerprint: 0,
+        }
+    }
+}
+
+impl UrlRecord {
+    /// Failure.
+    pub fn failure(&self) -> Option<&FailureKind> {
+        self.extra.as_ref()?.failure.as_ref()
+    }
+
+    /// Redirect target.
+    pub fn location(&self) -> Option<&str> {
+        self.extra.as_ref()?.location.as_deref()
+    }
+
+    /// Page facts (JSON), for HTML pages, when the load kept them; written out with
+    /// every field (see `full_facts`).
+    pub fn facts(&self) -> Option<&RawJson> {
+        self.extra.as_ref()?.facts.as_ref()
+    }
+
+    /// Start of an error body.
+    pub fn body_snippet(&self) -> Option<&str> {
+        self.extra.as_ref()?.body_snippet.as_deref()
+    }
+
+    /// Sets the failure.
+    pub fn set_failure(&mut self, failure: Option<FailureKind>) {
+        self.edit(|e| e.failure = failure);
+    }
+
+    /// Sets the redirect target.
+    pub fn set_location(&mut self, location: Option<&str>) {
+        self.edit(|e| e.location = location.map(Box::from));
+    }
+
+    /// Sets the page facts.
+    pub fn set_facts(&mut self, facts: Option<RawJson>) {
+        self.edit(|e| e.facts = facts);
+    }
+
+    /// Takes the page facts out.
+    pub fn take_facts(&mut self) -> Option<RawJson> {
+        let mut facts = None;
+        self.edit(|e| facts = e.facts.take());
+        facts
+    }
+
+    /// Sets the start of an error body.
+    pub fn set_body_snippet(&mut self, snippet: Option<&str>) {
+        self.edit(|e| e.body_snippet = snippet.map(Box::from));
+    }
+
+    /// Changes [`Extra`], keeping no box when nothing is left in it.
+    fn edit(&mut self, f: impl FnOnce(&mut Extra)) {
+        let mut extra = self.extra.take().unwrap_or_default();
+        f(&mut extra);
+        let Extra {
+            failure,
+            location,
+            facts,
+            body_snippet,
+        } = &*extra;
+        if failure.is_some() || location.is_some() || facts.is_some() || body_snippet.is_some() {
+            self.extra = Some(extra);
+        }
+    }
+}
+
+impl Serialize for UrlRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// The record as reports write it, field by field in the order they always had.
+        #[derive(Serialize)]
+        struct Out<'a> {
+            id: UrlId,
+            url: &'a str,
+            depth: u32,
+            scope: UrlScope,
+            found_by: Word,
+            in_sitemap: bool,
+            state: Word,
+            status: Option<u16>,
+            failure: Option<&'a FailureKind>,
+            location: Option<&'a str>,
+            content_type: &'a Option<arcstr::ArcStr>,
+            ttfb_ms: Measure<f64>,
+            total_ms: Measure<f64>,
+            wire_bytes: Measure<u64>,
+            body_bytes: Measure<u64>,
+            charset: &'a Option<arcstr::ArcStr>,
+            attempts: u32,
+            robots_disallowed: bool,
+            headers: &'a [Header],
+            #[serde(serialize_with = "full_facts")]
+            facts: Option<&'a RawJson>,
+            body_snippet: Option<&'a str>,
+        }
+        Out {
+            id: self.id,
+            url: &self.url,
+            depth: self.depth,
+            scope: self.scope,
+            found_by: self.found_by,
+            in_sitemap: self.in_sitemap,
+            state: self.state,
+            status: self.status,
+            failure: self.failure(),
+            location: self.location(),
+            content_type: &self.content_type,
+            ttfb_ms: self.ttfb_ms,
+            total_ms: self.total_ms,
+            wire_bytes: self.wire_bytes,
+            body_bytes: self.body_bytes,
+            charset: &self.charset,
+            attempts: self.attempts,
+            robots_disallowed: self.robots_disallowed,
+            headers: &self.headers,
+            facts: self.facts(),
+            body_snippet: self.body_snippet(),
+        }
+        .serialize(s)
+    }
+}
+
+/// A kept response header: name and value.
+pub type Header = (arcstr::ArcStr, arcstr::ArcStr);
+
+/// A URL's kept response headers: a list that records with the same headers can share
+/// (a load for an audit shares them, see [`Store::urls_for_audit`]), none without an
+/// allocation. Reads as a slice; changed by copying.
+#[derive(Clone, Default)]
+pub struct Headers(Option<std::sync::Arc<[Header]>>);
+
+// Compared and hashed as the slice they read as (a pool of lists finds one by slice).
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Headers {}
+
+impl std::hash::Hash for Headers {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self).hash(h);
+    }
+}
+
+impl Headers {
+    /// Adds a header.
+    pub fn push(&mut self, header: Header) {
+        let mut v = self.to_vec();
+        v.push(header);
+        *self = v.into();
+    }
+
+    /// Keeps only the headers `keep` accepts.
+    pub fn retain(&mut self, keep: impl FnMut(&Header) -> bool) {
+        let mut v = self.to_vec();
+        v.retain(keep);
+        *self = v.into();
+    }
+}
+
+impl std::ops::Deref for Headers {
+    type Target = [Header];
+    fn deref(&self) -> &[Header] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl From<Vec<Header>> for Headers {
+    fn from(v: Vec<Header>) -> Self {
+        Self((!v.is_empty()).then(|| v.into()))
+    }
+}
+
+impl std::borrow::Borrow<[Header]> for Headers {
+    fn borrow(&self) -> &[Header] {
+        self
+    }
+}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
 }
 
 /// A measurement a URL may lack (a time, a size), in its own 8 bytes: `Option` would pad
@@ -354,38 +577,126 @@ impl<T: Missing + Serialize> Serialize for Measure<T> {
     }
 }
 
-/// The one copy of a stored word (a URL's `found_by` or `state`): the few the engine
-/// writes are constants, and anything else (a file written by another version) is
-/// leaked once per distinct value. A million URL records hold no copies of them.
-pub fn intern(word: &str) -> &'static str {
-    use crate::crawl::*;
-    const KNOWN: [&str; 9] = [
-        "done",
-        "queued",
-        FOUND_START,
-        FOUND_ROBOTS,
-        FOUND_SITEMAP_FILE,
-        FOUND_SITEMAP_PROBE,
-        FOUND_SITEMAP,
-        FOUND_REDIRECT,
-        FOUND_INVALID,
-    ];
-    if let Some(k) = KNOWN.iter().find(|k| **k == word) {
-        return k;
+/// A stored word (a URL's `found_by` or `state`) in two bytes: its number in a table of
+/// the words read so far. A loaded crawl holds two for every URL, where a `&str` takes
+/// 16 bytes each. The engine's words are numbered in a constant table; anything else (a
+/// file written by another version) is added to a shared table once per distinct value.
+/// Reads, compares, prints and serializes as the word.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Word(u16);
+
+/// The words the engine writes: the states, the ways a URL is found that no link kind
+/// names, and every link kind's id (see `every_link_kind_is_known` below).
+const KNOWN: [&str; 23] = [
+    "done",
+    "queued",
+    crate::crawl::FOUND_START,
+    crate::crawl::FOUND_ROBOTS,
+    crate::crawl::FOUND_SITEMAP_FILE,
+    crate::crawl::FOUND_SITEMAP_PROBE,
+    crate::crawl::FOUND_SITEMAP,
+    crate::crawl::FOUND_REDIRECT,
+    crate::crawl::FOUND_INVALID,
+    "a",
+    "img",
+    "script",
+    "css",
+    "canonical",
+    "hreflang",
+    "alternate",
+    "icon",
+    "preload",
+    "pagination",
+    "iframe",
+    "media",
+    "object",
+    "meta-refresh",
+];
+
+/// Words beyond [`KNOWN`], each leaked once: numbered from `KNOWN.len()`.
+static OTHERS: std::sync::RwLock<Vec<&'static str>> = std::sync::RwLock::new(Vec::new());
+
+impl Word {
+    /// `word`'s number, adding it to the table if it is new; `None` once the table is
+    /// full (65,536 distinct words: no file this engine wrote holds more than 23).
+    pub fn new(word: &str) -> Option<Self> {
+        if let Some(i) = KNOWN.iter().position(|k| *k == word) {
+            return Some(Self(i as u16));
+        }
+        let find = |others: &[&str]| others.iter().position(|o| *o == word);
+        if let Some(i) = find(
+            &OTHERS
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ) {
+            return Some(Self((KNOWN.len() + i) as u16));
+        }
+        let mut others = OTHERS
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let i = match find(&others) {
+            Some(i) => i,
+            None => {
+                others.push(Box::leak(word.to_owned().into_boxed_str()));
+                others.len() - 1
+            }
+        };
+        u16::try_from(KNOWN.len() + i).ok().map(Self)
     }
-    if let Some(kind) = crate::model::LinkKind::from_id(word) {
-        return kind.id();
+
+    /// One of the engine's words (in [`KNOWN`]).
+    fn known(word: &str) -> Self {
+        let i = KNOWN.iter().position(|k| *k == word);
+        Self(i.expect("one of the engine's words") as u16)
     }
-    static OTHERS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut others = OTHERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(o) = others.iter().find(|o| **o == word) {
-        return o;
+
+    /// The word.
+    pub fn as_str(self) -> &'static str {
+        let i = self.0 as usize;
+        match KNOWN.get(i) {
+            Some(k) => k,
+            None => OTHERS
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)[i - KNOWN.len()],
+        }
     }
-    let leaked: &'static str = Box::leak(word.to_owned().into_boxed_str());
-    others.push(leaked);
-    leaked
+}
+
+impl std::ops::Deref for Word {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<&str> for Word {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for Word {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl std::fmt::Display for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Word {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Stored JSON kept as text until something reads it: a crawl's page facts
@@ -400,7 +711,7 @@ pub(crate) fn is_sitemap_json(raw: &str) -> bool {
 /// Stored facts as reports write them: a page's with every field, defaults included
 /// (the store leaves those out, see [`crate::model::PageFacts`]); a sitemap's, and
 /// anything that does not read as page facts, as stored.
-fn full_facts<S: serde::Serializer>(facts: &Option<RawJson>, s: S) -> Result<S::Ok, S::Error> {
+fn full_facts<S: serde::Serializer>(facts: &Option<&RawJson>, s: S) -> Result<S::Ok, S::Error> {
     /// Page facts written in full.
     struct Full(crate::model::PageFacts);
     impl Serialize for Full {
@@ -409,8 +720,7 @@ fn full_facts<S: serde::Serializer>(facts: &Option<RawJson>, s: S) -> Result<S::
         }
     }
     let page = facts
-        .as_deref()
-        .map(serde_json::value::RawValue::get)
+        .map(|raw| raw.get())
         .filter(|raw| !is_sitemap_json(raw))
         .and_then(|raw| serde_json::from_str(raw).ok());
     // As one line of text, like stored facts: a pretty report does not spread them out.
@@ -499,6 +809,12 @@ pub trait Store: Send + Sync {
     /// Every URL of a crawl, by id, as a summary reads them: no page facts, content type
     /// or charset, and headers and body snippets only of error responses (status ≥ 400).
     fn url_summaries(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
+    /// Every URL of a crawl, by id, as an audit reads them: no page facts, and of
+    /// responses below 400 (of which checks read only whether they have an `etag` or a
+    /// `last-modified`, and no `content-length`) those two headers with empty values and
+    /// no `content-length`, so that records with the same other headers share one list.
+    /// Error responses keep every header: the diagnosis reads them.
+    fn urls_for_audit(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
     /// The links pointing at the given URLs, each target's in the order written.
     fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError>;
     /// How many links point at each URL that has any: lets a loader give each target's
@@ -537,30 +853,107 @@ pub trait Store: Send + Sync {
 }
 
 #[cfg(test)]
-mod intern_tests {
-    /// The engine's words come back as themselves; another word is kept once, and
-    /// every later read of it shares that copy.
+mod word_tests {
+    use super::Word;
+
+    /// The engine's words read back as themselves from the constant table; another
+    /// word is added once, and every later read of it has the same number.
     #[test]
-    fn words_are_kept_once() {
-        assert_eq!(super::intern("start"), crate::crawl::FOUND_START);
-        assert_eq!(super::intern("done"), "done");
-        assert_eq!(super::intern("img"), "img");
-        let first = super::intern(&String::from("found-by-a-later-version"));
-        let again = super::intern(&String::from("found-by-a-later-version"));
-        assert_eq!(first, "found-by-a-later-version");
-        assert!(std::ptr::eq(first, again));
+    fn words_are_numbered_once() {
+        let start = Word::new("start").unwrap();
+        assert_eq!(start, crate::crawl::FOUND_START);
+        assert_eq!(
+            (start.as_str(), &*Word::new("done").unwrap()),
+            ("start", "done")
+        );
+        assert!(usize::from(start.0) < super::KNOWN.len());
+        let first = Word::new(&String::from("found-by-a-later-version")).unwrap();
+        let again = Word::new("found-by-a-later-version").unwrap();
+        assert_eq!(first, again);
+        assert!(usize::from(first.0) >= super::KNOWN.len());
+        assert_eq!(first.as_str(), "found-by-a-later-version");
+        assert_ne!(first, Word::new("found-by-another-version").unwrap());
+        let json = serde_json::to_string(&(start, first)).unwrap();
+        assert_eq!(json, r#"["start","found-by-a-later-version"]"#);
+        assert_eq!(
+            format!("{start} {first:?}"),
+            r#"start "found-by-a-later-version""#
+        );
+    }
+
+    /// Every link kind's id (a URL is found by one) is in the constant table.
+    #[test]
+    fn every_link_kind_is_known() {
+        for kind in crate::model::LinkKind::ALL {
+            let word = Word::new(kind.id()).unwrap();
+            assert!(usize::from(word.0) < super::KNOWN.len(), "{kind:?}");
+        }
     }
 }
 
 #[cfg(test)]
 mod record_tests {
     /// A loaded crawl holds a record per URL: what few URLs have (a failure, a redirect
-    /// target, an error body) is boxed, content types and charsets are shared, and
-    /// times and sizes take 8 bytes each, so a record takes 216 bytes (248 with times
-    /// and sizes as `Option`s, 288 with the rest inline, 320 with owned content types).
+    /// target, an error body) and the page facts an audit's load leaves out share one
+    /// box, content types and charsets are shared, times and sizes take 8 bytes each,
+    /// stored words 2 and the headers a shared list, so a record takes 128 bytes (216
+    /// with the words as `&str`s, the four fields inline and the headers a `Vec`; 320
+    /// with all of it inline and owned).
     #[test]
     fn a_record_stays_small() {
-        assert!(std::mem::size_of::<super::UrlRecord>() <= 216);
+        assert_eq!(std::mem::size_of::<super::UrlRecord>(), 128);
+    }
+
+    /// Headers read as the list they were made from (an empty one holds nothing), change
+    /// by copying, and compare and serialize as their list.
+    #[test]
+    fn headers_read_as_their_list() {
+        use super::Headers;
+        let pair = |n: &str, v: &str| (arcstr::ArcStr::from(n), arcstr::ArcStr::from(v));
+        let mut h = Headers::from(vec![pair("server", "nginx")]);
+        let shared = h.clone();
+        h.push(pair("etag", "\"x\""));
+        assert_eq!((shared.len(), h.len()), (1, 2));
+        h.retain(|(n, _)| n != "server");
+        assert_eq!(&*h, &[pair("etag", "\"x\"")]);
+        h.retain(|_| false);
+        assert!(h.0.is_none());
+        assert_eq!(h, Headers::default());
+        assert_eq!(Headers::from(Vec::new()), Headers::default());
+        assert_eq!(
+            serde_json::to_string(&shared).unwrap(),
+            r#"[["server","nginx"]]"#
+        );
+    }
+
+    /// A record's rarely set fields read back as set, and the record holds their box
+    /// only while one of them is set.
+    #[test]
+    fn rare_fields_share_a_box() {
+        use crate::model::FailureKind;
+        let mut r = super::UrlRecord::default();
+        assert!(r.extra.is_none());
+        r.set_location(Some("/next"));
+        r.set_failure(Some(FailureKind::RedirectLoop));
+        r.set_body_snippet(Some("Bad Gateway"));
+        r.set_facts(serde_json::value::RawValue::from_string("{}".into()).ok());
+        assert_eq!(r.location(), Some("/next"));
+        assert_eq!(r.failure(), Some(&FailureKind::RedirectLoop));
+        assert_eq!(r.body_snippet(), Some("Bad Gateway"));
+        assert_eq!(
+            r.take_facts().map(|f| f.get().to_string()).as_deref(),
+            Some("{}")
+        );
+        assert_eq!(r.facts().map(|f| f.get()), None);
+        r.set_location(None);
+        r.set_failure(None);
+        assert!(r.extra.is_some());
+        r.set_body_snippet(None);
+        assert!(r.extra.is_none());
+        let json = serde_json::to_value(&r).unwrap();
+        for field in ["failure", "location", "facts", "body_snippet"] {
+            assert!(json[field].is_null(), "{field}");
+        }
     }
 
     /// A measurement reads, compares and serializes as the `Option` it was made from;

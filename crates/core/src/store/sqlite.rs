@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    CrawlId, CrawlInfo, FindingRecord, LinkRow, LinkRowRef, NewUrl, Store, StoreError, TextPool,
-    UrlId, UrlRecord, UrlResult, UrlScope, WriteOp,
+    CrawlId, CrawlInfo, FindingRecord, Header, Headers, LinkRow, LinkRowRef, NewUrl, Store,
+    StoreError, TextPool, UrlId, UrlRecord, UrlResult, UrlScope, WriteOp,
 };
 use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, RedirectHop, Severity, Timings};
@@ -106,22 +106,27 @@ enum Columns {
     /// What a summary reads: no facts, content type or charset, and headers and body
     /// snippets only of error responses (the diagnosis reads them).
     Summary,
+    /// What an audit reads: no facts, and of responses below 400 the headers as
+    /// [`Store::urls_for_audit`] says, their lists shared.
+    Audit,
 }
 
 impl SqliteStore {
     /// The URL rows of a crawl, with the `columns` asked for.
     fn url_records(&self, crawl: CrawlId, columns: Columns) -> Result<Vec<UrlRecord>, StoreError> {
         // Read in place and interned: no String per row.
-        fn word(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'static str> {
+        fn word(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<super::Word> {
             let v = r.get_ref(i)?;
-            v.as_str()
-                .map(super::intern)
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), e.into()))
+            let fail = |e: Box<dyn std::error::Error + Send + Sync>| {
+                rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), e)
+            };
+            super::Word::new(v.as_str().map_err(|e| fail(e.into()))?)
+                .ok_or_else(|| fail("more than 65,536 distinct words in one column".into()))
         }
         let conn = self.conn();
         let (facts, content, errors_only) = match columns {
             Columns::All => ("facts", "content_type, charset", false),
-            Columns::NoFacts => ("NULL", "content_type, charset", false),
+            Columns::NoFacts | Columns::Audit => ("NULL", "content_type, charset", false),
             Columns::Summary => ("NULL", "NULL, NULL", true),
         };
         let error_col = |c: &str| match errors_only {
@@ -144,16 +149,31 @@ impl SqliteStore {
         )?;
         let mut out = Vec::with_capacity(count.max(0) as usize);
         let mut pool = TextPool::default();
+        // An audit's lists of headers, each distinct one once.
+        let mut lists = rustc_hash::FxHashSet::<Headers>::default();
         let mut rows = stmt.query([crawl])?;
         while let Some(r) = rows.next()? {
             let failure: Option<String> = r.get(8)?;
             let detail: Option<String> = r.get(9)?;
+            let lean =
+                columns == Columns::Audit && r.get::<_, Option<u16>>(7)?.is_none_or(|s| s < 400);
             let headers = match r.get_ref(19)? {
-                rusqlite::types::ValueRef::Text(h) => stored_headers(h, &mut pool),
+                rusqlite::types::ValueRef::Text(h) => stored_headers(h, &mut pool, lean),
                 _ => Vec::new(),
             };
+            let headers = match lean {
+                true => match lists.get(headers.as_slice()) {
+                    Some(shared) => shared.clone(),
+                    None => {
+                        let list = Headers::from(headers);
+                        lists.insert(list.clone());
+                        list
+                    }
+                },
+                false => headers.into(),
+            };
             let facts: Option<String> = r.get(20)?;
-            out.push(UrlRecord {
+            let mut record = UrlRecord {
                 id: r.get(0)?,
                 url: r.get(1)?,
                 depth: r.get(2)?,
@@ -166,10 +186,6 @@ impl SqliteStore {
                 in_sitemap: r.get(5)?,
                 state: word(r, 6)?,
                 status: r.get(7)?,
-                failure: failure
-                    .and_then(|f| FailureKind::from_parts(&f, detail.as_deref()))
-                    .map(Box::new),
-                location: r.get(10)?,
                 content_type: shared_text(r, 11, &mut pool)?,
                 charset: shared_text(r, 12, &mut pool)?,
                 ttfb_ms: r.get::<_, Option<f64>>(13)?.into(),
@@ -179,10 +195,15 @@ impl SqliteStore {
                 attempts: r.get(17)?,
                 robots_disallowed: r.get(18)?,
                 headers,
-                facts: facts.and_then(|f| serde_json::value::RawValue::from_string(f).ok()),
-                body_snippet: r.get(21)?,
                 fingerprint: r.get::<_, i64>(22)? as u64,
-            });
+                ..UrlRecord::default()
+            };
+            record
+                .set_failure(failure.and_then(|f| FailureKind::from_parts(&f, detail.as_deref())));
+            record.set_location(row_text(r, 10)?.as_deref());
+            record.set_facts(facts.and_then(|f| serde_json::value::RawValue::from_string(f).ok()));
+            record.set_body_snippet(row_text(r, 21)?.as_deref());
+            out.push(record);
         }
         Ok(out)
     }
@@ -639,6 +660,10 @@ impl Store for SqliteStore {
         self.url_records(crawl, Columns::Summary)
     }
 
+    fn urls_for_audit(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
+        self.url_records(crawl, Columns::Audit)
+    }
+
     fn for_each_facts(
         &self,
         crawl: CrawlId,
@@ -806,22 +831,26 @@ impl Store for SqliteStore {
 }
 
 /// A URL's stored headers (a JSON list of `[name, value]`), names and values from
-/// `pool`; none when the JSON does not parse (written by another version).
-fn stored_headers(json: &[u8], pool: &mut TextPool) -> Vec<(arcstr::ArcStr, arcstr::ArcStr)> {
+/// `pool`; none when the JSON does not parse (written by another version). `lean`: as
+/// an audit reads a response below 400 (see [`Store::urls_for_audit`]).
+fn stored_headers(json: &[u8], pool: &mut TextPool, lean: bool) -> Vec<Header> {
     // Borrowed from the row where the JSON has no escapes: nothing copied but new strings.
     #[derive(serde::Deserialize)]
-    struct Header<'a>(
+    struct Pair<'a>(
         #[serde(borrow)] std::borrow::Cow<'a, str>,
         #[serde(borrow)] std::borrow::Cow<'a, str>,
     );
-    serde_json::from_slice::<Vec<Header<'_>>>(json).map_or_else(
-        |_| Vec::new(),
-        |h| {
-            h.iter()
-                .map(|Header(n, v)| (pool.get(n), pool.get(v)))
-                .collect()
-        },
-    )
+    let Ok(pairs) = serde_json::from_slice::<Vec<Pair<'_>>>(json) else {
+        return Vec::new();
+    };
+    pairs
+        .iter()
+        .filter_map(|Pair(n, v)| match (lean, &**n) {
+            (true, "content-length") => None,
+            (true, "etag" | "last-modified") => Some((pool.get(n), pool.get(""))),
+            _ => Some((pool.get(n), pool.get(v))),
+        })
+        .collect()
 }
 
 /// Text column `i` of row `r`, borrowed from SQLite's row buffer (invalid UTF-8 is
@@ -1178,7 +1207,7 @@ mod tests {
         ));
         let full = store.urls(crawl).unwrap();
         let summaries = store.url_summaries(crawl).unwrap();
-        assert_eq!(full[1].body_snippet.as_deref(), Some("fine"));
+        assert_eq!(full[1].body_snippet(), Some("fine"));
         // Content types and charsets read once, shared by every row that has them.
         let shared = |f: fn(&UrlRecord) -> Option<&arcstr::ArcStr>| {
             let (a, b) = (f(&full[0]).unwrap(), f(&full[1]).unwrap());
@@ -1188,9 +1217,9 @@ mod tests {
         assert_eq!(full[1].charset.as_deref(), Some("utf-8"));
         assert!(shared(|u| u.content_type.as_ref()) && shared(|u| u.charset.as_ref()));
         assert!(!full[1].headers.is_empty());
-        assert_eq!(summaries[1].body_snippet, None);
+        assert_eq!(summaries[1].body_snippet(), None);
         assert!(summaries[1].headers.is_empty());
-        assert_eq!(summaries[0].body_snippet.as_deref(), Some("Bad Gateway"));
+        assert_eq!(summaries[0].body_snippet(), Some("Bad Gateway"));
         assert_eq!(
             (summaries[1].status, summaries[1].url.as_str()),
             (Some(200), "http://e.com/2")
@@ -1200,19 +1229,99 @@ mod tests {
         assert!(matches!(store.crawl(99), Err(StoreError::NoSuchCrawl(_))));
     }
 
+    /// An audit's read of a response below 400 holds `etag` and `last-modified` without
+    /// their values and no `content-length`, and records left with the same headers
+    /// share one list; an error response keeps every header, and a full read every value.
+    #[test]
+    fn an_audit_reads_what_checks_read_of_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
+        let page = |id: UrlId, status: u16, etag: &str, length: &str| {
+            let new = NewUrl {
+                id,
+                url: format!("http://e.com/{id}"),
+                fingerprint: id as u64,
+                depth: 0,
+                scope: UrlScope::Internal,
+                found_by: "a",
+                in_sitemap: false,
+            };
+            let headers = [
+                ("etag", etag),
+                ("server", "nginx"),
+                ("content-length", length),
+                ("last-modified", "Fri, 04 Dec 2026 19:23:01 GMT"),
+            ];
+            let result = UrlResult {
+                id,
+                outcome: Outcome {
+                    response: Some(ResponseMeta {
+                        status,
+                        headers: headers.map(|(n, v)| (n.into(), v.into())).to_vec(),
+                        ..ResponseMeta::default()
+                    }),
+                    ..Outcome::default()
+                },
+                robots_disallowed: false,
+                facts: None,
+                body_snippet: None,
+                hops: vec![],
+            };
+            store.write(crawl, WriteOp::Queue(vec![new])).unwrap();
+            let done = WriteOp::Done {
+                result: Box::new(result),
+                new_urls: vec![],
+                links: vec![],
+            };
+            store.write(crawl, done).unwrap();
+        };
+        page(1, 200, "\"a1\"", "23");
+        page(2, 304, "\"b2\"", "2627");
+        page(3, 502, "\"c3\"", "157");
+        store.flush().unwrap();
+        let audit = store.urls_for_audit(crawl).unwrap();
+        let names = |h: &[Header]| {
+            h.iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&audit[0].headers),
+            ["etag=", "server=nginx", "last-modified="]
+        );
+        assert!(std::ptr::eq(&audit[0].headers[0], &audit[1].headers[0]));
+        assert_eq!(
+            names(&audit[2].headers)[..3],
+            ["etag=\"c3\"", "server=nginx", "content-length=157"]
+        );
+        let full = store.urls_without_facts(crawl).unwrap();
+        assert_eq!(names(&full[0].headers)[2], "content-length=23");
+        assert_eq!(full[1].headers[0].1, "\"b2\"");
+        assert!(!std::ptr::eq(&full[0].headers[0], &full[1].headers[0]));
+    }
+
     /// Stored headers read back with escapes undone, each distinct name and value held
     /// once across rows; JSON that does not parse gives none.
     #[test]
     fn stored_headers_are_shared_and_unescaped() {
         let mut pool = TextPool::default();
-        let a = stored_headers(br#"[["server","nginx"],["etag","\"a1\""]]"#, &mut pool);
-        let b = stored_headers(br#"[["server","nginx"],["etag","\"b2\""]]"#, &mut pool);
+        let a = stored_headers(
+            br#"[["server","nginx"],["etag","\"a1\""]]"#,
+            &mut pool,
+            false,
+        );
+        let b = stored_headers(
+            br#"[["server","nginx"],["etag","\"b2\""]]"#,
+            &mut pool,
+            false,
+        );
         assert_eq!((a[1].0.as_str(), a[1].1.as_str()), ("etag", "\"a1\""));
         assert_eq!(b[1].1, "\"b2\"");
         assert!(arcstr::ArcStr::ptr_eq(&a[0].0, &b[0].0));
         assert!(arcstr::ArcStr::ptr_eq(&a[0].1, &b[0].1));
-        assert!(stored_headers(b"{not json", &mut pool).is_empty());
-        assert!(stored_headers(br#"[["only-a-name"]]"#, &mut pool).is_empty());
+        assert!(stored_headers(b"{not json", &mut pool, false).is_empty());
+        assert!(stored_headers(br#"[["only-a-name"]]"#, &mut pool, false).is_empty());
     }
 
     /// Each crawl's links come back, only its own, where two crawls wrote in turn (their
