@@ -97,8 +97,6 @@ struct HashGroup {
     hash: u64,
     /// (position, text number) of each page, in crawl order.
     pages: Vec<(u32, u32)>,
-    /// Pages per text: those are exact duplicates of each other, not near.
-    texts: FxHashMap<u32, usize>,
     /// Other groups within the distance: (group, distance).
     near: Vec<(usize, u32)>,
 }
@@ -111,7 +109,13 @@ impl Check for Near {
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         let mut groups: Vec<HashGroup> = Vec::new();
         let mut by_hash: HashMap<u64, usize> = HashMap::new();
-        for &super::data::PageText { pos, text, simhash } in site.texts() {
+        // Pages per text, by text number (the position of its first page): those are
+        // exact duplicates of each other, not near. Pages with one text have one
+        // SimHash, so the count is the group's too. 4 bytes a page, where a hash table
+        // per group cost ~36 bytes a text (all but a few of a million pages' texts).
+        let texts = site.texts();
+        let mut per_text = vec![0u32; texts.iter().map(|t| t.text as usize + 1).max().unwrap_or(0)];
+        for &super::data::PageText { pos, text, simhash } in texts {
             let Some(hash) = simhash else {
                 continue;
             };
@@ -119,14 +123,14 @@ impl Check for Near {
                 groups.push(HashGroup {
                     hash,
                     pages: Vec::new(),
-                    texts: FxHashMap::default(),
                     near: Vec::new(),
                 });
                 groups.len() - 1
             });
             groups[g].pages.push((pos, text));
-            *groups[g].texts.entry(text).or_default() += 1;
+            per_text[text as usize] += 1;
         }
+        let same_text = |text: u32| per_text[text as usize] as usize;
         let band = |h: u64, b: u8| (h >> (16 * b)) as u16;
         let mut bands: HashMap<(u8, u16), Vec<usize>> = HashMap::new();
         for (i, g) in groups.iter().enumerate() {
@@ -180,9 +184,9 @@ impl Check for Near {
             let mut evidence: HashMap<(Option<u32>, usize), Option<Box<RawValue>>> = HashMap::new();
             for &(pos, text) in &g.pages {
                 let sampled = sample.iter().any(|p| p.1 == text).then_some(text);
-                let details = evidence.entry((sampled, g.texts[&text])).or_insert_with(|| {
+                let details = evidence.entry((sampled, same_text(text))).or_insert_with(|| {
                     // Same hash, different text, then the nearest other hashes.
-                    let count = g.pages.len() - g.texts[&text] + elsewhere;
+                    let count = g.pages.len().saturating_sub(same_text(text)) + elsewhere;
                     if count == 0 {
                         return None;
                     }
