@@ -4,7 +4,6 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use rustc_hash::FxHashMap;
 use serde_json::json;
 
 use super::{Check, CheckInfo, LinkRef, PageView, PerPage, SiteData};
@@ -38,29 +37,35 @@ fn followed(site: &SiteData, l: &LinkRef) -> bool {
     l.kind == "a" && !nofollow(l) && !page_nofollow(site, l.from)
 }
 
-/// Shortest click depth of every URL reachable by followed links from a start URL.
-fn click_depths(site: &SiteData) -> FxHashMap<UrlId, u32> {
-    let mut depth = FxHashMap::default();
+/// Depth of a URL no followed link from a start URL reaches.
+const UNREACHED: u32 = u32::MAX;
+
+/// Shortest click depth of every URL reachable by followed links from a start URL, by
+/// position in the crawl's URL list ([`UNREACHED`] for the others): 4 bytes a URL, where
+/// a hash table by id took ~35 (a million-URL crawl: 4 MB against 36).
+fn click_depths(site: &SiteData) -> Vec<u32> {
+    let mut depth = vec![UNREACHED; site.urls.len()];
     let mut queue = VecDeque::new();
-    for u in site
-        .urls
-        .iter()
-        .filter(|u| u.found_by == crate::crawl::FOUND_START)
-    {
-        depth.insert(u.id, 0);
-        queue.push_back(u.id);
+    for (pos, u) in site.urls.iter().enumerate() {
+        if u.found_by == crate::crawl::FOUND_START {
+            depth[pos] = 0;
+            queue.push_back(pos);
+        }
     }
-    while let Some(id) = queue.pop_front() {
-        let d = depth[&id];
-        for l in site.outlinks(id) {
+    while let Some(pos) = queue.pop_front() {
+        let d = depth[pos];
+        for l in site.outlinks(site.urls[pos].id) {
             // Redirects do not add a click.
             let step = if l.kind == "redirect" { 0 } else { 1 };
-            if (l.kind == "redirect" || followed(site, &l)) && !depth.contains_key(&l.to) {
-                depth.insert(l.to, d + step);
+            let Some(to) = site.position(l.to) else {
+                continue;
+            };
+            if (l.kind == "redirect" || followed(site, &l)) && depth[to] == UNREACHED {
+                depth[to] = d + step;
                 if step == 0 {
-                    queue.push_front(l.to);
+                    queue.push_front(to);
                 } else {
-                    queue.push_back(l.to);
+                    queue.push_back(to);
                 }
             }
         }
@@ -96,7 +101,8 @@ struct GraphCheck {
 /// What graph checks share, computed once per run.
 #[derive(Default)]
 struct Graph {
-    depth: FxHashMap<UrlId, u32>,
+    /// Click depths by position (see [`click_depths`]).
+    depth: Vec<u32>,
 }
 
 impl GraphCheck {
@@ -195,7 +201,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 "Link to it from higher up (navigation, hubs, related links).",
             ),
             |site, g, id| {
-                let d = *g.depth.get(&id)?;
+                let d = *g.depth.get(site.position(id)?)?;
+                let d = (d != UNREACHED).then_some(d)?;
                 (d > site.thresholds.max_click_depth).then(|| json!({ "depth": d }))
             },
         ),
