@@ -746,12 +746,15 @@ pub fn audit_streaming<E>(
         let site_wide = enabled.iter().filter(|c| c.per_page().is_none());
         for (k, check) in site_wide.enumerate() {
             found.set_rank((site.urls.len() + k) as u64);
+            let started = std::time::Instant::now();
             check.run(site, &mut found);
+            tracing::debug!(check = check.info().id, took = ?started.elapsed(), "site-wide check");
         }
         found.drain();
         for w in workers {
             w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
+        tracing::debug!("per-page checks done");
         result
     })
 }
