@@ -31,19 +31,30 @@ impl Check for ResourceCheck {
             let Some((sev, mut details)) = (self.eval)(&p) else {
                 continue;
             };
-            let mut used: Vec<&str> = p
+            // Counted as they come, the first 10 kept: a stylesheet on a million pages
+            // would otherwise list them all (16 MB) for one finding. Repeats in a row
+            // (one page linking it twice) count once.
+            let (mut shown, mut pages, mut last) = (Vec::new(), 0usize, None);
+            let using = p
                 .inlinks
                 .iter()
                 .filter(|l| self.kinds.contains(&l.kind.as_str()))
                 .filter_map(|l| site.get(l.from).filter(|f| f.scope == UrlScope::Internal))
-                .map(|f| f.url.as_str())
-                .collect();
-            if used.is_empty() {
+                .map(|f| f.url.as_str());
+            for url in using {
+                if last != Some(url) {
+                    last = Some(url);
+                    pages += 1;
+                    if shown.len() < 10 {
+                        shown.push(url);
+                    }
+                }
+            }
+            if pages == 0 {
                 continue;
             }
-            used.dedup();
-            details["used_on"] = json!(used.iter().take(10).collect::<Vec<_>>());
-            details["pages"] = json!(used.len());
+            details["used_on"] = json!(shown);
+            details["pages"] = json!(pages);
             out.push(Finding {
                 check_id: self.info.id,
                 severity: sev.unwrap_or(self.info.severity),
@@ -582,5 +593,29 @@ mod tests {
         assert_eq!(t.fired("duplicate-resource-include"), ["/"]);
         assert!(t.fired("resources-too-many").is_empty());
         assert!(t.fired("resources-total-heavy").is_empty());
+    }
+
+    /// A resource on many pages: every page counted, the first 10 shown, in link order.
+    #[test]
+    fn a_shared_resource_counts_every_page_and_shows_ten() {
+        let mut t = TestSite::new().page("/plain.css", Some(200), None, |r| {
+            r.content_type = Some("text/css".into());
+            r.body_bytes = Some(600 * 1024).into();
+            r.wire_bytes = Some(600 * 1024).into();
+        });
+        for i in 0..12 {
+            let page = format!("/p{i}");
+            t = t
+                .page(&page, Some(200), None, |_| {})
+                .link(&page, "/plain.css", "css");
+        }
+        let used = &t.findings("text-not-compressed")[0].details;
+        let shown: Vec<String> = (0..10)
+            .map(|i| format!("http://site.example/p{i}"))
+            .collect();
+        assert_eq!(
+            (&used["used_on"], &used["pages"]),
+            (&json!(shown), &json!(12))
+        );
     }
 }
