@@ -100,10 +100,26 @@ struct Projections {
     /// Each counted page's key hashes with its position.
     keys: [Vec<(Words, u32)>; 3],
     texts: Vec<PageText>,
-    /// A 128-bit hash of each text's stored hash, with the text's index in `texts`:
-    /// numbered once every page is in (a list, where a hash table by text took twice
-    /// the room).
-    text_hashes: Vec<(Words, u32)>,
+    /// Each text's stored hash as a number ([`text_number`]), with the text's index in
+    /// `texts`: numbered once every page is in (a list, where a hash table by text took
+    /// twice the room).
+    text_hashes: Vec<([u32; 2], u32)>,
+}
+
+/// A stored text hash as a number, in two words (a pair with a position takes 12 bytes,
+/// where a `u64` would pad it to 16): the 64-bit value the extractor writes as 16
+/// lowercase hex digits, read back (equal strings give equal numbers, and different ones
+/// different numbers), or for anything else (another version's) a 64-bit hash of it.
+fn text_number(stored: &str) -> [u32; 2] {
+    let hex = stored.len() == 16
+        && stored
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let v = match hex {
+        true => u64::from_str_radix(stored, 16).unwrap_or_default(),
+        false => xxhash_rust::xxh3::xxh3_64(stored.as_bytes()),
+    };
+    [(v >> 32) as u32, v as u32]
 }
 
 impl Projections {
@@ -120,8 +136,8 @@ impl Projections {
             }
         }
         if f.text.words >= MIN_WORDS_COMPARED {
-            let hash = words(xxhash_rust::xxh3::xxh3_128(f.text.text_hash.as_bytes()));
-            self.text_hashes.push((hash, self.texts.len() as u32));
+            let text = text_number(&f.text.text_hash);
+            self.text_hashes.push((text, self.texts.len() as u32));
             self.texts.push(PageText {
                 pos: pos as u32,
                 // Numbered in `finish`.
@@ -1080,6 +1096,23 @@ mod tests {
         }
         assert_ne!(words(1), words(1 << 64));
         assert_eq!(std::mem::size_of::<(Words, u32)>(), 20);
+    }
+
+    /// A stored text hash reads back as the number the extractor wrote; anything else
+    /// is hashed, and a pair with a position takes 12 bytes.
+    #[test]
+    fn text_hashes_read_as_numbers() {
+        assert_eq!(text_number("5d1062a6d63a9892"), [0x5d10_62a6, 0xd63a_9892]);
+        assert_eq!(text_number("0000000000000001"), [0, 1]);
+        assert_ne!(
+            text_number("0000000000000001"),
+            text_number("0000000000000002")
+        );
+        for other in ["5D1062A6D63A9892", "1", "", "not a hash at all"] {
+            let v = xxhash_rust::xxh3::xxh3_64(other.as_bytes());
+            assert_eq!(text_number(other), [(v >> 32) as u32, v as u32], "{other}");
+        }
+        assert_eq!(std::mem::size_of::<([u32; 2], u32)>(), 12);
     }
 
     /// A URL whose facts hold nothing still has facts; one never given any has none,
