@@ -52,12 +52,12 @@ impl Check for Exact {
 
     fn run(&self, site: &SiteData, out: &mut super::Findings) {
         // Pages by text (stable: in crawl order within a text), then the texts on more
-        // than one page in the order of their first page: 8 bytes a page, where a list
-        // per text cost a list header and an allocation for each.
+        // than one page: 8 bytes a page, where a list per text cost a list header and an
+        // allocation for each. A text's number is the position of its first page
+        // (SiteData::texts), so in text order the groups are in the order of their
+        // first page.
         let mut by_text: Vec<(u32, u32)> = site.texts().iter().map(|t| (t.text, t.pos)).collect();
-        let mut runs: Vec<&[(u32, u32)]> = super::data::shared_runs(&mut by_text).collect();
-        runs.sort_unstable_by_key(|run| run[0].1);
-        let groups = runs.iter().map(|run| {
+        let groups = super::data::shared_runs(&mut by_text).map(|run| {
             run.iter()
                 .map(|&(_, pos)| site.url_at(pos))
                 .collect::<Vec<_>>()

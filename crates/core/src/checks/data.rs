@@ -158,8 +158,7 @@ impl Projections {
         let mut texts = self.texts;
         // Each text is numbered by the position of its first page.
         let mut hashes = self.text_hashes;
-        hashes.sort_unstable();
-        for run in hashes.chunk_by(|a, b| a.0 == b.0) {
+        for run in runs(&mut hashes) {
             let first = run.iter().map(|&(_, i)| texts[i as usize].pos).min();
             for &(_, i) in run {
                 texts[i as usize].text = first.unwrap_or_default();
@@ -176,10 +175,14 @@ impl Projections {
 /// The runs of `pairs` (value, position) sharing a value with another pair, each in
 /// position order: what the duplicate checks group pages by.
 pub(crate) fn shared_runs<K: Ord>(pairs: &mut [(K, u32)]) -> impl Iterator<Item = &[(K, u32)]> {
+    runs(pairs).filter(|run| run.len() > 1)
+}
+
+/// The runs of `pairs` (value, position) sharing a value, each in position order, in
+/// value order.
+fn runs<K: Ord>(pairs: &mut [(K, u32)]) -> impl Iterator<Item = &[(K, u32)]> {
     pairs.sort_unstable();
-    pairs
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter(|run| run.len() > 1)
+    pairs.chunk_by(|a, b| a.0 == b.0)
 }
 
 /// Positions in a crawl's URL list by id. The engine numbers URLs densely from 1, so a
