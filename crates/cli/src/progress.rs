@@ -7,27 +7,23 @@ use indicatif::{ProgressBar, ProgressStyle};
 use siteaudit::model::CrawlEvent;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// Consumes events until the crawl ends; draws when `show` is set.
-pub(crate) async fn drive(mut rx: UnboundedReceiver<CrawlEvent>, show: bool) {
-    let bar = (show && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} URLs  {per_sec}  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
+/// Whether a crawl draws a progress bar: `--quiet` is off and stderr is a terminal.
+pub(crate) fn shown(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal()
+}
+
+/// Draws the bar from the crawl's events until the crawl ends.
+pub(crate) async fn drive(mut rx: UnboundedReceiver<CrawlEvent>) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} URLs  {per_sec}  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let mut failed = 0u64;
     let mut errors = 0u64;
     while let Some(e) = rx.recv().await {
-        let Some(bar) = &bar else {
-            if matches!(e, CrawlEvent::Done) {
-                break;
-            }
-            continue;
-        };
         match e {
             CrawlEvent::Started { urls, done, .. } => {
                 bar.set_length(urls);
@@ -51,7 +47,5 @@ pub(crate) async fn drive(mut rx: UnboundedReceiver<CrawlEvent>, show: bool) {
             bar.set_message(format!("{errors} 4xx/5xx, {failed} failed"));
         }
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    bar.finish_and_clear();
 }

@@ -148,7 +148,7 @@ impl Crawler {
         let fetcher = Fetcher::new(&config)?;
         let crawl = self.store.create_crawl(&config)?;
         let mut engine = Engine::new(self, crawl, config, scope, fetcher);
-        engine.event(CrawlEvent::Started {
+        engine.event(|| CrawlEvent::Started {
             crawl_id: crawl,
             urls: 0,
             done: 0,
@@ -208,7 +208,7 @@ impl Crawler {
         engine.stored_robots = robots;
         let done = records.iter().filter(|r| r.state == "done").count() as u64;
         // The URLs still queued are announced one by one as they are re-queued.
-        engine.event(CrawlEvent::Started {
+        engine.event(|| CrawlEvent::Started {
             crawl_id: crawl,
             urls: done,
             done,
@@ -406,9 +406,10 @@ impl Engine {
             || (in_flight == self.external_in_flight && !self.frontier.holds_site_work())
     }
 
-    fn event(&self, e: CrawlEvent) {
+    /// Sends an event built only when someone listens (most carry a URL string).
+    fn event(&self, e: impl FnOnce() -> CrawlEvent) {
         if let Some(tx) = &self.events {
-            let _ = tx.send(e);
+            let _ = tx.send(e());
         }
     }
 
@@ -542,7 +543,7 @@ impl Engine {
     }
 
     fn push_job(&mut self, key: &str, url: Url, id: UrlId, depth: u32, kind: JobKind) {
-        self.event(CrawlEvent::Queued {
+        self.event(|| CrawlEvent::Queued {
             url: url.to_string(),
         });
         self.frontier.push(
@@ -643,7 +644,7 @@ impl Engine {
                 "finished"
             },
         )?;
-        self.event(CrawlEvent::Done);
+        self.event(|| CrawlEvent::Done);
         Ok(CrawlSummary {
             crawl_id: self.crawl,
             urls: u64::from(self.next_id - 1),
@@ -931,10 +932,13 @@ impl Engine {
         if job.kind != JobKind::Robots && job.kind != JobKind::Sitemap {
             self.note_reprobe(job.id, &job.url, &result.outcome);
         }
-        let url = job.url.to_string();
+        let url = || job.url.to_string();
         match (&result.outcome.failure, result.outcome.status()) {
-            (Some(f), _) => self.event(CrawlEvent::Failed { url, kind: f.id() }),
-            (None, Some(status)) => self.event(CrawlEvent::Fetched { url, status }),
+            (Some(f), _) => self.event(|| CrawlEvent::Failed {
+                url: url(),
+                kind: f.id(),
+            }),
+            (None, Some(status)) => self.event(|| CrawlEvent::Fetched { url: url(), status }),
             (None, None) => {}
         }
         ops.insert(

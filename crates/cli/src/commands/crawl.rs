@@ -10,10 +10,14 @@ use crate::{CrawlArgs, output, progress, settings};
 
 pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
     let store = open_store(a.db.db)?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let crawler = Crawler::new(store.clone()).with_events(tx);
+    let mut crawler = Crawler::new(store.clone());
+    // Events feed only the progress bar: without one, the engine sends none.
+    let bar = progress::shown(a.out.quiet).then(|| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        crawler = Crawler::new(store.clone()).with_events(tx);
+        tokio::spawn(progress::drive(rx))
+    });
     let cancel = crawler.cancel_token();
-    let bar = tokio::spawn(progress::drive(rx, !a.out.quiet));
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             cancel.cancel();
@@ -54,7 +58,9 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
         }
     };
     ctrl_c.abort();
-    let _ = bar.await;
+    if let Some(bar) = bar {
+        let _ = bar.await;
+    }
     let summary = result.map_err(|e| match e {
         CrawlError::Store(_) => exit::no_start(e),
         CrawlError::Fetch(_) => exit::no_start(e),
