@@ -304,25 +304,16 @@ fn main() -> ExitCode {
             return Exit::NoStart.into();
         }
     };
-    // The command runs as a task on the runtime's workers rather than on this thread:
-    // a crawl's coordinator then wakes and is woken by its fetch tasks on the same
-    // worker threads instead of across one more thread.
     let result = runtime.block_on(async {
-        let task = tokio::spawn(async move {
-            match cli.command {
-                Command::Crawl(a) => commands::crawl::run(a).await,
-                Command::Check(a) => commands::check::run(a).await,
-                Command::Crawls(a) => commands::crawls::run(a),
-                Command::Report(a) | Command::Audit(a) => commands::report::run(a),
-                Command::Checks(a) => commands::checks::run(a),
-                Command::Diff(a) => commands::diff::run(a),
-                Command::Recheck(a) => commands::recheck::run(a).await,
-                Command::Logs(a) => commands::logs::run(a),
-            }
-        });
-        match task.await {
-            Ok(r) => r,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        match cli.command {
+            Command::Crawl(a) => commands::crawl::run(a).await,
+            Command::Check(a) => commands::check::run(a).await,
+            Command::Crawls(a) => commands::crawls::run(a),
+            Command::Report(a) | Command::Audit(a) => commands::report::run(a),
+            Command::Checks(a) => commands::checks::run(a),
+            Command::Diff(a) => commands::diff::run(a),
+            Command::Recheck(a) => commands::recheck::run(a).await,
+            Command::Logs(a) => commands::logs::run(a),
         }
     });
     match result {
