@@ -10,13 +10,14 @@ use crate::{CrawlArgs, output, progress, settings};
 
 pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
     let store = open_store(a.db.db)?;
-    let mut crawler = Crawler::new(store.clone());
     // Events feed only the progress bar: without one, the engine sends none.
-    let bar = progress::shown(a.out.quiet).then(|| {
+    let (crawler, bar) = if progress::shown(a.out.quiet) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        crawler = Crawler::new(store.clone()).with_events(tx);
-        tokio::spawn(progress::drive(rx))
-    });
+        let bar = tokio::spawn(progress::drive(rx));
+        (Crawler::new(store.clone()).with_events(tx), Some(bar))
+    } else {
+        (Crawler::new(store.clone()), None)
+    };
     let cancel = crawler.cancel_token();
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
