@@ -1,14 +1,30 @@
 //! `siteaudit crawl URL` and `siteaudit crawl --resume`.
 
+use std::sync::Arc;
+
 use anyhow::anyhow;
-use siteaudit::crawl::{CrawlError, Crawler};
+use siteaudit::checks::AuditConfig;
+use siteaudit::crawl::{CrawlError, CrawlSummary, Crawler};
 use siteaudit::report::CrawlReport;
+use siteaudit::store::Store;
 
 use super::{Baseline, crawl_exit, open_store};
 use crate::exit::{self, Exit, Failure};
-use crate::{CrawlArgs, output, progress, settings};
+use crate::{CrawlArgs, OutputArgs, output, progress, settings};
 
-pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
+/// A crawl done, with what its report needs.
+pub(crate) struct Crawled {
+    out: OutputArgs,
+    store: Arc<dyn Store>,
+    audit: Option<AuditConfig>,
+    baseline: Option<Baseline>,
+    summary: CrawlSummary,
+}
+
+/// Runs the crawl (its engine as a task on the runtime's workers, where its fetches
+/// run: they wake each other without crossing to this thread). The report is
+/// [`finish`]ed once the runtime is gone.
+pub(crate) async fn run(a: CrawlArgs) -> Result<Crawled, Failure> {
     let store = open_store(a.db.db)?;
     // Events feed only the progress bar: without one, the engine sends none.
     let (crawler, bar) = if progress::shown(a.out.quiet) {
@@ -49,13 +65,13 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
             if !a.out.quiet {
                 eprintln!("siteaudit: resuming crawl #{id}");
             }
-            crawler.resume(id).await
+            spawned(crawler.resume(id)).await
         }
         None => {
             let config = settings
                 .resolve(a.url.into_iter().collect())
                 .map_err(exit::usage)?;
-            crawler.run(config).await
+            spawned(crawler.run(config)).await
         }
     };
     ctrl_c.abort();
@@ -67,19 +83,47 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
         CrawlError::Fetch(_) => exit::no_start(e),
         _ => exit::usage(e),
     })?;
+    Ok(Crawled {
+        out: a.out,
+        store,
+        audit,
+        baseline,
+        summary,
+    })
+}
+
+/// Runs `f` as a task on the runtime's workers.
+async fn spawned<T: Send + 'static>(f: impl Future<Output = T> + Send + 'static) -> T {
+    match tokio::spawn(f).await {
+        Ok(t) => t,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Audits the crawl and writes its report. Called after the runtime is shut down: its
+/// worker threads' memory (the crawl's frontier, seen-set and buffers, held by each
+/// thread's allocator heap) is then free for the audit, which would otherwise add to it.
+pub(crate) fn finish(c: Crawled) -> Result<Exit, Failure> {
+    let Crawled {
+        out: a_out,
+        store,
+        audit,
+        baseline,
+        summary,
+    } = c;
     let report = CrawlReport::build_with(
         store.as_ref(),
         summary.crawl_id,
         audit.as_ref(),
-        a.out.detail(),
+        a_out.detail(),
     )
     .map_err(exit::no_start)?;
-    output::write_report(&a.out, &report).map_err(|e| Failure {
+    output::write_report(&a_out, &report).map_err(|e| Failure {
         exit: Exit::Usage,
         error: e,
     })?;
-    if let Some(path) = &a.out.output
-        && !a.out.quiet
+    if let Some(path) = &a_out.output
+        && !a_out.quiet
     {
         eprintln!(
             "siteaudit: crawl #{}: {} URLs, {} problems; report written to {}",
@@ -110,8 +154,8 @@ pub(crate) async fn run(a: CrawlArgs) -> Result<Exit, Failure> {
     }
     Ok(crawl_exit(
         &report,
-        &a.out.fail_on.0,
+        &a_out.fail_on.0,
         baseline.as_ref(),
-        a.out.quiet,
+        a_out.quiet,
     ))
 }

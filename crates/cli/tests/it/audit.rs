@@ -78,6 +78,29 @@ fn crawl_reports_findings_with_evidence_and_a_score() {
     );
 }
 
+/// The binary runs with mimalloc purging freed memory at once (it runs itself again with
+/// `MIMALLOC_PURGE_DELAY=0`), keeps a value the user set, and keeps its arguments.
+#[test]
+fn runs_with_the_allocator_purging_at_once_unless_told_otherwise() {
+    let d = Dir::new();
+    let logged = |set: Option<&str>| {
+        let mut c = d.cmd(&["checks", "--format", "json"]);
+        c.env("SITEAUDIT_LOG", "siteaudit=debug");
+        match set {
+            Some(v) => c.env("MIMALLOC_PURGE_DELAY", v),
+            None => c.env_remove("MIMALLOC_PURGE_DELAY"),
+        };
+        let out = c.output().expect("run siteaudit");
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("\"http-504\""));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let own = logged(None);
+    assert!(own.contains("allocator options") && own.contains("Some(\"0\")"), "{own}");
+    let users = logged(Some("25"));
+    assert!(users.contains("Some(\"25\")"), "{users}");
+}
+
 #[test]
 fn checks_lists_the_catalogue_and_config_disables() {
     let d = Dir::new();
