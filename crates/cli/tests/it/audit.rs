@@ -96,7 +96,10 @@ fn runs_with_the_allocator_purging_at_once_unless_told_otherwise() {
         String::from_utf8_lossy(&out.stderr).to_string()
     };
     let own = logged(None);
-    assert!(own.contains("allocator options") && own.contains("Some(\"0\")"), "{own}");
+    assert!(
+        own.contains("allocator options") && own.contains("Some(\"0\")"),
+        "{own}"
+    );
     let users = logged(Some("25"));
     assert!(users.contains("Some(\"25\")"), "{users}");
 }
