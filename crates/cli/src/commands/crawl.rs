@@ -100,12 +100,13 @@ async fn spawned<T: Send + 'static>(f: impl Future<Output = T> + Send + 'static)
     }
 }
 
-/// Audits the crawl and writes its report. Called after the runtime is shut down: its
-/// worker threads' memory (the crawl's frontier, seen-set and buffers, held by each
-/// thread's allocator heap) is then free for the audit, which would otherwise add to it.
+/// Audits the crawl and writes its report. Called after the runtime is shut down, with
+/// the allocator purging freed memory at once (see `purge_at_once` in main.rs): what the
+/// crawl's worker threads freed (frontier, seen-set, buffers) is then not held beside
+/// the audit.
 pub(crate) fn finish(c: Crawled) -> Result<Exit, Failure> {
     let Crawled {
-        out: a_out,
+        out,
         store,
         audit,
         baseline,
@@ -115,15 +116,15 @@ pub(crate) fn finish(c: Crawled) -> Result<Exit, Failure> {
         store.as_ref(),
         summary.crawl_id,
         audit.as_ref(),
-        a_out.detail(),
+        out.detail(),
     )
     .map_err(exit::no_start)?;
-    output::write_report(&a_out, &report).map_err(|e| Failure {
+    output::write_report(&out, &report).map_err(|e| Failure {
         exit: Exit::Usage,
         error: e,
     })?;
-    if let Some(path) = &a_out.output
-        && !a_out.quiet
+    if let Some(path) = &out.output
+        && !out.quiet
     {
         eprintln!(
             "siteaudit: crawl #{}: {} URLs, {} problems; report written to {}",
@@ -154,8 +155,8 @@ pub(crate) fn finish(c: Crawled) -> Result<Exit, Failure> {
     }
     Ok(crawl_exit(
         &report,
-        &a_out.fail_on.0,
+        &out.fail_on.0,
         baseline.as_ref(),
-        a_out.quiet,
+        out.quiet,
     ))
 }
