@@ -1,6 +1,7 @@
--- siteaudit SQLite schema, version 4 (2 added host_probes, 3 reprobes, 4 findings and
--- audits; every statement is idempotent, so upgrading an older file is running this
--- script again).
+-- siteaudit SQLite schema, version 5 (2 added host_probes, 3 reprobes, 4 findings and
+-- audits, 5 links stored as one list per page; every statement is idempotent, so
+-- upgrading an older file is running this script again, after the store has moved a
+-- version 4 file's links table into link_lists).
 CREATE TABLE IF NOT EXISTS crawls (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     start_url   TEXT NOT NULL,
@@ -38,15 +39,23 @@ CREATE TABLE IF NOT EXISTS urls (
     PRIMARY KEY (crawl_id, id),
     UNIQUE (crawl_id, fingerprint)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS links (
+-- The links found on a page, one row per page written: `links` is a JSON array of
+-- [to_id, kind, text, rel] in the page's order. A row per link cost a crawl ~2 µs of
+-- SQLite's time per link, a tenth of its writer's work (1.3 million links at 100,000
+-- pages); a page's list is one insert. Rows are read in rowid order: the links to one
+-- target in the order they were written.
+CREATE TABLE IF NOT EXISTS link_lists (
     crawl_id INTEGER NOT NULL,
     from_id  INTEGER NOT NULL,
-    to_id    INTEGER NOT NULL,
-    kind     TEXT NOT NULL,
-    text     TEXT,
-    rel      TEXT
+    links    TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS links_by_target ON links (crawl_id, to_id);
+CREATE INDEX IF NOT EXISTS link_lists_by_crawl ON link_lists (crawl_id);
+-- One row per link, for queries by hand.
+CREATE VIEW IF NOT EXISTS links AS
+    SELECT l.crawl_id AS crawl_id, l.from_id AS from_id,
+           json_extract(j.value, '$[0]') AS to_id, json_extract(j.value, '$[1]') AS kind,
+           json_extract(j.value, '$[2]') AS text, json_extract(j.value, '$[3]') AS rel
+    FROM link_lists l, json_each(l.links) j;
 CREATE TABLE IF NOT EXISTS attempts (
     crawl_id       INTEGER NOT NULL,
     url_id         INTEGER NOT NULL,

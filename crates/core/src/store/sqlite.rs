@@ -15,7 +15,7 @@ use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, RedirectHop, Severity, Timings};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 /// A batch is committed after this many writes or this long, whichever comes first.
 const BATCH_OPS: usize = 4096;
 const BATCH_TIME: Duration = Duration::from_millis(100);
@@ -27,7 +27,7 @@ const NAP: Duration = Duration::from_millis(2);
 const QUEUE_OPS: usize = 2 * BATCH_OPS;
 
 /// The writer's page cache (KiB) while a batch writes a crawl's data: each 100 ms
-/// batch dirties pages all over the URL table and the by-target link index, and with
+/// batch dirties pages all over the URL table and its fingerprint index, and with
 /// SQLite's default 2 MB (125 pages of 16 KiB) they spill to the WAL mid-batch and are
 /// read back. A 100,000-page crawl spends ~1-2 s less system CPU with 8 MB (16 MB
 /// saved little more, and held more after the crawl).
@@ -245,13 +245,7 @@ impl SqliteStore {
                     ),
                 });
             }
-            Some(v) if v < SCHEMA_VERSION => {
-                conn.execute_batch(SCHEMA)?;
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                    params![SCHEMA_VERSION, now()],
-                )?;
-            }
+            Some(v) if v < SCHEMA_VERSION => upgrade(&conn)?,
             Some(_) => {}
         }
         let writer = open_conn(path)?;
@@ -332,7 +326,6 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
         // Crawls whose data this batch changes: their stored findings go stale.
         let mut changed: Vec<CrawlId> = Vec::new();
         let mut result: Result<(), rusqlite::Error> = Ok(());
-        let mut links = Vec::new();
         loop {
             let msg = match pending.take() {
                 Some(m) => m,
@@ -360,7 +353,7 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
                         changed.push(crawl);
                     }
                     if result.is_ok() {
-                        result = apply(&tx, crawl, op, &mut links);
+                        result = apply(&tx, crawl, op);
                     }
                     ops += 1;
                 }
@@ -370,9 +363,6 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
                     break;
                 }
             }
-        }
-        if result.is_ok() {
-            result = insert_links(&tx, links);
         }
         for crawl in changed {
             if result.is_ok() {
@@ -421,45 +411,92 @@ fn insert_urls(tx: &Transaction<'_>, crawl: CrawlId, urls: &[NewUrl]) -> rusqlit
     Ok(())
 }
 
-/// Writes a batch's links, in order of target (then as written): each link adds an entry
-/// to the by-target index, and entries added in its order fill its pages one after the
-/// other where links in page order land all over it (a 100,000-page crawl's index
-/// outgrows the page cache). Links to one target stay in discovery order, the order the
-/// store promises.
-fn insert_links(tx: &Transaction<'_>, mut links: Vec<(CrawlId, LinkRow)>) -> rusqlite::Result<()> {
-    if links.is_empty() {
-        return Ok(());
-    }
-    // Stable: links to one target keep the order they were found in.
-    links.sort_by_key(|(crawl, l)| (*crawl, l.to));
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO links (crawl_id, from_id, to_id, kind, text, rel) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (crawl, l) in &links {
-        stmt.execute(params![
-            crawl,
-            l.from,
-            l.to,
-            l.kind.as_str(),
-            l.text.as_deref(),
-            l.rel.as_deref()
-        ])?;
+/// A link as its page's list in `link_lists` holds it: `[to_id, kind, text, rel]`.
+type StoredLink<'a> = (UrlId, &'a str, Option<&'a str>, Option<&'a str>);
+
+/// The same with its texts owned, for a list whose texts JSON escapes (a quote, a
+/// backslash, a control character): rare, so lists are read borrowing first.
+type OwnedLink = (UrlId, String, Option<String>, Option<String>);
+
+/// Writes links as lists, one row per run of links from one page (a done URL's links
+/// are all its own), in the order given.
+fn insert_links(tx: &Transaction<'_>, crawl: CrawlId, links: &[LinkRow]) -> rusqlite::Result<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO link_lists (crawl_id, from_id, links) VALUES (?1, ?2, ?3)")?;
+    for run in links.chunk_by(|a, b| a.from == b.from) {
+        let list: Vec<StoredLink<'_>> = run
+            .iter()
+            .map(|l| (l.to, l.kind.as_str(), l.text.as_deref(), l.rel.as_deref()))
+            .collect();
+        let json = serde_json::to_string(&list)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        stmt.execute(params![crawl, run[0].from, json])?;
     }
     Ok(())
 }
 
-/// Applies one write; the links of done URLs are kept in `links` for [`insert_links`].
-fn apply(
-    tx: &Transaction<'_>,
-    crawl: CrawlId,
-    op: WriteOp,
-    links: &mut Vec<(CrawlId, LinkRow)>,
-) -> rusqlite::Result<()> {
+/// Calls `f` for each link of a page's stored list (`from`'s, as JSON).
+fn read_links(
+    from: UrlId,
+    json: &str,
+    f: &mut dyn FnMut(LinkRowRef<'_>),
+) -> Result<(), serde_json::Error> {
+    fn link<'a>(from: UrlId, (to, kind, text, rel): StoredLink<'a>) -> LinkRowRef<'a> {
+        LinkRowRef {
+            from,
+            to,
+            kind: kind.into(),
+            text,
+            rel,
+        }
+    }
+    match serde_json::from_str::<Vec<StoredLink<'_>>>(json) {
+        Ok(list) => list.into_iter().for_each(|l| f(link(from, l))),
+        Err(_) => {
+            let list: Vec<OwnedLink> = serde_json::from_str(json)?;
+            for (to, kind, text, rel) in &list {
+                f(link(from, (*to, kind, text.as_deref(), rel.as_deref())));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Brings a file of an older schema to this one, in one transaction: version 4's
+/// `links` table (a row per link) moves into `link_lists`, each row a list of one link,
+/// in rowid order (so each target's links keep the order they were written), then the
+/// schema script runs again.
+fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let old_links: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'links'",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut script = String::from("BEGIN;\n");
+    if old_links > 0 {
+        script.push_str("ALTER TABLE links RENAME TO links_v4;\n");
+    }
+    script.push_str(SCHEMA);
+    if old_links > 0 {
+        script.push_str(
+            "INSERT INTO link_lists (crawl_id, from_id, links)
+               SELECT crawl_id, from_id, json_array(json_array(to_id, kind, text, rel))
+               FROM links_v4 ORDER BY rowid;
+             DROP TABLE links_v4;\n",
+        );
+    }
+    script.push_str(&format!(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES ({SCHEMA_VERSION}, '{}');\nCOMMIT;",
+        now()
+    ));
+    conn.execute_batch(&script)
+}
+
+/// Applies one write.
+fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<()> {
     match op {
         WriteOp::Queue(urls) => insert_urls(tx, crawl, &urls),
-        WriteOp::Many(ops) => ops
-            .into_iter()
-            .try_for_each(|op| apply(tx, crawl, op, links)),
+        WriteOp::Many(ops) => ops.into_iter().try_for_each(|op| apply(tx, crawl, op)),
         WriteOp::MarkInSitemap(ids) => {
             let mut stmt = tx
                 .prepare_cached("UPDATE urls SET in_sitemap = 1 WHERE crawl_id = ?1 AND id = ?2")?;
@@ -521,8 +558,7 @@ fn apply(
         } => {
             insert_urls(tx, crawl, &new_urls)?;
             write_result(tx, crawl, &result)?;
-            links.extend(found.into_iter().map(|l| (crawl, l)));
-            Ok(())
+            insert_links(tx, crawl, &found)
         }
     }
 }
@@ -693,28 +729,34 @@ impl Store for SqliteStore {
     }
 
     fn links_to(&self, crawl: CrawlId, targets: &[UrlId]) -> Result<Vec<LinkRow>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT from_id, to_id, kind, text, rel FROM links WHERE crawl_id = ?1 AND to_id = ?2 ORDER BY rowid",
-        )?;
-        let mut out = Vec::new();
-        let mut pool = TextPool::default();
-        for t in targets {
-            let rows = stmt.query_map(params![crawl, t], |r| link_row(r, &mut pool))?;
-            for r in rows {
-                out.push(r?);
-            }
+        // The lists are read whole: a page's list cannot be looked up by target. Only the
+        // links asked for are kept.
+        let mut at: rustc_hash::FxHashMap<UrlId, usize> = rustc_hash::FxHashMap::default();
+        for (i, &t) in targets.iter().enumerate() {
+            at.entry(t).or_insert(i);
         }
-        Ok(out)
+        let mut found: Vec<Vec<LinkRow>> = vec![Vec::new(); targets.len()];
+        let mut pool = TextPool::default();
+        self.for_each_link(crawl, &mut |l| {
+            if let Some(&i) = at.get(&l.to) {
+                found[i].push(LinkRow {
+                    from: l.from,
+                    to: l.to,
+                    kind: l.kind,
+                    text: l.text.map(|t| pool.get(t)),
+                    rel: l.rel.map(|t| pool.get(t)),
+                });
+            }
+        })?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     fn inlink_counts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, u32)>, StoreError> {
-        let conn = self.conn();
-        // Read from the links_by_target index alone.
-        let mut stmt =
-            conn.prepare("SELECT to_id, count(*) FROM links WHERE crawl_id = ?1 GROUP BY to_id")?;
-        let rows = stmt.query_map([crawl], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut counts: rustc_hash::FxHashMap<UrlId, u32> = rustc_hash::FxHashMap::default();
+        self.for_each_link(crawl, &mut |l| *counts.entry(l.to).or_default() += 1)?;
+        let mut counts: Vec<(UrlId, u32)> = counts.into_iter().collect();
+        counts.sort_unstable();
+        Ok(counts)
     }
 
     fn for_each_link(
@@ -723,33 +765,22 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(LinkRowRef<'_>),
     ) -> Result<(), StoreError> {
         let conn = self.conn();
-        // The crawl's rows are a range of the table, read in place: asked by crawl_id,
-        // SQLite would walk the links_by_target index, look every row up and sort them
-        // all back into rowid order (3.1 s against 0.8 s for 1.3 M links).
-        let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
-            "SELECT min(rowid), max(rowid) FROM links WHERE crawl_id = ?1",
-            [crawl],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let (Some(first), Some(last)) = (first, last) else {
-            return Ok(());
-        };
-        // `+crawl_id`: a filter on the range, not an index lookup.
-        let mut stmt = conn.prepare(
-            "SELECT from_id, to_id, kind, text, rel FROM links
-             WHERE rowid BETWEEN ?2 AND ?3 AND +crawl_id = ?1 ORDER BY rowid",
-        )?;
-        let mut rows = stmt.query(params![crawl, first, last])?;
+        // By the crawl's index, which holds its rows in rowid order: no sort.
+        let mut stmt = conn
+            .prepare("SELECT from_id, links FROM link_lists WHERE crawl_id = ?1 ORDER BY rowid")?;
+        let mut rows = stmt.query([crawl])?;
         while let Some(r) = rows.next()? {
-            // Texts borrowed from SQLite's row buffer (copied only if not UTF-8).
-            let (text, rel) = (row_text(r, 3)?, row_text(r, 4)?);
-            f(LinkRowRef {
-                from: r.get(0)?,
-                to: r.get(1)?,
-                kind: row_kind(r)?,
-                text: text.as_deref(),
-                rel: rel.as_deref(),
-            });
+            let from: UrlId = r.get(0)?;
+            let bad = |why: String| {
+                StoreError::Corrupt(format!("links of URL {from} of crawl {crawl}: {why}"))
+            };
+            let json = match r.get_ref(1)? {
+                rusqlite::types::ValueRef::Text(t) => {
+                    std::str::from_utf8(t).map_err(|e| bad(e.to_string()))?
+                }
+                other => return Err(bad(format!("a {} value", other.data_type()))),
+            };
+            read_links(from, json, f).map_err(|e| bad(e.to_string()))?;
         }
         Ok(())
     }
@@ -881,25 +912,6 @@ fn shared_text(
     pool: &mut TextPool,
 ) -> rusqlite::Result<Option<arcstr::ArcStr>> {
     Ok(row_text(r, i)?.map(|t| pool.get(&t)))
-}
-
-/// The link kind of a link row (column 2).
-fn row_kind(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::model::LinkKindId> {
-    let kind = match r.get_ref(2)? {
-        rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok(),
-        _ => None,
-    };
-    Ok(kind.unwrap_or_default().into())
-}
-
-fn link_row(r: &rusqlite::Row<'_>, pool: &mut TextPool) -> rusqlite::Result<LinkRow> {
-    Ok(LinkRow {
-        from: r.get(0)?,
-        to: r.get(1)?,
-        kind: row_kind(r)?,
-        text: shared_text(r, 3, pool)?,
-        rel: shared_text(r, 4, pool)?,
-    })
 }
 
 /// Writes a URL's attempts, numbered from 1, into `attempts` or `reprobes`.
@@ -1070,6 +1082,103 @@ mod tests {
             [("e.com".to_string(), "{}".to_string())]
         );
         assert!(store.host_probes(crawl, "other").unwrap().is_empty());
+    }
+
+    /// A version 4 file's links, a row each, move into lists in their order (each target's
+    /// links in the order written), and read back as they were written, by hand through
+    /// the `links` view too.
+    #[test]
+    fn version_four_links_move_into_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        drop(SqliteStore::open(&path).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "DROP VIEW links; DROP TABLE link_lists;
+                 CREATE TABLE links (crawl_id INTEGER NOT NULL, from_id INTEGER NOT NULL,
+                     to_id INTEGER NOT NULL, kind TEXT NOT NULL, text TEXT, rel TEXT);
+                 CREATE INDEX links_by_target ON links (crawl_id, to_id);
+                 INSERT INTO crawls (start_url, config, started_at, state)
+                     VALUES ('http://e.com/', '{}', 'then', 'finished');
+                 INSERT INTO links VALUES (1, 1, 3, 'a', 'say \"hi\"', NULL);
+                 INSERT INTO links VALUES (1, 2, 3, 'img', NULL, NULL);
+                 INSERT INTO links VALUES (1, 1, 2, 'canonical', NULL, 'canonical');
+                 DELETE FROM schema_migrations; INSERT INTO schema_migrations VALUES (4, 'then');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let mut all = Vec::new();
+        store
+            .for_each_link(1, &mut |l| {
+                all.push((
+                    l.from,
+                    l.to,
+                    l.kind.as_str().to_string(),
+                    l.text.map(str::to_string),
+                    l.rel.map(str::to_string),
+                ))
+            })
+            .unwrap();
+        let s = |t: &str| Some(t.to_string());
+        assert_eq!(
+            all,
+            [
+                (1, 3, "a".into(), s("say \"hi\""), None),
+                (2, 3, "img".into(), None, None),
+                (1, 2, "canonical".into(), None, s("canonical")),
+            ]
+        );
+        assert_eq!(store.inlink_counts(1).unwrap(), [(2, 1), (3, 2)]);
+        let to_3: Vec<UrlId> = store
+            .links_to(1, &[3])
+            .unwrap()
+            .iter()
+            .map(|l| l.from)
+            .collect();
+        assert_eq!(to_3, [1, 2]);
+        let conn = store.conn();
+        let version: i64 = conn
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let by_hand: Vec<(i64, i64, String, Option<String>)> = conn
+            .prepare("SELECT from_id, to_id, kind, text FROM links WHERE crawl_id = 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(by_hand[0], (1, 3, "a".into(), s("say \"hi\"")));
+        assert_eq!(by_hand.len(), 3);
+    }
+
+    /// A stored list that does not read as links is a corrupt store, named by its page.
+    #[test]
+    fn unreadable_link_lists_are_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
+        for list in ["[[2,\"a\"", "[[\"two\",\"a\",null,null]]", "{}"] {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO link_lists (crawl_id, from_id, links) VALUES (?1, 7, ?2)",
+                    params![crawl, list],
+                )
+                .unwrap();
+            let err = store.for_each_link(crawl, &mut |_| {}).unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Corrupt(why) if why.starts_with("links of URL 7 of crawl")),
+                "{list}: {err}"
+            );
+            assert!(store.inlink_counts(crawl).is_err() && store.links_to(crawl, &[2]).is_err());
+            store.conn().execute("DELETE FROM link_lists", []).unwrap();
+        }
     }
 
     #[test]
