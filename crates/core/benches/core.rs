@@ -78,7 +78,10 @@ fn logs(c: &mut Criterion) {
 
 fn store(c: &mut Criterion) {
     use siteaudit::config::CrawlConfig;
-    use siteaudit::store::{NewUrl, SqliteStore, Store, UrlScope, WriteOp};
+    use siteaudit::model::{Outcome, ResponseMeta};
+    use siteaudit::store::{
+        LinkRow, NewUrl, SqliteStore, Store, UrlId, UrlResult, UrlScope, WriteOp,
+    };
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("bench.db")).unwrap();
     let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
@@ -108,6 +111,71 @@ fn store(c: &mut Criterion) {
             store.flush().unwrap();
         })
     });
+    // What a crawl writes as each page is done: its new URL, its response and facts and
+    // its 24 links (a bench-site page's nav, content links, images, canonical, CSS).
+    let facts = format!(
+        r#"{{"titles":["Page 7 | audit crawl server | Bench site"],"text":{{"words":152,"excerpt":"{}"}}}}"#,
+        "audit crawl server status ".repeat(20)
+    );
+    g.bench_function(
+        "done 1000 pages, 24 links each (one batch, committed)",
+        |b| {
+            b.iter(|| {
+                let mut ops = Vec::with_capacity(2000);
+                for _ in 0..1000 {
+                    n += 1;
+                    let id = n as UrlId;
+                    let url = format!("http://127.0.0.1:18080/p/{n}.html");
+                    let new_url = NewUrl {
+                        id,
+                        fingerprint: siteaudit::url::fingerprint(
+                            &siteaudit::url::normalize(&url).unwrap(),
+                        ),
+                        url,
+                        depth: 3,
+                        scope: UrlScope::Internal,
+                        found_by: "a",
+                        in_sitemap: false,
+                    };
+                    let links = (0..24u32)
+                        .map(|k| LinkRow {
+                            from: id,
+                            to: (id + k * 7919) % 100_000,
+                            kind: if k < 20 { "a" } else { "img" }.into(),
+                            text: Some(arcstr::format!("audit crawl server {k}")),
+                            rel: None,
+                        })
+                        .collect();
+                    let result = UrlResult {
+                        id,
+                        outcome: Outcome {
+                            response: Some(ResponseMeta {
+                                status: 200,
+                                headers: vec![("server".into(), "nginx/1.22.1".into())],
+                                content_type: Some("text/html".into()),
+                                ..ResponseMeta::default()
+                            }),
+                            ..Outcome::default()
+                        },
+                        robots_disallowed: false,
+                        facts: Some(facts.clone()),
+                        body_snippet: None,
+                        hops: vec![],
+                    };
+                    ops.push(WriteOp::Queue(vec![new_url]));
+                    ops.push(WriteOp::Done {
+                        result: Box::new(result),
+                        new_urls: vec![],
+                        links,
+                    });
+                }
+                for op in ops {
+                    store.write(crawl, op).unwrap();
+                }
+                store.flush().unwrap();
+            })
+        },
+    );
     g.finish();
 }
 
