@@ -41,9 +41,9 @@ CREATE TABLE IF NOT EXISTS urls (
 ) WITHOUT ROWID;
 -- The links found on a page, one row per page written: `links` is a JSON array of
 -- [to_id, kind, text, rel] in the page's order. A row per link cost a crawl ~2 µs of
--- SQLite's time per link, a tenth of its writer's work (1.3 million links at 100,000
--- pages); a page's list is one insert. Rows are read in rowid order: the links to one
--- target in the order they were written.
+-- SQLite's time per link, about a third of its writer's time (1.3 million links at
+-- 100,000 pages); a page's list is one insert. Rows are read in rowid order: the links
+-- to one target in the order they were written.
 CREATE TABLE IF NOT EXISTS link_lists (
     crawl_id INTEGER NOT NULL,
     from_id  INTEGER NOT NULL,
