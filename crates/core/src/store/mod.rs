@@ -81,6 +81,26 @@ pub struct NewUrl {
     pub in_sitemap: bool,
 }
 
+/// A commit asked for with [`Store::commit_later`].
+#[derive(Debug)]
+pub struct Commit(std::sync::mpsc::Receiver<Result<(), String>>);
+
+impl Commit {
+    /// A commit answered on `reply` (the writer's result, or its end).
+    pub(crate) fn new(reply: std::sync::mpsc::Receiver<Result<(), String>>) -> Self {
+        Self(reply)
+    }
+
+    /// Waits until the writes queued before it are committed.
+    pub fn wait(self) -> Result<(), StoreError> {
+        match self.0.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::WriterGone(e)),
+            Err(_) => Err(StoreError::WriterGone("writer thread ended".into())),
+        }
+    }
+}
+
 /// A reference from one URL to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkRow {
@@ -788,6 +808,10 @@ pub trait Store: Send + Sync {
     fn write(&self, crawl: CrawlId, op: WriteOp) -> Result<(), StoreError>;
     /// Waits until every queued write is committed.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Asks for every write queued so far to be committed, without waiting: the
+    /// [`Commit`] it returns waits. A producer keeps one commit in flight this way and
+    /// goes on while the writer catches up, where [`Store::flush`] would stop it.
+    fn commit_later(&self) -> Result<Commit, StoreError>;
     /// Every URL of a crawl, by id.
     fn urls(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError>;
     /// Calls `f` with the id and stored facts (JSON text) of every URL that has them.

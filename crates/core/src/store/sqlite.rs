@@ -693,6 +693,12 @@ impl Store for SqliteStore {
         }
     }
 
+    fn commit_later(&self) -> Result<super::Commit, StoreError> {
+        let (tx, rx) = mpsc::channel();
+        self.send(Msg::Flush(tx))?;
+        Ok(super::Commit::new(rx))
+    }
+
     fn urls(&self, crawl: CrawlId) -> Result<Vec<UrlRecord>, StoreError> {
         self.url_records(crawl, Columns::All)
     }
@@ -1154,6 +1160,32 @@ mod tests {
             .unwrap();
         assert_eq!(by_hand[0], (1, 3, "a".into(), s("say \"hi\"")));
         assert_eq!(by_hand.len(), 3);
+    }
+
+    /// A commit asked for without waiting covers the writes queued before it: once it
+    /// is waited for they are read back, with a later one still in flight.
+    #[test]
+    fn commits_asked_for_later_cover_earlier_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
+        let new = |id: UrlId| NewUrl {
+            id,
+            url: format!("http://e.com/{id}"),
+            fingerprint: u64::from(id),
+            depth: 0,
+            scope: UrlScope::Internal,
+            found_by: "a",
+            in_sitemap: false,
+        };
+        store.write(crawl, WriteOp::Queue(vec![new(1)])).unwrap();
+        let first = store.commit_later().unwrap();
+        store.write(crawl, WriteOp::Queue(vec![new(2)])).unwrap();
+        let second = store.commit_later().unwrap();
+        first.wait().unwrap();
+        assert!(!store.urls(crawl).unwrap().is_empty());
+        second.wait().unwrap();
+        assert_eq!(store.urls(crawl).unwrap().len(), 2);
     }
 
     /// A stored list that does not read as links is a corrupt store, named by its page.
