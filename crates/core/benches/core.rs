@@ -76,12 +76,24 @@ fn logs(c: &mut Criterion) {
     g.finish();
 }
 
+/// Bench-site URL number `n` as the frontier queues it.
+fn new_url(n: u64, found_by: &'static str) -> siteaudit::store::NewUrl {
+    let url = format!("http://127.0.0.1:18080/p/{n}.html");
+    siteaudit::store::NewUrl {
+        id: n as _,
+        fingerprint: siteaudit::url::fingerprint(&siteaudit::url::normalize(&url).unwrap()),
+        url,
+        depth: 3,
+        scope: siteaudit::store::UrlScope::Internal,
+        found_by,
+        in_sitemap: false,
+    }
+}
+
 fn store(c: &mut Criterion) {
     use siteaudit::config::CrawlConfig;
     use siteaudit::model::{Outcome, ResponseMeta};
-    use siteaudit::store::{
-        LinkRow, NewUrl, SqliteStore, Store, UrlId, UrlResult, UrlScope, WriteOp,
-    };
+    use siteaudit::store::{LinkRow, SqliteStore, Store, UrlId, UrlResult, WriteOp};
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("bench.db")).unwrap();
     let crawl = store.create_crawl(&CrawlConfig::default()).unwrap();
@@ -93,18 +105,7 @@ fn store(c: &mut Criterion) {
             let urls = (0..1000)
                 .map(|_| {
                     n += 1;
-                    let url = format!("http://127.0.0.1:18080/p/{n}.html");
-                    NewUrl {
-                        id: n as _,
-                        fingerprint: siteaudit::url::fingerprint(
-                            &siteaudit::url::normalize(&url).unwrap(),
-                        ),
-                        url,
-                        depth: 3,
-                        scope: UrlScope::Internal,
-                        found_by: "link",
-                        in_sitemap: false,
-                    }
+                    new_url(n, "link")
                 })
                 .collect();
             store.write(crawl, WriteOp::Queue(urls)).unwrap();
@@ -125,18 +126,6 @@ fn store(c: &mut Criterion) {
                 for _ in 0..1000 {
                     n += 1;
                     let id = n as UrlId;
-                    let url = format!("http://127.0.0.1:18080/p/{n}.html");
-                    let new_url = NewUrl {
-                        id,
-                        fingerprint: siteaudit::url::fingerprint(
-                            &siteaudit::url::normalize(&url).unwrap(),
-                        ),
-                        url,
-                        depth: 3,
-                        scope: UrlScope::Internal,
-                        found_by: "a",
-                        in_sitemap: false,
-                    };
                     let links = (0..24u32)
                         .map(|k| LinkRow {
                             from: id,
@@ -162,7 +151,7 @@ fn store(c: &mut Criterion) {
                         body_snippet: None,
                         hops: vec![],
                     };
-                    ops.push(WriteOp::Queue(vec![new_url]));
+                    ops.push(WriteOp::Queue(vec![new_url(n, "a")]));
                     ops.push(WriteOp::Done {
                         result: Box::new(result),
                         new_urls: vec![],
