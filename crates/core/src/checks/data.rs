@@ -122,27 +122,61 @@ fn text_number(stored: &str) -> [u32; 2] {
     [(v >> 32) as u32, v as u32]
 }
 
-impl Projections {
-    /// Adds `page` (viewed with its full facts) if it counts: an indexable HTML page,
+/// What [`Projections`] takes of one page: worked out from its full facts where they
+/// are parsed, added where the crawl is gathered.
+#[derive(Debug, Default)]
+struct Projected {
+    keys: [Option<Words>; 3],
+    /// The stored text hash as a number and the SimHash, when the page has enough words.
+    text: Option<([u32; 2], Option<u64>)>,
+}
+
+impl Projected {
+    /// Of `page` (viewed with its full facts), if it counts: an indexable HTML page,
     /// fetched.
-    fn add(&mut self, page: &PageView<'_>, pos: usize) {
-        let Some(f) = page.html() else { return };
+    fn of(page: &PageView<'_>) -> Option<Self> {
+        let f = page.html()?;
         if page.record.state != "done" || page.non_indexable_reason().is_some() {
-            return;
+            return None;
         }
-        for (key, hashes) in super::DUPLICATE_KEYS.iter().zip(&mut self.keys) {
-            if let Some(h) = key(f).and_then(super::normalized_hash) {
-                hashes.push((words(h), pos as u32));
+        let mut keys = [None; 3];
+        for (key, slot) in super::DUPLICATE_KEYS.iter().zip(&mut keys) {
+            *slot = key(f).and_then(super::normalized_hash).map(words);
+        }
+        let text = (f.text.words >= MIN_WORDS_COMPARED).then(|| {
+            (
+                text_number(&f.text.text_hash),
+                u64::from_str_radix(&f.text.simhash, 16).ok(),
+            )
+        });
+        Some(Self { keys, text })
+    }
+}
+
+/// What a load takes of a page's full facts besides what it keeps of them.
+enum Taken {
+    /// For checks across pages of the crawl checked.
+    Projected(Option<Projected>),
+    /// For change detection, of the crawl compared with.
+    Prior(UrlId, Prior),
+}
+
+impl Projections {
+    /// Adds what was taken of the page at `pos`. Pages may come in any order: `finish`
+    /// sorts what it groups.
+    fn add(&mut self, p: Projected, pos: usize) {
+        for (hashes, key) in self.keys.iter_mut().zip(p.keys) {
+            if let Some(h) = key {
+                hashes.push((h, pos as u32));
             }
         }
-        if f.text.words >= MIN_WORDS_COMPARED {
-            let text = text_number(&f.text.text_hash);
+        if let Some((text, simhash)) = p.text {
             self.text_hashes.push((text, self.texts.len() as u32));
             self.texts.push(PageText {
                 pos: pos as u32,
                 // Numbered in `finish`.
                 text: 0,
-                simhash: u64::from_str_radix(&f.text.simhash, 16).ok(),
+                simhash,
             });
         }
     }
@@ -481,21 +515,40 @@ impl SiteData {
             let mut sitemaps = Vec::new();
             let mut cross = Projections::default();
             let mut priors = FxHashMap::default();
-            store.for_each_facts(id, &mut |uid, raw| {
-                if is_sitemap_json(raw) {
-                    sitemaps.push((uid, raw.to_string()));
-                } else if let Ok(f) = serde_json::from_str::<Box<PageFacts>>(raw)
-                    // Facts of no URL of the crawl are of no page a check looks at.
-                    && let Some(pos) = site.index.get(&site.urls, uid)
-                {
-                    let record = &site.urls[pos];
-                    if checked {
-                        cross.add(&site.view_with(record, Some(&f)), pos);
-                    } else {
-                        priors.insert(uid, Prior::of(&f));
+            let site_ref = &site;
+            // The facts are parsed on every core while this thread reads them: parsing
+            // is most of a load's work, reading a fraction.
+            let parse = |(uid, raw): (UrlId, String)| {
+                let f = serde_json::from_str::<Box<PageFacts>>(&raw).ok()?;
+                // Facts of no URL of the crawl are of no page a check looks at.
+                let pos = site_ref.index.get(&site_ref.urls, uid)?;
+                let record = &site_ref.urls[pos];
+                let taken = match checked {
+                    true => Taken::Projected(Projected::of(&site_ref.view_with(record, Some(&f)))),
+                    false => Taken::Prior(uid, Prior::of(&f)),
+                };
+                Some((pos, keep(site_ref, record, f), taken))
+            };
+            let mut gather = |parsed: Vec<_>| {
+                for (pos, held, taken) in parsed {
+                    match taken {
+                        Taken::Projected(Some(p)) => cross.add(p, pos),
+                        Taken::Projected(None) => {}
+                        Taken::Prior(uid, prior) => {
+                            priors.insert(uid, prior);
+                        }
                     }
-                    facts.set(pos, keep(&site, record, f));
+                    facts.set(pos, held);
                 }
+            };
+            super::in_parallel(parse, &mut gather, |send| {
+                store.for_each_facts(id, &mut |uid, raw| {
+                    if is_sitemap_json(raw) {
+                        sitemaps.push((uid, raw.to_string()));
+                    } else {
+                        send((uid, raw.to_string()));
+                    }
+                })
             })?;
             cross.finish(&mut site);
             site.priors = (!checked).then_some(priors);
@@ -700,7 +753,9 @@ impl SiteData {
         self.facts = parse_facts(&self.urls);
         let mut cross = Projections::default();
         for (pos, record) in self.urls.iter().enumerate() {
-            cross.add(&self.view(record), pos);
+            if let Some(p) = Projected::of(&self.view(record)) {
+                cross.add(p, pos);
+            }
         }
         cross.finish(&mut self);
         self.index_outlinks();
@@ -1176,5 +1231,82 @@ mod tests {
         assert_eq!(sparse.get(&urls, 40), Some(0));
         assert_eq!(sparse.get(&urls, 1), None);
         assert_eq!(sparse.get(&urls, 2), Some(1));
+    }
+
+    /// A crawl loaded from a store with its facts parsed on several threads (batches
+    /// gathered in any order) holds the same duplicate groups, texts and priors as one
+    /// parsed page by page in crawl order.
+    #[test]
+    fn facts_parsed_in_parallel_load_as_in_order() {
+        use crate::model::{Outcome, ResponseMeta};
+        use crate::store::{NewUrl, SqliteStore, UrlResult, UrlScope, WriteOp};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let crawl = store
+            .create_crawl(&crate::config::CrawlConfig::default())
+            .unwrap();
+        // Enough pages for several batches: titles shared in groups of seven, texts in
+        // groups of eleven.
+        let pages = 3 * super::super::PARALLEL_BATCH as u32 + 41;
+        for id in 1..=pages {
+            let new = NewUrl {
+                id,
+                url: format!("http://e.com/{id}"),
+                fingerprint: u64::from(id),
+                depth: 1,
+                scope: UrlScope::Internal,
+                found_by: "a",
+                in_sitemap: false,
+            };
+            store.write(crawl, WriteOp::Queue(vec![new])).unwrap();
+            let facts = serde_json::json!({
+                "titles": [format!("Title {}", id % 7)],
+                "headings": [{ "level": 1, "text": format!("Page {id}") }],
+                "text": {
+                    "words": 300,
+                    "text_hash": format!("{:016x}", id % 11),
+                    "simhash": format!("{:016x}", u64::from(id % 11) << 8),
+                },
+            });
+            let result = UrlResult {
+                id,
+                outcome: Outcome {
+                    response: Some(ResponseMeta {
+                        status: 200,
+                        content_type: Some("text/html".into()),
+                        ..ResponseMeta::default()
+                    }),
+                    ..Outcome::default()
+                },
+                robots_disallowed: false,
+                facts: Some(facts.to_string()),
+                body_snippet: None,
+                hops: vec![],
+            };
+            let done = WriteOp::Done {
+                result: Box::new(result),
+                new_urls: vec![],
+                links: vec![],
+            };
+            store.write(crawl, done).unwrap();
+        }
+        store.flush().unwrap();
+        let parallel = SiteData::load_shared(&store, crawl).unwrap();
+        let in_order = SiteData::load(&store, crawl).unwrap();
+        assert_eq!(parallel.texts, in_order.texts);
+        assert_eq!(parallel.texts.len(), pages as usize);
+        assert_eq!(parallel.duplicates, in_order.duplicates);
+        assert_eq!(parallel.duplicates[0].len(), 7, "one group per title");
+        let previous = SiteData::load_for_audit(&store, crawl, Some(crawl)).unwrap();
+        let priors = previous.previous.unwrap().priors.unwrap();
+        assert_eq!(priors.len(), pages as usize);
+        for (pos, u) in in_order.urls.iter().enumerate() {
+            let page = in_order.view(u);
+            let want = PriorRef::of(page.facts.unwrap());
+            let got = &priors[&u.id];
+            assert_eq!(got.title.as_deref(), want.title, "{pos}");
+            assert_eq!(got.h1.as_deref(), want.h1, "{pos}");
+            assert_eq!(got.words, want.words);
+        }
     }
 }

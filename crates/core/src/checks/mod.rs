@@ -280,6 +280,11 @@ impl<'s> Findings<'s> {
     fn keep(&mut self, mut kept: model::AuditFinding) {
         kept.order = (self.rank << 32) | self.n;
         self.n += 1;
+        if self.sink.is_some() && self.kept.capacity() == 0 {
+            // A batch is sized once: grown push by push it was copied a dozen times,
+            // into fresh pages each time (~4% of an audit's CPU samples).
+            self.kept.reserve_exact(SINK_BATCH);
+        }
         self.kept.push(kept);
         if self.kept.len() >= SINK_BATCH {
             self.drain();
@@ -759,6 +764,75 @@ pub fn audit_streaming<E>(
     })
 }
 
+/// Items [`in_parallel`] hands a thread at a time.
+const PARALLEL_BATCH: usize = 256;
+
+/// Runs `work` on every item `feed` hands in, on every core (at most 8) while `feed`
+/// runs on this thread, a batch at a time to the first free thread; what it returns
+/// comes back to `gather` on this thread, in no particular order. `feed`'s result is
+/// returned once every item is gathered; a panic in `work` is passed on.
+pub(crate) fn in_parallel<T: Send, R: Send, E>(
+    work: impl Fn(T) -> Option<R> + Sync,
+    gather: &mut dyn FnMut(Vec<R>),
+    feed: impl FnOnce(&mut dyn FnMut(T)) -> Result<(), E>,
+) -> Result<(), E> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(threads * 2);
+    let rx = std::sync::Mutex::new(rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Vec<R>>();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (rx, work, done_tx) = (&rx, &work, done_tx.clone());
+                scope.spawn(move || {
+                    let next = || {
+                        rx.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv()
+                    };
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        while let Ok(batch) = next() {
+                            // The receiver lives until every batch is gathered.
+                            let _ = done_tx.send(batch.into_iter().filter_map(work).collect());
+                        }
+                    }));
+                    if let Err(panic) = run {
+                        // Keep taking batches so the feeder is not left waiting on a
+                        // full channel, then pass the panic on.
+                        while next().is_ok() {}
+                        std::panic::resume_unwind(panic);
+                    }
+                })
+            })
+            .collect();
+        drop(done_tx);
+        let mut batch = Vec::with_capacity(PARALLEL_BATCH);
+        let result = feed(&mut |item| {
+            batch.push(item);
+            if batch.len() == PARALLEL_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(PARALLEL_BATCH));
+                // The threads only stop when the channel closes, below.
+                let _ = tx.send(full);
+                while let Ok(done) = done_rx.try_recv() {
+                    gather(done);
+                }
+            }
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        // Ends once every thread is done (each holds a sender).
+        for done in done_rx {
+            gather(done);
+        }
+        for w in workers {
+            w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+        result
+    })
+}
+
 /// The catalogue entry of an implemented check.
 pub fn info(id: &str) -> Option<CheckInfo> {
     // Built once: reports look up every finding's entry.
@@ -781,6 +855,52 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every item fed is worked on once and what work returns is gathered once, however
+    /// the items fall into batches; the feeder's error comes back after.
+    #[test]
+    fn in_parallel_gathers_every_result_once() {
+        for n in [0usize, 1, PARALLEL_BATCH, 3 * PARALLEL_BATCH + 7] {
+            let mut got = Vec::new();
+            let fed = in_parallel(
+                |x: usize| (!x.is_multiple_of(3)).then_some(x * 2),
+                &mut |done| got.extend(done),
+                |send| {
+                    (0..n).for_each(&mut *send);
+                    Err::<(), _>("fed")
+                },
+            );
+            assert_eq!(fed, Err("fed"));
+            got.sort_unstable();
+            let want: Vec<usize> = (0..n)
+                .filter(|x| !x.is_multiple_of(3))
+                .map(|x| x * 2)
+                .collect();
+            assert_eq!(got, want, "{n} items");
+        }
+    }
+
+    /// A panic in the work reaches the caller instead of leaving the feeder waiting.
+    #[test]
+    fn in_parallel_passes_a_panic_on() {
+        let run = std::panic::catch_unwind(|| {
+            let _ = in_parallel(
+                |x: usize| {
+                    assert!(x != 5, "item five");
+                    Some(x)
+                },
+                &mut |_| {},
+                |send| {
+                    (0..20 * PARALLEL_BATCH).for_each(&mut *send);
+                    Ok::<(), ()>(())
+                },
+            );
+        });
+        let panic = run.expect_err("the panic is passed on");
+        let text = (panic.downcast_ref::<&str>().copied())
+            .or_else(|| panic.downcast_ref::<String>().map(String::as_str));
+        assert_eq!(text, Some("item five"));
+    }
 
     /// Evidence pushed as JSON text is kept as the same evidence pushed as a tree is,
     /// in push order, and a check test reading trees gets the tree back.
