@@ -821,6 +821,8 @@ pub(crate) fn in_parallel<T: Send, R: Send, E>(
         if !batch.is_empty() {
             let _ = tx.send(batch);
         }
+        // Dropped here, the sender is owned by this closure: a panic while feeding or
+        // gathering drops it too, and the threads end instead of the scope waiting.
         drop(tx);
         // Ends once every thread is done (each holds a sender).
         for done in done_rx {
@@ -878,6 +880,20 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "{n} items");
         }
+    }
+
+    /// A panic while gathering reaches the caller instead of leaving the threads
+    /// waiting for more items.
+    #[test]
+    fn in_parallel_passes_a_gathering_panic_on() {
+        let run = std::panic::catch_unwind(|| {
+            let _ = in_parallel(Some, &mut |_: Vec<usize>| panic!("gathered"), |send| {
+                (0..20 * PARALLEL_BATCH).for_each(&mut *send);
+                Ok::<(), ()>(())
+            });
+        });
+        let panic = run.expect_err("the panic is passed on");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"gathered"));
     }
 
     /// A panic in the work reaches the caller instead of leaving the feeder waiting.
