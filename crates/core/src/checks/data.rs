@@ -124,7 +124,7 @@ fn text_number(stored: &str) -> [u32; 2] {
 
 /// What [`Projections`] takes of one page: worked out from its full facts where they
 /// are parsed, added where the crawl is gathered.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Projected {
     keys: [Option<Words>; 3],
     /// The stored text hash as a number and the SimHash, when the page has enough words.
@@ -139,10 +139,8 @@ impl Projected {
         if page.record.state != "done" || page.non_indexable_reason().is_some() {
             return None;
         }
-        let mut keys = [None; 3];
-        for (key, slot) in super::DUPLICATE_KEYS.iter().zip(&mut keys) {
-            *slot = key(f).and_then(super::normalized_hash).map(words);
-        }
+        let keys =
+            super::DUPLICATE_KEYS.map(|key| key(f).and_then(super::normalized_hash).map(words));
         let text = (f.text.words >= MIN_WORDS_COMPARED).then(|| {
             (
                 text_number(&f.text.text_hash),
