@@ -29,6 +29,15 @@ const SPREAD: [u64; 256] = {
     t
 };
 
+/// Whether `rest` starts with a template marker (`{{`, `{%`, `${`, `[[`, `%%`): text
+/// a template engine left unrendered.
+fn is_template_marker(rest: &[u8]) -> bool {
+    matches!(
+        rest,
+        [b'{', b'{' | b'%', ..] | [b'$', b'{', ..] | [b'[', b'[', ..] | [b'%', b'%', ..]
+    )
+}
+
 /// Accumulates text chunks.
 pub(crate) struct TextStats {
     partial: String,
@@ -88,39 +97,83 @@ impl Default for TextStats {
 impl TextStats {
     /// Feeds decoded text (entities still encoded, which does not change words much).
     pub(crate) fn feed(&mut self, chunk: &str) {
-        if ["{{", "{%", "${", "[[", "%%"]
-            .iter()
-            .any(|m| chunk.contains(m))
-        {
-            self.template = true;
+        let bytes = chunk.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphanumeric() {
+                // A run of ASCII letters and digits at once (most text): taken char by
+                // char it was most of this function's time.
+                let start = i;
+                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                self.ascii_run(&chunk[start..i]);
+                continue;
+            }
+            let c = if b.is_ascii() {
+                if !self.template && is_template_marker(&bytes[i..]) {
+                    self.template = true;
+                }
+                b as char
+            } else {
+                chunk[i..]
+                    .chars()
+                    .next()
+                    .unwrap_or(char::REPLACEMENT_CHARACTER)
+            };
+            i += c.len_utf8();
+            self.one_char(c);
         }
-        for c in chunk.chars() {
-            let space = c.is_whitespace();
-            if !(space && self.last_was_space) {
-                self.text_bytes += c.len_utf8() as u64;
-                // A running count: counting the excerpt's chars per char was quadratic.
-                if self.excerpt_chars < EXCERPT_CHARS {
-                    if self.pending_space
-                        && !space
-                        && !self.excerpt.ends_with(' ')
-                        && !self.excerpt.is_empty()
-                    {
-                        self.excerpt.push(' ');
-                        self.excerpt_chars += 1;
-                    }
-                    self.excerpt.push(if space { ' ' } else { c });
+    }
+
+    /// A run of ASCII letters and digits: what [`Self::one_char`] does for each of them.
+    fn ascii_run(&mut self, run: &str) {
+        self.text_bytes += run.len() as u64;
+        if self.excerpt_chars < EXCERPT_CHARS {
+            // As char by char: the separating space and the run's first char go in
+            // while the excerpt is short, the rest up to its length.
+            if self.pending_space && !self.excerpt.ends_with(' ') && !self.excerpt.is_empty() {
+                self.excerpt.push(' ');
+                self.excerpt_chars += 1;
+            }
+            let take =
+                1 + (run.len() - 1).min(EXCERPT_CHARS.saturating_sub(self.excerpt_chars + 1));
+            self.excerpt.push_str(&run[..take]);
+            self.excerpt_chars += take;
+        }
+        self.pending_space = false;
+        self.last_was_space = false;
+        let from = self.partial.len();
+        self.partial.push_str(run);
+        self.partial[from..].make_ascii_lowercase();
+    }
+
+    /// One char of text other than an ASCII letter or digit.
+    fn one_char(&mut self, c: char) {
+        let space = c.is_whitespace();
+        if !(space && self.last_was_space) {
+            self.text_bytes += c.len_utf8() as u64;
+            // A running count: counting the excerpt's chars per char was quadratic.
+            if self.excerpt_chars < EXCERPT_CHARS {
+                if self.pending_space
+                    && !space
+                    && !self.excerpt.ends_with(' ')
+                    && !self.excerpt.is_empty()
+                {
+                    self.excerpt.push(' ');
                     self.excerpt_chars += 1;
                 }
+                self.excerpt.push(if space { ' ' } else { c });
+                self.excerpt_chars += 1;
             }
-            self.pending_space = false;
-            self.last_was_space = space;
-            if c.is_ascii_alphanumeric() {
-                self.partial.push(c.to_ascii_lowercase());
-            } else if c.is_alphanumeric() {
-                self.partial.extend(c.to_lowercase());
-            } else {
-                self.end_word();
-            }
+        }
+        self.pending_space = false;
+        self.last_was_space = space;
+        if c.is_alphanumeric() {
+            self.partial.extend(c.to_lowercase());
+        } else {
+            self.end_word();
         }
     }
 
@@ -296,6 +349,51 @@ mod tests {
             .enumerate()
             .fold(0u64, |acc, (b, v)| if *v > 0 { acc | 1 << b } else { acc });
         assert_eq!(got.simhash, format!("{want:016x}"));
+    }
+
+    /// Runs of ASCII letters and digits are read as char by char would be: the same
+    /// counts, hashes, excerpt and markers, over mixed text cut into chunks anywhere,
+    /// with the excerpt's limit falling inside a run and next to a space.
+    #[test]
+    fn runs_read_like_char_by_char() {
+        let long = "Ab1 ".repeat(149) + "Überlänge";
+        let texts = [
+            "The QUICK brown fox  jumps\n\tover Ünïcödé wörds, 42 times!".to_string(),
+            "  lead \u{a0}nbsp\u{3000}ideographic {{ tpl }} ${x} [[y]] 100%% {%z%}".to_string(),
+            long.clone(),
+            format!("{long} tail"),
+            format!("{} {}", "x".repeat(598), "Runs past the limit"),
+            format!("{}\n\nAfter", "y".repeat(599)),
+            "é".repeat(700),
+        ];
+        for text in &texts {
+            let mut slow = TextStats::default();
+            for c in text.chars() {
+                slow.one_char(c);
+            }
+            slow.template = ["{{", "{%", "${", "[[", "%%"]
+                .iter()
+                .any(|m| text.contains(m));
+            let want = slow.finish();
+            let cuts: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            for &cut in &cuts {
+                let mut fast = TextStats::default();
+                fast.feed(&text[..cut]);
+                fast.feed(&text[cut..]);
+                let got = fast.finish();
+                if cut == 0 || cut == text.len() {
+                    assert_eq!(got, want, "{text:?} whole");
+                }
+                // A marker cut in two is not seen (as before): the rest must match.
+                let got = TextFacts {
+                    template_markers: want.template_markers,
+                    ..got
+                };
+                assert_eq!(got, want, "{text:?} cut at {cut}");
+            }
+        }
     }
 
     #[test]
