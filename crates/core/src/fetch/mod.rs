@@ -91,6 +91,15 @@ const KEPT_HEADERS: &[&str] = &[
     "x-generator",
 ];
 
+/// [`KEPT_HEADERS`] as header names, parsed once: looked up by `&str`, each of the ~30
+/// names was parsed again for every response.
+static KEPT_HEADER_NAMES: std::sync::LazyLock<Vec<HeaderName>> = std::sync::LazyLock::new(|| {
+    KEPT_HEADERS
+        .iter()
+        .map(|n| HeaderName::from_static(n))
+        .collect()
+});
+
 /// A response whose headers have arrived; the body is still on the wire.
 #[derive(Debug)]
 pub struct Started {
@@ -403,15 +412,15 @@ fn response_meta(url: &Url, response: &reqwest::Response) -> ResponseMeta {
     let retry_after_s = text(header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
     // Repeated headers (Set-Cookie, a second Strict-Transport-Security) are kept, one
     // value per line.
-    let headers = KEPT_HEADERS
+    let headers = KEPT_HEADER_NAMES
         .iter()
         .filter_map(|name| {
             let values: Vec<String> = h
-                .get_all(*name)
+                .get_all(name)
                 .iter()
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect();
-            (!values.is_empty()).then(|| ((*name).to_string(), values.join("\n")))
+            (!values.is_empty()).then(|| (name.as_str().to_string(), values.join("\n")))
         })
         .collect();
     ResponseMeta {
