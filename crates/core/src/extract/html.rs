@@ -184,8 +184,40 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn attr(el: &lol_html::send::Element<'_, '_>, name: &str) -> Option<String> {
-    let value = htmlize::unescape_attribute(el.get_attribute(name)?).into_owned();
+std::thread_local! {
+    /// The lower-cased attribute names of the element being handled, in its order: read
+    /// once per element by [`on_element`]. lol_html's queries by name lower-case, check
+    /// and re-encode the name asked for and decode each name they pass, every time (~500
+    /// instructions a query, ~80 queries a page); these are compared in place.
+    static NAMES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Where `name` (lower case) is among the attributes of the element being handled.
+fn attr_index(el: &El<'_, '_>, name: &str) -> Option<usize> {
+    NAMES.with_borrow(|names| {
+        debug_assert_eq!(
+            names.len(),
+            el.attributes().len(),
+            "names of another element"
+        );
+        names.iter().position(|n| n == name)
+    })
+}
+
+/// Whether the element being handled has the attribute `name` (lower case).
+fn has_attr(el: &El<'_, '_>, name: &str) -> bool {
+    attr_index(el, name).is_some()
+}
+
+/// The value of the element's attribute `name` (lower case) as written.
+fn raw_attr(el: &El<'_, '_>, name: &str) -> Option<String> {
+    Some(el.attributes().get(attr_index(el, name)?)?.value())
+}
+
+/// The value of the element's attribute `name` (lower case), entities decoded and
+/// trimmed.
+fn attr(el: &El<'_, '_>, name: &str) -> Option<String> {
+    let value = htmlize::unescape_attribute(raw_attr(el, name)?).into_owned();
     // Most values have no entity and no spaces around them: kept as read, not copied.
     let trimmed = value.trim();
     Some(if trimmed.len() == value.len() {
@@ -501,6 +533,10 @@ const BODY_ONLY: [&str; 22] = [
 /// Every fact of one start tag, each step in a fixed order (a step may read what an
 /// earlier one recorded, and end-tag handlers run in the order they were added).
 fn on_element(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
+    NAMES.with_borrow_mut(|names| {
+        names.clear();
+        names.extend(el.attributes().iter().map(|a| a.name()));
+    });
     let name = el.tag_name();
     let tag = name.as_str();
     skeleton(s, el, tag)?;
@@ -509,12 +545,12 @@ fn on_element(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
         boilerplate(s, el)?;
     }
     match tag {
-        "base" if el.has_attribute("href") => base(s, el)?,
-        "a" | "area" if el.has_attribute("href") => anchor(s, el, tag)?,
-        "link" if el.has_attribute("href") => link(s, el)?,
+        "base" if has_attr(el, "href") => base(s, el)?,
+        "a" | "area" if has_attr(el, "href") => anchor(s, el, tag)?,
+        "link" if has_attr(el, "href") => link(s, el)?,
         "img" => img(s, el)?,
         "source" => source(s, el)?,
-        "script" if el.has_attribute("src") => script(s, el)?,
+        "script" if has_attr(el, "src") => script(s, el)?,
         "iframe" | "frame" => resource(s, el, "src", LinkKind::Iframe),
         "video" | "audio" | "track" => resource(s, el, "src", LinkKind::Media),
         _ => {}
@@ -539,11 +575,7 @@ fn on_element(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
     match tag {
         "object" | "embed" | "applet" => plugin(s, el, tag)?,
         "form" => form(s, el)?,
-        "input"
-            if el
-                .get_attribute("type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("password")) =>
-        {
+        "input" if raw_attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("password")) => {
             lock(s).facts.password_inputs += 1;
         }
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => heading(s, el, tag)?,
@@ -654,7 +686,7 @@ fn link(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
     if kind == LinkKind::Canonical && st.facts.canonical_tags.len() < MAX_TAGS {
         let extra_attributes = ["hreflang", "lang", "media", "type"]
             .iter()
-            .filter(|a| el.has_attribute(a))
+            .filter(|a| has_attr(el, a))
             .map(|a| (*a).to_string())
             .collect();
         let tag = crate::model::CanonicalTag {
@@ -683,8 +715,8 @@ fn img(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
         let tag = crate::model::ImageTag {
             src: attr(el, "src"),
             alt: raw_alt,
-            srcset: el.has_attribute("srcset"),
-            sized: el.has_attribute("width") && el.has_attribute("height"),
+            srcset: has_attr(el, "srcset"),
+            sized: has_attr(el, "width") && has_attr(el, "height"),
             hidden: is("aria-hidden", "true") || is("role", "presentation") || is("role", "none"),
             pixel: is("width", "1") && is("height", "1"),
         };
@@ -732,8 +764,8 @@ fn script(s: &Shared, el: &mut El<'_, '_>) -> HandlerResult {
         return Ok(());
     };
     let mut st = lock(s);
-    let deferred = el.has_attribute("async")
-        || el.has_attribute("defer")
+    let deferred = has_attr(el, "async")
+        || has_attr(el, "defer")
         || attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("module"));
     if !st.body_started && !deferred && st.facts.render_blocking.len() < MAX_TAGS {
         st.facts.render_blocking.push(src.clone());
@@ -892,14 +924,10 @@ const EVERY_ELEMENT: [&str; 9] = [
 
 /// Accessibility and structured data facts, of every element.
 fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
-    // Each lol_html query by name allocates (it lowercases the name asked for), and these
-    // are asked of every element: they are asked only of an element that has one of
-    // them, which most do not (its attribute names are read once instead).
-    let asks = el
-        .attributes()
-        .iter()
-        .any(|a| EVERY_ELEMENT.contains(&a.name().as_str()));
-    let has = |a: &str| asks && el.get_attribute(a).is_some_and(|v| !v.trim().is_empty());
+    // These are asked of every element: only of one that has any of them, which most
+    // do not.
+    let asks = NAMES.with_borrow(|names| names.iter().any(|n| EVERY_ELEMENT.contains(&n.as_str())));
+    let has = |a: &str| asks && raw_attr(el, a).is_some_and(|v| !v.trim().is_empty());
     let get = |a: &str| if asks { attr(el, a) } else { None };
     let mut st = lock(s);
     st.facts.elements += 1;
@@ -919,7 +947,7 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
     if tag == "main" || get("role").is_some_and(|r| r.eq_ignore_ascii_case("main")) {
         st.facts.a11y.main_landmark = true;
     }
-    if asks && el.has_attribute("itemscope") {
+    if asks && has_attr(el, "itemscope") {
         st.facts.microdata[0] += 1;
         match attr(el, "itemtype") {
             None => st.facts.microdata[1] += 1,
@@ -933,7 +961,7 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
             Some(_) => {}
         }
     }
-    if asks && (el.has_attribute("typeof") || el.has_attribute("vocab")) {
+    if asks && (has_attr(el, "typeof") || has_attr(el, "vocab")) {
         st.facts.rdfa += 1;
     }
     let named = has("aria-label") || has("aria-labelledby") || has("title");
@@ -957,7 +985,7 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
         }
         "input" | "select" | "textarea" => {
             let kind = attr(el, "type").unwrap_or_default().to_ascii_lowercase();
-            if tag == "input" && kind == "image" && !el.has_attribute("alt") {
+            if tag == "input" && kind == "image" && !has_attr(el, "alt") {
                 st.facts.a11y.input_images_no_alt += 1;
             }
             let labelled_elsewhere = tag == "input"
@@ -991,7 +1019,7 @@ fn a11y(s: &Shared, el: &mut El<'_, '_>, tag: &str) -> HandlerResult {
             }
         }
         "script" if el.can_have_content() => {
-            let inline = !el.has_attribute("src");
+            let inline = !has_attr(el, "src");
             let ld =
                 attr(el, "type").is_some_and(|t| t.eq_ignore_ascii_case("application/ld+json"));
             let block = ld && st.facts.json_ld.len() < MAX_TAGS;
@@ -1163,6 +1191,29 @@ mod tests {
     fn ex(html: &str) -> Extracted {
         let page = Url::parse("http://example.com/dir/page.html").unwrap();
         extract_html(&page, html.as_bytes(), None)
+    }
+
+    /// Attributes are found whatever their case, the first of a repeated name wins, and
+    /// each element's are its own (read once per element, not per query).
+    #[test]
+    fn attributes_by_name_whatever_their_case() {
+        let e = ex(r#"<A HREF="/first" href="/second" Rel="NoFollow">x</A>
+            <IMG SRC="/i.png" ALT="Alt" WIDTH=1 Height=2><img src="/j.png">
+            <Script SRC="/s.js" ASYNC></Script><div ID="d"></div><p id="d"></p>"#);
+        assert_eq!(urls(&e, LinkKind::Anchor), ["http://example.com/first"]);
+        assert_eq!(e.links[0].rel.as_deref(), Some("NoFollow"));
+        assert_eq!(
+            urls(&e, LinkKind::Image),
+            ["http://example.com/i.png", "http://example.com/j.png"]
+        );
+        let sized: Vec<bool> = e.facts.images.iter().map(|i| i.sized).collect();
+        assert_eq!(sized, [true, false]);
+        assert_eq!(e.facts.images[0].alt.as_deref(), Some("Alt"));
+        assert!(
+            e.facts.render_blocking.is_empty(),
+            "an async script does not block"
+        );
+        assert_eq!(e.facts.a11y.duplicate_ids, ["d"]);
     }
 
     /// Each element's text is read from its start tag until it closes, by its own end
