@@ -2,8 +2,6 @@
 //! exact hash of the normalized words and a 64-bit SimHash over word 5-shingles, so no
 //! page text is kept beyond a short excerpt.
 
-use std::collections::VecDeque;
-
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use crate::model::TextFacts;
@@ -29,6 +27,26 @@ const SPREAD: [u64; 256] = {
     t
 };
 
+/// [`ALNUM`]'s class of lower-case ASCII letters and digits.
+const LOWER: u8 = 1;
+/// [`ALNUM`]'s class of upper-case ASCII letters.
+const UPPER: u8 = 2;
+/// The class of each byte: [`LOWER`], [`UPPER`] or 0 (not an ASCII letter or digit).
+const ALNUM: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            t[b] = LOWER;
+        } else if c.is_ascii_uppercase() {
+            t[b] = UPPER;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// Whether `rest` starts with a template marker (`{{`, `{%`, `${`, `[[`, `%%`): text
 /// a template engine left unrendered.
 fn is_template_marker(rest: &[u8]) -> bool {
@@ -44,7 +62,11 @@ pub(crate) struct TextStats {
     words: u32,
     text_bytes: u64,
     hasher: Xxh3,
-    window: VecDeque<u64>,
+    /// The last words' hashes as the shingle hashes them: [`SHINGLE`] little-endian
+    /// u64s, the newest last (filled from the end).
+    window: [u8; SHINGLE * 8],
+    /// Words in `window` (at most [`SHINGLE`]).
+    in_window: usize,
     /// Of the shingle hashes so far, how many have each bit set (counted into `lanes`
     /// first, moved here before a lane can overflow).
     ones: [u32; 64],
@@ -78,7 +100,8 @@ impl Default for TextStats {
             words: 0,
             text_bytes: 0,
             hasher: Xxh3::new(),
-            window: VecDeque::with_capacity(SHINGLE),
+            window: [0; SHINGLE * 8],
+            in_window: 0,
             ones: [0; 64],
             lanes: [0; 8],
             in_lanes: 0,
@@ -101,14 +124,21 @@ impl TextStats {
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            if b.is_ascii_alphanumeric() {
+            let class = ALNUM[usize::from(b)];
+            if class != 0 {
                 // A run of ASCII letters and digits at once (most text): taken char by
                 // char it was most of this function's time.
-                let start = i;
-                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                let (start, mut classes) = (i, class);
+                i += 1;
+                while let Some(&next) = bytes.get(i) {
+                    let class = ALNUM[usize::from(next)];
+                    if class == 0 {
+                        break;
+                    }
+                    classes |= class;
                     i += 1;
                 }
-                self.ascii_run(&chunk[start..i]);
+                self.ascii_run(&chunk[start..i], classes & UPPER != 0);
                 continue;
             }
             let c = if b.is_ascii() {
@@ -127,8 +157,9 @@ impl TextStats {
         }
     }
 
-    /// A run of ASCII letters and digits: what [`Self::one_char`] does for each of them.
-    fn ascii_run(&mut self, run: &str) {
+    /// A run of ASCII letters and digits (with an upper-case letter or not): what
+    /// [`Self::one_char`] does for each of them.
+    fn ascii_run(&mut self, run: &str, upper: bool) {
         self.text_bytes += run.len() as u64;
         if self.excerpt_chars < EXCERPT_CHARS {
             // As char by char: the separating space and the run's first char go in
@@ -146,7 +177,9 @@ impl TextStats {
         self.last_was_space = false;
         let from = self.partial.len();
         self.partial.push_str(run);
-        self.partial[from..].make_ascii_lowercase();
+        if upper {
+            self.partial[from..].make_ascii_lowercase();
+        }
     }
 
     /// One char of text other than an ASCII letter or digit.
@@ -187,25 +220,20 @@ impl TextStats {
         if self.partial.is_empty() {
             return;
         }
-        // The buffer is reused: one allocation per page, not per word.
-        let w = std::mem::take(&mut self.partial);
+        // The buffer is reused: one allocation per page, not per word. The text hash
+        // takes the word and its space in one call.
         self.words += 1;
-        self.hasher.update(w.as_bytes());
-        self.hasher.update(b" ");
-        self.lorem |= self.previous_lorem && w == "ipsum";
-        self.previous_lorem = w == "lorem";
-        if self.window.len() == SHINGLE {
-            self.window.pop_front();
-        }
-        self.window.push_back(xxh3_64(w.as_bytes()));
-        self.partial = w;
+        let word = xxh3_64(self.partial.as_bytes());
+        self.lorem |= self.previous_lorem && self.partial == "ipsum";
+        self.previous_lorem = self.partial == "lorem";
+        self.partial.push(' ');
+        self.hasher.update(self.partial.as_bytes());
         self.partial.clear();
-        if self.window.len() == SHINGLE {
-            let mut bytes = [0u8; SHINGLE * 8];
-            for (i, h) in self.window.iter().enumerate() {
-                bytes[i * 8..i * 8 + 8].copy_from_slice(&h.to_le_bytes());
-            }
-            self.count_bits(xxh3_64(&bytes));
+        self.window.copy_within(8.., 0);
+        self.window[(SHINGLE - 1) * 8..].copy_from_slice(&word.to_le_bytes());
+        self.in_window = (self.in_window + 1).min(SHINGLE);
+        if self.in_window == SHINGLE {
+            self.count_bits(xxh3_64(&self.window));
             self.shingles += 1;
         }
     }
