@@ -694,26 +694,15 @@ pub fn audit_streaming<E>(
             .map(|_| {
                 let (rx, evaluate) = (&rx, &evaluate);
                 scope.spawn(move || {
-                    let next = || {
-                        rx.lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .recv()
-                    };
-                    let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    take_batches(rx, |next| {
                         let mut found = Findings::streaming(sink);
-                        while let Ok(batch) = next() {
+                        while let Some(batch) = next() {
                             for (pos, raw) in batch {
                                 evaluate(pos, raw, &mut found);
                             }
                         }
                         found.drain();
-                    }));
-                    if let Err(panic) = work {
-                        // A check panicked: keep taking batches so this thread is not
-                        // left waiting on a full channel, then pass the panic on.
-                        while next().is_ok() {}
-                        std::panic::resume_unwind(panic);
-                    }
+                    });
                 })
             })
             .collect();
@@ -764,6 +753,27 @@ pub fn audit_streaming<E>(
     })
 }
 
+/// The body of a thread taking batches from a channel it shares with others: `run`
+/// takes them with the `next` it is given (`None` once the channel closes). If `run`
+/// panics, the thread keeps taking batches, so the feeder is not left waiting on a full
+/// channel, then passes the panic on.
+fn take_batches<T>(
+    rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Vec<T>>>,
+    run: impl FnOnce(&dyn Fn() -> Option<Vec<T>>),
+) {
+    let next = || {
+        rx.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .recv()
+            .ok()
+    };
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&next)));
+    if let Err(panic) = ran {
+        while next().is_some() {}
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// Items [`in_parallel`] hands a thread at a time.
 const PARALLEL_BATCH: usize = 256;
 
@@ -785,23 +795,12 @@ pub(crate) fn in_parallel<T: Send, R: Send, E>(
             .map(|_| {
                 let (rx, work, done_tx) = (&rx, &work, done_tx.clone());
                 scope.spawn(move || {
-                    let next = || {
-                        rx.lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .recv()
-                    };
-                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        while let Ok(batch) = next() {
+                    take_batches(rx, |next| {
+                        while let Some(batch) = next() {
                             // The receiver lives until every batch is gathered.
                             let _ = done_tx.send(batch.into_iter().filter_map(work).collect());
                         }
-                    }));
-                    if let Err(panic) = run {
-                        // Keep taking batches so the feeder is not left waiting on a
-                        // full channel, then pass the panic on.
-                        while next().is_ok() {}
-                        std::panic::resume_unwind(panic);
-                    }
+                    });
                 })
             })
             .collect();
