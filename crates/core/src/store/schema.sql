@@ -1,7 +1,8 @@
--- siteaudit SQLite schema, version 5 (2 added host_probes, 3 reprobes, 4 findings and
--- audits, 5 links stored as one list per page; every statement is idempotent, so
--- upgrading an older file is running this script again, after the store has moved a
--- version 4 file's links table into link_lists).
+-- siteaudit SQLite schema, version 6 (2 added host_probes, 3 reprobes, 4 findings and
+-- audits, 5 links stored as one list per page, 6 findings keyed in the order written;
+-- every statement is idempotent, so upgrading an older file is running this script
+-- again, after the store has moved a version 4 file's links table into link_lists and
+-- dropped a version 4 or 5 file's findings, which the next report audits again).
 CREATE TABLE IF NOT EXISTS crawls (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     start_url   TEXT NOT NULL,
@@ -101,17 +102,20 @@ CREATE TABLE IF NOT EXISTS reprobes (
     total_ms       REAL,
     PRIMARY KEY (crawl_id, url_id, n)
 );
--- The audit's findings, one row each; `seq` orders findings that sort equal (same
--- severity, check and URL) as the checks produced them. Severity: 0 notice, 1 warning,
--- 2 error.
+-- The audit's findings, one row each, keyed by `n`, the order they were written in
+-- (the audit's threads hand them over in no set order; keyed by `seq`, nearly every
+-- row went into the middle of the tree). `seq` orders findings that sort equal (same
+-- severity, check and URL) as the checks produced them. Severity: 0 notice, 1
+-- warning, 2 error.
 CREATE TABLE IF NOT EXISTS findings (
     crawl_id INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
     seq      INTEGER NOT NULL,
     check_id TEXT NOT NULL,
     severity INTEGER NOT NULL,
     url      TEXT,
     details  TEXT NOT NULL,
-    PRIMARY KEY (crawl_id, seq)
+    PRIMARY KEY (crawl_id, n)
 ) WITHOUT ROWID;
 -- Which audit the stored findings of a crawl are (tool version, settings, the crawl
 -- compared against); removed whenever the crawl's data changes.

@@ -15,7 +15,7 @@ use crate::config::CrawlConfig;
 use crate::model::{Attempt, FailureKind, RedirectHop, Severity, Timings};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 /// A batch is committed after this many writes or this long, whichever comes first.
 const BATCH_OPS: usize = 4096;
 const BATCH_TIME: Duration = Duration::from_millis(100);
@@ -464,17 +464,23 @@ fn read_links(
 
 /// Brings a file of an older schema to this one, in one transaction: version 4's
 /// `links` table (a row per link) moves into `link_lists`, each row a list of one link,
-/// in rowid order (so each target's links keep the order they were written), then the
-/// schema script runs again.
+/// in rowid order (so each target's links keep the order they were written); version 4
+/// and 5's findings, keyed by `seq`, are dropped with the audits they belong to (the
+/// next report audits the crawl again); then the schema script runs again.
 fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
-    let old_links: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'links'",
-        [],
-        |r| r.get(0),
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    let old_links =
+        count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'links'")?;
+    let findings_by_seq = count(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'findings'
+           AND NOT EXISTS (SELECT 1 FROM pragma_table_info('findings') WHERE name = 'n')",
     )?;
     let mut script = String::from("BEGIN;\n");
     if old_links > 0 {
         script.push_str("ALTER TABLE links RENAME TO links_v4;\n");
+    }
+    if findings_by_seq > 0 {
+        script.push_str("DROP TABLE findings;\nDELETE FROM audits;\n");
     }
     script.push_str(SCHEMA);
     if old_links > 0 {
@@ -490,6 +496,63 @@ fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
         now()
     ));
     conn.execute_batch(&script)
+}
+
+/// Findings inserted by one statement: rows inserted by one statement are appended
+/// through the cursor it holds, where a statement a row searched the tree from its root
+/// for each (~2,700 instructions a row).
+const FINDINGS_PER_INSERT: usize = 32;
+
+/// The statement inserting `rows` findings.
+fn insert_findings_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO findings (crawl_id, n, seq, check_id, severity, url, details) VALUES ",
+    );
+    for i in 0..rows {
+        sql.push_str(if i == 0 {
+            "(?,?,?,?,?,?,?)"
+        } else {
+            ",(?,?,?,?,?,?,?)"
+        });
+    }
+    sql
+}
+
+/// Appends `findings` after the crawl's last stored one, keyed in this order.
+fn insert_findings(
+    tx: &Transaction<'_>,
+    crawl: CrawlId,
+    findings: &[crate::model::AuditFinding],
+) -> rusqlite::Result<()> {
+    static FULL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| insert_findings_sql(FINDINGS_PER_INSERT));
+    let mut n: i64 = tx
+        .prepare_cached("SELECT coalesce(max(n) + 1, 0) FROM findings WHERE crawl_id = ?1")?
+        .query_row([crawl], |r| r.get(0))?;
+    for chunk in findings.chunks(FINDINGS_PER_INSERT) {
+        let rest;
+        let sql = match chunk.len() {
+            FINDINGS_PER_INSERT => FULL.as_str(),
+            rows => {
+                rest = insert_findings_sql(rows);
+                rest.as_str()
+            }
+        };
+        let mut stmt = tx.prepare_cached(sql)?;
+        for (i, f) in chunk.iter().enumerate() {
+            let at = i * 7;
+            stmt.raw_bind_parameter(at + 1, crawl)?;
+            stmt.raw_bind_parameter(at + 2, n)?;
+            stmt.raw_bind_parameter(at + 3, f.order as i64)?;
+            stmt.raw_bind_parameter(at + 4, f.check)?;
+            stmt.raw_bind_parameter(at + 5, f.severity.rank())?;
+            stmt.raw_bind_parameter(at + 6, &f.url)?;
+            stmt.raw_bind_parameter(at + 7, f.details.get())?;
+            n += 1;
+        }
+        stmt.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// Applies one write.
@@ -520,23 +583,7 @@ fn apply(tx: &Transaction<'_>, crawl: CrawlId, op: WriteOp) -> rusqlite::Result<
             tx.execute("DELETE FROM findings WHERE crawl_id = ?1", [crawl])?;
             Ok(())
         }
-        WriteOp::Findings(findings) => {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO findings (crawl_id, seq, check_id, severity, url, details)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for f in &findings {
-                stmt.execute(params![
-                    crawl,
-                    f.order as i64,
-                    f.check,
-                    f.severity.rank(),
-                    f.url,
-                    f.details.get()
-                ])?;
-            }
-            Ok(())
-        }
+        WriteOp::Findings(findings) => insert_findings(tx, crawl, &findings),
         WriteOp::Audited { key, findings } => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO audits (crawl_id, key, findings, audited_at) VALUES (?1, ?2, ?3, ?4)",
@@ -1162,6 +1209,52 @@ mod tests {
         assert_eq!(by_hand.len(), 3);
     }
 
+    /// A version 5 file's findings (keyed by `seq`) are dropped with its audits, so the
+    /// next report audits the crawl again; the crawl's data stays.
+    #[test]
+    fn version_five_findings_are_dropped_with_their_audits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let crawl = {
+            let store = SqliteStore::open(&path).unwrap();
+            store.create_crawl(&CrawlConfig::default()).unwrap()
+        };
+        assert_eq!(crawl, 1, "the rows below are of crawl 1");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "DROP TABLE findings;
+                 CREATE TABLE findings (crawl_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+                     check_id TEXT NOT NULL, severity INTEGER NOT NULL, url TEXT,
+                     details TEXT NOT NULL, PRIMARY KEY (crawl_id, seq)) WITHOUT ROWID;
+                 INSERT INTO findings VALUES (1, 0, 'title-missing', 1, 'http://e.com/', '{}');
+                 INSERT INTO audits VALUES (1, 'k', 1, 'then');
+                 DELETE FROM schema_migrations; INSERT INTO schema_migrations VALUES (5, 'then');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.audit_key(crawl).unwrap(), None);
+        let mut n = 0;
+        store.for_each_finding(crawl, &mut |_| n += 1).unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(store.crawl(crawl).unwrap().id, crawl);
+        let conn = store.conn();
+        let has_n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('findings') WHERE name = 'n'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(has_n, 1);
+        // Opened again, nothing more to do.
+        drop(conn);
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.crawl(crawl).unwrap().id, crawl);
+    }
+
     /// A commit asked for without waiting covers the writes queued before it: once it
     /// is waited for they are read back, with a later one still in flight.
     #[test]
@@ -1579,6 +1672,12 @@ mod tests {
             .unwrap();
         store
             .write(
+                other,
+                WriteOp::Findings(vec![f("c-check", Severity::Notice, None, 4)]),
+            )
+            .unwrap();
+        store
+            .write(
                 crawl,
                 WriteOp::Audited {
                     key: "k1".into(),
@@ -1588,6 +1687,19 @@ mod tests {
             .unwrap();
         store.flush().unwrap();
         assert_eq!(store.audit_key(crawl).unwrap().as_deref(), Some("k1"));
+        // Keyed per crawl in the order written, whatever their `seq`.
+        let keys = |crawl: CrawlId| -> Vec<(i64, i64)> {
+            store
+                .conn()
+                .prepare("SELECT n, seq FROM findings WHERE crawl_id = ?1 ORDER BY n")
+                .unwrap()
+                .query_map([crawl], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(keys(crawl), [(0, 1), (1, 7), (2, 3), (3, 9), (4, 2)]);
+        assert_eq!(keys(other), [(0, 4)]);
         let mut read = Vec::new();
         store
             .for_each_finding(crawl, &mut |r| {
