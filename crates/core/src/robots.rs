@@ -16,6 +16,18 @@ pub struct Robots {
     pub note: Option<String>,
 }
 
+/// What robots.txt rules match for `url`: its path and query, which the rules' reader
+/// takes as they are, where a whole URL it parses again (~6,000 instructions for every
+/// URL crawled). The whole URL where the query holds a backtick: the URL library leaves
+/// it as it is in a query and the reader would encode it.
+fn rule_target(url: &Url) -> &str {
+    let tail = &url[url::Position::BeforePath..];
+    match tail.contains('`') {
+        true => url.as_str(),
+        false => tail,
+    }
+}
+
 impl Robots {
     /// Rules parsed from a robots.txt body, matched for the product token of `user_agent`.
     pub fn parse(user_agent: &str, body: &[u8]) -> Self {
@@ -39,7 +51,9 @@ impl Robots {
 
     /// Whether `url` may be fetched.
     pub fn allowed(&self, url: &Url) -> bool {
-        self.robot.as_ref().is_none_or(|r| r.allowed(url.as_str()))
+        self.robot
+            .as_ref()
+            .is_none_or(|r| r.allowed(rule_target(url)))
     }
 
     /// The `Crawl-delay` for our agent, if any.
@@ -102,5 +116,40 @@ mod tests {
             robots_url(&Url::parse("https://a.b:8443/x/y?q#f").unwrap()).as_str(),
             "https://a.b:8443/robots.txt"
         );
+    }
+
+    /// Rules are matched against the URL's path and query as they would be against the
+    /// whole URL: encoded, non-ASCII, queries, fragments, wildcards and anchors.
+    #[test]
+    fn rules_match_the_path_as_they_match_the_whole_url() {
+        let body = "User-agent: *\nDisallow: /a%20b\nDisallow: /caf\u{e9}\nDisallow: /*?q=`\n\
+                    Disallow: /*.pdf$\nAllow: /x?y\nDisallow: /x\nDisallow: /robots.txt\n\
+                    Disallow: /*\"\n";
+        let r = Robots::parse("siteaudit", body.as_bytes());
+        let robot = r.robot.as_ref().unwrap();
+        let urls = [
+            "http://e.com/a b",
+            "http://e.com/a%20b/c",
+            "http://e.com/café",
+            "http://e.com/caf%C3%A9",
+            "http://e.com/p?q=`1",
+            "http://e.com/p?q=%601",
+            "http://e.com/doc.pdf",
+            "http://e.com/doc.pdf?v=1",
+            "http://e.com/x?y=1",
+            "http://e.com/x/z",
+            "http://e.com/x#frag",
+            "http://e.com/robots.txt",
+            "http://e.com/q\"uote",
+            "http://e.com/",
+            "http://e.com",
+        ];
+        let mut blocked = 0;
+        for raw in urls {
+            let u = Url::parse(raw).unwrap();
+            assert_eq!(r.allowed(&u), robot.allowed(u.as_str()), "{raw}");
+            blocked += usize::from(!r.allowed(&u));
+        }
+        assert!(blocked >= 6, "the rules match some of these: {blocked}");
     }
 }
