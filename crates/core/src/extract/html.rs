@@ -394,7 +394,7 @@ impl HtmlExtractor {
                 keep_odd(&mut state.facts, &raw);
                 continue;
             }
-            match crate::url::resolve(&base, &raw.href) {
+            match crate::url::resolve_link(&base, &raw.href) {
                 Ok(url) => {
                     if raw.kind == LinkKind::Canonical {
                         state.facts.canonicals.push(url.as_str().to_string());
