@@ -278,10 +278,12 @@ fn checks_run(cfg: &AuditConfig) -> Vec<CheckInfo> {
 #[derive(Default)]
 struct Sampler {
     score: ScoreTally,
-    by_severity: BTreeMap<&'static str, u64>,
-    /// By severity (highest first) and check: the count, and the findings first in
-    /// report order so far (the heap's top is the last of them, the one to replace).
-    groups: BTreeMap<GroupKey, (u64, BinaryHeap<Sampled>)>,
+    /// Findings by [`Severity::rank`].
+    by_rank: [u64; 3],
+    /// By severity and check: the count, and the findings first in report order so far
+    /// (the heap's top is the last of them, the one to replace). Hashed, and sorted at
+    /// the end: an ordered map compared check ids for every finding.
+    groups: rustc_hash::FxHashMap<GroupKey, (u64, BinaryHeap<Sampled>)>,
 }
 
 /// A group's place in the report: severity (highest first), then check id.
@@ -332,7 +334,7 @@ impl Sampler {
             Some(pos) => self.score.add_at(f.category, f.severity, pos),
             None => self.score.add(f.category, f.severity, f.url.as_deref()),
         }
-        *self.by_severity.entry(f.severity.id()).or_default() += 1;
+        self.by_rank[usize::from(f.severity.rank())] += 1;
         let (count, kept) = self
             .groups
             .entry((Reverse(f.severity.rank()), f.check))
@@ -351,7 +353,19 @@ impl Sampler {
     fn finish(self, cfg: &AuditConfig, scored_urls: usize) -> AuditSection {
         let mut groups = Vec::with_capacity(self.groups.len());
         let mut findings = Vec::new();
-        for ((_, check), (count, kept)) in self.groups {
+        let mut sorted: Vec<_> = self.groups.into_iter().collect();
+        sorted.sort_unstable_by_key(|&(key, _)| key);
+        let by_severity = (0..3u8)
+            .rev()
+            .filter_map(|rank| {
+                Some((
+                    Severity::from_rank(rank)?.id(),
+                    self.by_rank[usize::from(rank)],
+                ))
+            })
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        for ((_, check), (count, kept)) in sorted {
             let kept = kept.into_sorted_vec();
             groups.push(FindingGroup {
                 check,
@@ -366,7 +380,7 @@ impl Sampler {
         }
         AuditSection {
             score: self.score.finish(scored_urls),
-            by_severity: self.by_severity,
+            by_severity,
             findings,
             groups,
             sampled: true,
