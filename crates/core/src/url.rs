@@ -332,7 +332,7 @@ mod tests {
                 let base = Url::parse(base_at(&bases, i, round)).unwrap();
                 for href in hrefs {
                     assert_eq!(
-                        resolve(&base, href),
+                        resolve_link(&base, href),
                         fresh(&base, href),
                         "{base} + {href:?}"
                     );
@@ -341,12 +341,12 @@ mod tests {
         }
         let base = Url::parse(bases[0]).unwrap();
         assert_eq!(
-            resolve(&base, "/x").unwrap().as_str(),
+            resolve_link(&base, "/x").unwrap().as_str(),
             "http://example.com/x"
         );
         let other = Url::parse(bases[3]).unwrap();
         assert_eq!(
-            resolve(&other, "/x").unwrap().as_str(),
+            resolve_link(&other, "/x").unwrap().as_str(),
             "http://user:pw@example.com/x"
         );
         assert!(!base_path_free("//host/x") && !base_path_free("/\\host"));

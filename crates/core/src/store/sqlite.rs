@@ -141,6 +141,7 @@ impl SqliteStore {
         }
         Ok(())
     }
+
     /// The URL rows of a crawl, with the `columns` asked for.
     fn url_records(&self, crawl: CrawlId, columns: Columns) -> Result<Vec<UrlRecord>, StoreError> {
         // Read in place and interned: no String per row.
@@ -1794,6 +1795,19 @@ mod tests {
         };
         assert_eq!(keys(crawl), [(0, 1), (1, 7), (2, 3), (3, 9), (4, 2)]);
         assert_eq!(keys(other), [(0, 4)]);
+        // A batch over several statements (32 rows each, then the rest) after an
+        // earlier one: every row, keyed on from where the crawl's rows ended.
+        let third = store.create_crawl(&CrawlConfig::default()).unwrap();
+        let many = |from: u64, n: u64| -> Vec<_> {
+            (from..from + n)
+                .map(|seq| f("d-check", Severity::Notice, None, 1000 - seq))
+                .collect()
+        };
+        store.write(third, WriteOp::Findings(many(0, 3))).unwrap();
+        store.write(third, WriteOp::Findings(many(3, 70))).unwrap();
+        store.flush().unwrap();
+        let want: Vec<(i64, i64)> = (0..73).map(|n| (n, 1000 - n)).collect();
+        assert_eq!(keys(third), want);
         let mut read = Vec::new();
         store
             .for_each_finding(crawl, &mut |r| {
