@@ -934,16 +934,18 @@ impl SiteData {
         record: &'a UrlRecord,
         facts: Option<&'a PageFacts>,
     ) -> PageView<'a> {
-        let html_ok = record.scope == UrlScope::Internal
-            && record.status.is_some_and(|s| (200..300).contains(&s))
-            && crate::extract::is_html(record.content_type.as_deref());
+        let html_ok = || {
+            record.scope == UrlScope::Internal
+                && record.status.is_some_and(|s| (200..300).contains(&s))
+                && crate::extract::is_html(record.content_type.as_deref())
+        };
         PageView {
             record,
             attempts: self.attempts.get(&record.id).map_or(&[], Vec::as_slice),
             inlinks: self.links.to(record.id),
             facts,
             limits: &self.thresholds,
-            html: facts.filter(|_| html_ok),
+            html: facts.filter(|_| html_ok()),
             url: std::cell::OnceCell::new(),
         }
     }

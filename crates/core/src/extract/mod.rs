@@ -15,14 +15,16 @@ pub use text::simhash_distance;
 
 /// Whether a `Content-Type` says HTML (or says nothing, in which case we look).
 pub fn is_html(content_type: Option<&str>) -> bool {
-    match content_type {
-        None => true,
-        Some(ct) => {
-            let mime = ct.split(';').next().unwrap_or("").trim();
-            mime.eq_ignore_ascii_case("text/html")
-                || mime.eq_ignore_ascii_case("application/xhtml+xml")
-        }
-    }
+    let Some(ct) = content_type else {
+        return true;
+    };
+    // Bytes, not `split` and `trim`: an audit asks ~30 times a page (each view of a URL),
+    // and the char searches were ~2% of its instructions. Only ASCII whitespace
+    // around a media type is dropped (WHATWG MIME Sniffing), not any Unicode space.
+    let ct = ct.as_bytes();
+    let mime = &ct[..ct.iter().position(|&b| b == b';').unwrap_or(ct.len())];
+    let mime = mime.trim_ascii();
+    mime.eq_ignore_ascii_case(b"text/html") || mime.eq_ignore_ascii_case(b"application/xhtml+xml")
 }
 
 /// Collapses runs of whitespace to one space and trims. Text that is already so (most
@@ -62,6 +64,37 @@ fn is_collapsed(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The media type before any parameter, spaces and tabs around it ignored, in any
+    /// case; no Content-Type at all reads as HTML (the body is looked at).
+    #[test]
+    fn is_html_reads_the_media_type() {
+        for ct in [
+            "text/html",
+            "TEXT/HTML",
+            "text/html; charset=utf-8",
+            " text/html ;charset=utf-8",
+            "\ttext/html",
+            "application/xhtml+xml",
+            "Application/XHTML+XML;q=1",
+        ] {
+            assert!(is_html(Some(ct)), "{ct:?}");
+        }
+        for ct in [
+            "",
+            ";",
+            "text/htm",
+            "text/html5",
+            "text/plain; x=text/html",
+            "text /html",
+            "application/xhtml",
+            "text/html\u{a0}",
+            "image/svg+xml",
+        ] {
+            assert!(!is_html(Some(ct)), "{ct:?}");
+        }
+        assert!(is_html(None));
+    }
 
     /// The same as joining the words with one space, for text already collapsed or not;
     /// an owned string already collapsed keeps its buffer.
