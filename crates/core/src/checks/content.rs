@@ -251,6 +251,14 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             "Answer 404 (or 410) for pages that do not exist.",
             |p| {
                 let f = p.html()?;
+                // Only a thin or noindexed page counts: asked first, it spares most pages
+                // the phrase search (three lower-cased texts, ~30 substring searches).
+                let weak = f.text.words < 100
+                    || p.non_indexable_reason()
+                        .is_some_and(|r| r.starts_with("noindex"));
+                if !weak {
+                    return None;
+                }
                 let title = f
                     .titles
                     .first()
@@ -266,10 +274,10 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 let phrase = NOT_FOUND_PHRASES
                     .iter()
                     .find(|ph| title.contains(*ph) || h1.contains(*ph) || excerpt.contains(*ph))?;
-                let weak = f.text.words < 100
-                    || p.non_indexable_reason()
-                        .is_some_and(|r| r.starts_with("noindex"));
-                weak.then(|| (None, json!({ "phrase": phrase, "words": f.text.words, "title": f.titles.first() })))
+                Some((
+                    None,
+                    json!({ "phrase": phrase, "words": f.text.words, "title": f.titles.first() }),
+                ))
             },
         ),
         page_check!(
@@ -589,6 +597,16 @@ mod tests {
                 "/noh2",
                 json!({ "text": { "words": 350, "text_bytes": 2100 } }),
             ),
+            // A not-found phrase on a page with plenty of text is no soft 404, unless
+            // the page is kept out of the index.
+            (
+                "/long",
+                json!({ "titles": ["Page not found"], "headings": [{ "level": 2, "text": "Part" }], "text": { "words": 400, "text_bytes": 2400 } }),
+            ),
+            (
+                "/gone",
+                json!({ "titles": ["No longer available"], "headings": [{ "level": 2, "text": "Part" }], "meta_robots": ["noindex"], "text": { "words": 400, "text_bytes": 2400 } }),
+            ),
         ] {
             t = t.page(path, Some(200), None, |r| {
                 r.set_facts(Some(crate::store::raw_json(&facts)));
@@ -597,7 +615,7 @@ mod tests {
         }
         assert_eq!(t.fired("thin-content"), ["/thin", "/soft"]);
         assert_eq!(t.fired("low-text-ratio"), ["/thin", "/soft"]);
-        assert_eq!(t.fired("soft-404"), ["/soft"]);
+        assert_eq!(t.fired("soft-404"), ["/soft", "/gone"]);
         assert_eq!(t.fired("lorem-ipsum"), ["/lorem"]);
         assert_eq!(t.fired("template-placeholder-text"), ["/tpl", "/undef"]);
         assert_eq!(t.fired("h2-missing"), ["/lorem", "/tpl", "/undef", "/noh2"]);
