@@ -801,6 +801,15 @@ impl SiteData {
         self.links.from(id)
     }
 
+    /// The links of kind `kind` on page `id`, in [`SiteData::outlinks`]' order.
+    pub fn outlinks_of(
+        &self,
+        id: UrlId,
+        kind: crate::model::LinkKind,
+    ) -> impl Iterator<Item = super::LinkRef<'_>> + Clone {
+        self.links.from_kind(id, kind)
+    }
+
     /// Whether page `id` has any link.
     pub fn has_outlinks(&self, id: UrlId) -> bool {
         self.links.has_from(id)

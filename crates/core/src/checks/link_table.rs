@@ -11,7 +11,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::model::LinkKindId;
+use crate::model::{LinkKind, LinkKindId};
 use crate::store::{CrawlId, LinkRow, LinkRowRef, Store, StoreError, UrlId};
 
 /// A link as the table holds it.
@@ -422,6 +422,22 @@ impl LinkTable {
             .map(|&i| read(&self.labels, &self.texts, &self.links[i as usize]))
     }
 
+    /// The links of kind `kind` on page `id`, as [`LinkTable::from`] gives them; the
+    /// others are passed over without reading their texts (a page's few pagination
+    /// links were read out of all its links, ten times a page).
+    pub fn from_kind(
+        &self,
+        id: UrlId,
+        kind: LinkKind,
+    ) -> impl Iterator<Item = LinkRef<'_>> + Clone {
+        let kind = LinkKindId::from(kind);
+        self.by_source[group(&self.sources, id, self.by_source.len())]
+            .iter()
+            .map(|&i| &self.links[i as usize])
+            .filter(move |p| self.labels[p.label as usize].kind == kind)
+            .map(|p| read(&self.labels, &self.texts, p))
+    }
+
     /// Whether page `id` has any link (indexed by source).
     pub fn has_from(&self, id: UrlId) -> bool {
         self.sources.binary_search_by_key(&id, |s| s.0).is_ok()
@@ -509,6 +525,41 @@ mod tests {
         assert_eq!(t.len(), 5);
         t.drop_source_index();
         assert!(!t.has_from(1));
+    }
+
+    /// Links of one kind on a page: those [`LinkTable::from`] gives of that kind, in
+    /// the same order.
+    #[test]
+    fn finds_links_of_one_kind_by_source() {
+        let kinds = ["a", "pagination", "img", "pagination", "a"];
+        let rows: Vec<LinkRow> = sample()
+            .into_iter()
+            .zip(kinds)
+            .map(|(l, k)| LinkRow {
+                kind: k.into(),
+                ..l
+            })
+            .chain([LinkRow {
+                kind: "pagination".into(),
+                ..link(1, 2, "f")
+            }])
+            .collect();
+        let mut t = LinkTable::from_links(rows);
+        t.index_sources();
+        for id in 0..5 {
+            for kind in [LinkKind::Anchor, LinkKind::Pagination, LinkKind::Image] {
+                let want: Vec<_> = t
+                    .from(id)
+                    .filter(|l| l.kind == LinkKindId::from(kind))
+                    .collect();
+                assert_eq!(
+                    t.from_kind(id, kind).collect::<Vec<_>>(),
+                    want,
+                    "{id} {kind:?}"
+                );
+            }
+        }
+        assert_eq!(texts(t.from_kind(1, LinkKind::Pagination)), ["f", "d"]);
     }
 
     /// Sources counted by id (dense ids, as a crawl numbers them) and in a hash table

@@ -20,7 +20,9 @@ fn rel_is(l: &LinkRef, r: &str) -> bool {
 
 /// A page's rel=next / rel=prev targets.
 fn pagination<'a>(site: &'a SiteData, id: UrlId, rel: &str) -> Vec<LinkRef<'a>> {
-    site.outlinks(id).filter(|l| rel_is(l, rel)).collect()
+    site.outlinks_of(id, crate::model::LinkKind::Pagination)
+        .filter(|l| rel_is(l, rel))
+        .collect()
 }
 
 /// A check over internal HTML pages with the whole crawl at hand.
