@@ -22,6 +22,13 @@ pub fn is_html(content_type: Option<&str>) -> bool {
     // and the char searches were ~2% of its instructions. Only ASCII whitespace
     // around a media type is dropped (WHATWG MIME Sniffing), not any Unicode space.
     let ct = ct.as_bytes();
+    // Most say `text/html` first, then nothing or a parameter.
+    if let Some((head, rest)) = ct.split_at_checked(9)
+        && head.eq_ignore_ascii_case(b"text/html")
+        && matches!(rest.first(), None | Some(b';'))
+    {
+        return true;
+    }
     let mime = &ct[..ct.iter().position(|&b| b == b';').unwrap_or(ct.len())];
     let mime = mime.trim_ascii();
     mime.eq_ignore_ascii_case(b"text/html") || mime.eq_ignore_ascii_case(b"application/xhtml+xml")
