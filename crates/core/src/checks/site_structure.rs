@@ -454,6 +454,7 @@ mod tests {
             "http://example.com/a/.",
             "http://example.com/a/%2E%2e/b",
             "http://example.com/a/%2e",
+            "http://example.com/a/%2E/b",
             "http://example.com/a b",
             "http://example.com/a\\b",
             "http://example.com\\a",
