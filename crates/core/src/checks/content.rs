@@ -92,6 +92,23 @@ const NEAR: CheckInfo = CheckInfo {
     fix: "Merge them, make each distinct, or canonicalise to the main one.",
 };
 
+/// `duplicate-near`'s details: serialized straight from these, with the keys in the
+/// order `json!` writes them (sorted), rather than built as JSON values first (~30,000
+/// instructions for each distinct evidence, of which a templated site has thousands).
+#[derive(serde::Serialize)]
+struct NearDetails<'a> {
+    pages: usize,
+    similar: Vec<Similar<'a>>,
+}
+
+/// One of the pages [`NearDetails`] shows.
+#[derive(serde::Serialize)]
+struct Similar<'a> {
+    distance: u32,
+    similarity: String,
+    url: &'a str,
+}
+
 /// Pages sharing one SimHash.
 struct HashGroup {
     hash: u64,
@@ -184,25 +201,37 @@ impl Check for Near {
             let mut evidence: HashMap<(Option<u32>, usize), Option<Box<RawValue>>> = HashMap::new();
             for &(pos, text) in &g.pages {
                 let sampled = sample.iter().any(|p| p.1 == text).then_some(text);
-                let details = evidence.entry((sampled, same_text(text))).or_insert_with(|| {
-                    // Same hash, different text, then the nearest other hashes.
-                    let count = g.pages.len().saturating_sub(same_text(text)) + elsewhere;
-                    if count == 0 {
-                        return None;
-                    }
-                    let here = sample.iter().filter(|p| p.1 != text).map(|p| (p.0, 0));
-                    let there = g
-                        .near
-                        .iter()
-                        .flat_map(|&(j, d)| groups[j].pages.iter().map(move |p| (p.0, d)));
-                    let shown: Vec<serde_json::Value> = here
-                        .chain(there)
-                        .take(10)
-                        .map(|(u, d)| json!({ "url": site.url_at(u), "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
-                        .collect();
-                    serde_json::value::to_raw_value(&json!({ "similar": shown, "pages": count }))
-                        .ok()
-                });
+                let details = evidence
+                    .entry((sampled, same_text(text)))
+                    .or_insert_with(|| {
+                        // Same hash, different text, then the nearest other hashes.
+                        let count = g.pages.len().saturating_sub(same_text(text)) + elsewhere;
+                        if count == 0 {
+                            return None;
+                        }
+                        let here = sample.iter().filter(|p| p.1 != text).map(|p| (p.0, 0));
+                        let there = g
+                            .near
+                            .iter()
+                            .flat_map(|&(j, d)| groups[j].pages.iter().map(move |p| (p.0, d)));
+                        let similar = here
+                            .chain(there)
+                            .take(10)
+                            .map(|(u, distance)| Similar {
+                                distance,
+                                similarity: format!(
+                                    "{:.0}%",
+                                    100.0 * f64::from(64 - distance) / 64.0
+                                ),
+                                url: site.url_at(u),
+                            })
+                            .collect();
+                        let details = NearDetails {
+                            pages: count,
+                            similar,
+                        };
+                        serde_json::value::to_raw_value(&details).ok()
+                    });
                 if let Some(details) = details {
                     out.push_raw(&NEAR, Some(site.url_at(pos).to_string()), details);
                 }
@@ -332,6 +361,7 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
 mod tests {
     use serde_json::json;
 
+    use super::{NearDetails, Similar};
     use crate::checks::test_support::TestSite;
 
     fn text(words: u32, hash: &str, simhash: &str) -> serde_json::Value {
@@ -359,6 +389,36 @@ mod tests {
         let mut near = t.fired("duplicate-near");
         near.sort();
         assert_eq!(near, ["/b", "/b-near"]);
+    }
+
+    /// duplicate-near's details are written as the JSON values they replaced wrote them:
+    /// the same text, keys in the same order, escapes and all.
+    #[test]
+    fn near_details_serialize_as_json_values_did() {
+        let urls = [
+            "http://a.example/p?q=\"x\"&r=1",
+            "http://a.example/\u{e9}t\u{e9}",
+        ];
+        let similar = urls
+            .iter()
+            .zip([0u32, 3])
+            .map(|(u, d)| Similar {
+                distance: d,
+                similarity: format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0),
+                url: u,
+            })
+            .collect();
+        let got = serde_json::to_string(&NearDetails { pages: 7, similar }).unwrap();
+        let shown: Vec<serde_json::Value> = urls
+            .iter()
+            .zip([0u32, 3])
+            .map(|(u, d)| json!({ "url": u, "similarity": format!("{:.0}%", 100.0 * f64::from(64 - d) / 64.0), "distance": d }))
+            .collect();
+        let want = json!({ "similar": shown, "pages": 7 }).to_string();
+        assert_eq!(got, want);
+        assert!(
+            got.starts_with(r#"{"pages":7,"similar":[{"distance":0,"similarity":"100%","url":"#)
+        );
     }
 
     /// Exact duplicates come out in crawl order: groups by their first page, each
