@@ -181,12 +181,11 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 if !site.has_outlinks(id) {
                     return None;
                 }
-                let anchors: HashSet<UrlId> = site
-                    .outlinks(id)
-                    .filter(|l| l.kind == "a")
-                    .map(|l| l.to)
-                    .collect();
-                targets(site, id, move |_, t| !anchors.contains(&t))
+                // A page has a target or two at most, and most none: its anchors are
+                // looked through per target, not gathered into a set for every page.
+                targets(site, id, |s, t| {
+                    !s.outlinks(id).any(|l| l.kind == "a" && l.to == t)
+                })
             },
         ),
         check(
@@ -312,7 +311,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
             ],
             |site, id| {
                 let own = site.get(id)?.wire_bytes.get().unwrap_or(0);
-                let res: HashSet<UrlId> = site
+                // Each resource once: a few a page, sorted rather than hashed.
+                let mut res: Vec<UrlId> = site
                     .outlinks(id)
                     .filter(|l| {
                         matches!(
@@ -322,6 +322,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                     })
                     .map(|l| l.to)
                     .collect();
+                res.sort_unstable();
+                res.dedup();
                 let total = own
                     + res
                         .iter()
