@@ -486,7 +486,9 @@ fn handlers(state: &Shared) -> Settings<'static, 'static> {
                 joined.as_str()
             };
             let mut end = raw.len();
-            if let Some(i) = raw.rfind('&')
+            // Most chunks hold no `&`: memrchr looks through them several bytes at a
+            // time (`rfind` went char by char, ~1% of a crawl's instructions).
+            if let Some(i) = memchr::memrchr(b'&', raw.as_bytes())
                 && !raw[i..].contains(';')
                 && raw.len() - i < 12
                 && !t.last_in_text_node()

@@ -141,6 +141,19 @@ impl TextStats {
                 self.ascii_run(&chunk[start..i], classes & UPPER != 0);
                 continue;
             }
+            if b.is_ascii_whitespace() || b == 0x0b {
+                // A run of ASCII white space (indentation between tags, mostly) is one
+                // space to the words and the excerpt: what `one_char` makes of it.
+                self.one_char(' ');
+                i += 1;
+                while bytes
+                    .get(i)
+                    .is_some_and(|&next| next.is_ascii_whitespace() || next == 0x0b)
+                {
+                    i += 1;
+                }
+                continue;
+            }
             let c = if b.is_ascii() {
                 if !self.template && is_template_marker(&bytes[i..]) {
                     self.template = true;
@@ -393,6 +406,8 @@ mod tests {
             format!("{} {}", "x".repeat(598), "Runs past the limit"),
             format!("{}\n\nAfter", "y".repeat(599)),
             "é".repeat(700),
+            // Every ASCII white space, alone and in runs, at the start and the end.
+            "\x0b a\x0bb\x0cc\rd\r\n\te \x0b\x0c\r\n\t f\x0c".to_string(),
         ];
         for text in &texts {
             let mut slow = TextStats::default();
