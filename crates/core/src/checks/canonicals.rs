@@ -106,9 +106,47 @@ fn resolve_declared(p: &PageView<'_>) -> Vec<Declared> {
 /// reads the same, so a crawl held for an audit leaves them out (see
 /// `data::shared_facts`).
 pub(super) fn declares_only_itself(p: &PageView<'_>) -> bool {
+    if p.header("link").is_none() {
+        let tags = p
+            .facts
+            .map(|f| f.canonical_tags.as_slice())
+            .unwrap_or_default();
+        if self_as_written(&p.record.url, tags.iter().map(|t| t.href.as_str())) {
+            return true;
+        }
+    }
     declared(p)
         .iter()
         .all(|d| d.url.as_ref().is_some_and(|u| u.as_str() == p.record.url))
+}
+
+/// Whether each of `hrefs` is, as written, sure to resolve against `url` (a URL as the
+/// crawl stores it, the parser's own serialization) to `url` itself: the URL, or its
+/// path when that is a plain one the parser keeps as written (printable ASCII it does
+/// not escape, no dot segment, no query or fragment). Most pages name themselves so;
+/// read off the strings, the audit's load does not parse each page's URL for it (~2% of
+/// its instructions). `false` says nothing: the parser is asked.
+fn self_as_written<'h>(url: &str, mut hrefs: impl Iterator<Item = &'h str>) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let Some(start) = rest.find(['/', '?', '#', '\\']) else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(start);
+    let kept = |b: u8| b.is_ascii_graphic() && !b"\"<>\\^`{|}?#".contains(&b);
+    let plain = !authority.is_empty()
+        && !authority.ends_with('.')
+        && !authority.contains(".:")
+        && path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains("/.")
+        && !path.to_ascii_lowercase().contains("%2e")
+        && path.bytes().all(kept);
+    plain && hrefs.all(|h| h == url || h == path)
 }
 
 /// The page's canonical target when it declares exactly one valid URL.
@@ -489,6 +527,80 @@ mod tests {
     use crate::checks::test_support::TestSite;
 
     const BASE: &str = "http://site.example";
+
+    /// Where the strings say a page names only itself, the parser agrees: the URL
+    /// parsed and each href resolved against it give the URL back. Over stored URLs of
+    /// every shape and hrefs that are and are not the page.
+    #[test]
+    fn self_as_written_agrees_with_the_parser() {
+        let urls = [
+            "http://site.example/p/5.html",
+            "https://site.example:8443/a/b",
+            "http://user:pw@site.example/x",
+            "http://127.0.0.1:18081/p/0.html",
+            "http://[::1]/v6",
+            "http://site.example/",
+            "http://site.example/a%20b/%C3%A9",
+            "http://site.example/a/%2E/b",
+            "http://site.example/a/./b",
+            "http://site.example//double",
+            "http://site.example/q?x=1",
+            "http://site.example/f#frag",
+            "http://site.example/it's",
+            "http://site.example./dot",
+            "ftp://site.example/file",
+            "http://site.example/caf\u{e9}",
+        ];
+        for url in urls {
+            let mut hrefs: Vec<String> = vec![url.to_string(), String::new()];
+            if let Ok(u) = url::Url::parse(url) {
+                let path = u.path().to_string();
+                hrefs.extend([
+                    path.clone(),
+                    format!(" {path}"),
+                    path.to_uppercase(),
+                    format!("/{path}"),
+                    format!("{path}?"),
+                    format!("{path}#top"),
+                    format!("{path}/."),
+                    "/other".to_string(),
+                    url.replace("http://", "https://"),
+                ]);
+            }
+            for href in &hrefs {
+                let parsed = url::Url::parse(url).ok().is_some_and(|page| {
+                    !href.is_empty()
+                        && crate::url::resolve(&page, href).is_ok_and(|r| r.as_str() == url)
+                });
+                if super::self_as_written(url, std::iter::once(href.as_str())) {
+                    assert!(parsed, "{url:?} named by {href:?}");
+                }
+            }
+            // Several hrefs: all of them must name the page.
+            let path = url::Url::parse(url).map(|u| u.path().to_string());
+            if let Ok(path) = path {
+                let both = [url, path.as_str()];
+                let with_other = [url, "/other"];
+                if super::self_as_written(url, both.into_iter()) {
+                    assert_eq!(url::Url::parse(url).unwrap().as_str(), url);
+                }
+                assert!(!super::self_as_written(url, with_other.into_iter()));
+            }
+        }
+        // The plain shapes are read off the strings.
+        assert!(super::self_as_written(
+            "http://127.0.0.1:18081/p/0.html",
+            ["/p/0.html", "http://127.0.0.1:18081/p/0.html"].into_iter()
+        ));
+        assert!(super::self_as_written(
+            "http://site.example/",
+            std::iter::empty()
+        ));
+        assert!(!super::self_as_written(
+            "http://site.example/a/%2E/b",
+            ["/a/%2E/b"].into_iter()
+        ));
+    }
 
     fn tag(href: &str) -> serde_json::Value {
         json!({ "href": href })
