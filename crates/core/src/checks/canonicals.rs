@@ -127,25 +127,14 @@ pub(super) fn declares_only_itself(p: &PageView<'_>) -> bool {
 /// read off the strings, the audit's load does not parse each page's URL for it (~2% of
 /// its instructions). `false` says nothing: the parser is asked.
 fn self_as_written<'h>(url: &str, mut hrefs: impl Iterator<Item = &'h str>) -> bool {
-    let Some(rest) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
+    let Some((authority, path, tail)) = super::plain_path(url) else {
         return false;
     };
-    let Some(start) = rest.find(['/', '?', '#', '\\']) else {
-        return false;
-    };
-    let (authority, path) = rest.split_at(start);
-    let kept = |b: u8| b.is_ascii_graphic() && !b"\"<>\\^`{|}?#".contains(&b);
-    let plain = !authority.is_empty()
+    let plain = tail.is_empty()
+        && !authority.is_empty()
         && !authority.ends_with('.')
         && !authority.contains(".:")
-        && path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.contains("/.")
-        && !path.to_ascii_lowercase().contains("%2e")
-        && path.bytes().all(kept);
+        && !path.starts_with("//");
     plain && hrefs.all(|h| h == url || h == path)
 }
 

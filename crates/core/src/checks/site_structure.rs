@@ -86,26 +86,13 @@ fn targets(
 }
 
 /// The path of `url`, a URL as the crawl stores it (the parser's own serialization), as
-/// `Url::parse(url)` gives it (`None`: it does not parse). Read off the string where the
-/// parser would leave it as written: an http(s) URL whose path is printable ASCII the
-/// parser keeps, with no dot segment (so nearly every stored URL); parsed otherwise.
-/// Parsing every URL of a crawl was ~2% of an audit's instructions. The authority is not
-/// checked: a string that is no stored URL may give a path where it does not parse.
+/// `Url::parse(url)` gives it (`None`: it does not parse): read off the string where
+/// [`super::plain_path`] can (nearly every stored URL), parsed otherwise. Parsing every
+/// URL of a crawl was ~2% of an audit's instructions. The authority is not checked: a
+/// string that is no stored URL may give a path where it does not parse.
 fn url_path(url: &str) -> Option<std::borrow::Cow<'_, str>> {
-    let kept = |b: u8| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b);
-    let plain = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .and_then(|rest| {
-            // The authority ends at the first of these; the path must start there.
-            let start = rest.find(['/', '?', '#', '\\'])?;
-            let path = &rest[start..];
-            let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-            let dotted = path.contains("/.") || path.to_ascii_lowercase().contains("%2e");
-            (path.starts_with('/') && !dotted && path.bytes().all(kept)).then_some(path)
-        });
-    match plain {
-        Some(path) => Some(path.into()),
+    match super::plain_path(url) {
+        Some((_, path, _)) => Some(path.into()),
         None => Some(url::Url::parse(url).ok()?.path().to_string().into()),
     }
 }

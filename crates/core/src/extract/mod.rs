@@ -34,6 +34,12 @@ pub fn is_html(content_type: Option<&str>) -> bool {
     mime.eq_ignore_ascii_case(b"text/html") || mime.eq_ignore_ascii_case(b"application/xhtml+xml")
 }
 
+/// Whether `b` is an ASCII byte `char::is_whitespace` holds for: `u8::is_ascii_whitespace`
+/// and the vertical tab, which it leaves out (and `str::split_whitespace` does not).
+pub(crate) fn is_ascii_space(b: u8) -> bool {
+    b.is_ascii_whitespace() || b == 0x0b
+}
+
 /// Collapses runs of whitespace to one space and trims. Text that is already so (most
 /// link texts and titles) is returned as given: an owned string is not copied.
 pub(crate) fn collapse_ws<'a>(s: impl Into<std::borrow::Cow<'a, str>>) -> String {
@@ -71,6 +77,14 @@ fn is_collapsed(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ASCII bytes `char::is_whitespace` holds for, no more and no fewer.
+    #[test]
+    fn ascii_space_is_char_whitespace() {
+        for b in 0..128u8 {
+            assert_eq!(is_ascii_space(b), char::from(b).is_whitespace(), "{b:#x}");
+        }
+    }
 
     /// The media type before any parameter, spaces and tabs around it ignored, in any
     /// case; no Content-Type at all reads as HTML (the body is looked at).

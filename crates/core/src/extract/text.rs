@@ -141,14 +141,14 @@ impl TextStats {
                 self.ascii_run(&chunk[start..i], classes & UPPER != 0);
                 continue;
             }
-            if b.is_ascii_whitespace() || b == 0x0b {
+            if super::is_ascii_space(b) {
                 // A run of ASCII white space (indentation between tags, mostly) is one
                 // space to the words and the excerpt: what `one_char` makes of it.
                 self.one_char(' ');
                 i += 1;
                 while bytes
                     .get(i)
-                    .is_some_and(|&next| next.is_ascii_whitespace() || next == 0x0b)
+                    .is_some_and(|&next| super::is_ascii_space(next))
                 {
                     i += 1;
                 }
