@@ -30,20 +30,38 @@ use crate::settings::Settings;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc purges freed memory (returns it to the OS) at once instead of 10 ms later.
-/// A crawl frees its fetch buffers, frontier and seen-set on the runtime's worker
-/// threads, which go idle and would hold them; the audit after it then starts from what
-/// the crawl left. mimalloc reads its options from the environment as the process
-/// starts (setting one from code takes `unsafe`, which this workspace forbids), so the
-/// process runs itself again once with `MIMALLOC_PURGE_DELAY=0`, unless the variable is
-/// set already (a user's own value is kept). A million-page crawl peaked at 573,564 KB
-/// with it, 611,584 KB without; the 100,000-page bench crawl was faster (three pairs,
-/// see README "Performance").
+/// mimalloc's options this binary runs with, unless the environment sets them already (a
+/// user's own value is kept): a freed page is returned to the OS after mimalloc's
+/// default 10 ms, but all of an ending thread's free pages at once
+/// (`ABANDONED_PAGE_PURGE`) and a freed segment at once (`ARENA_PURGE_MULT=0`; by default
+/// 10 times the page delay, done as the arena is used). A crawl frees its fetch buffers,
+/// frontier and seen-set on the runtime's worker threads, which end before the audit;
+/// their segments were then held beside it (RSS ~117 MB after a million-page crawl
+/// against ~38 MB), and the crawl's audit peaked at 612,760 KB with mimalloc's defaults,
+/// 583,864-623,264 KB with segments returned after 10 ms, 581,968-584,604 KB with these
+/// options. It used to return every freed page at
+/// once (`PURGE_DELAY=0`, 577,372 KB), but pages the crawl frees and soon uses again
+/// were then returned and faulted back in: ~245,000 minor faults on the 100,000-page
+/// bench crawl against ~40,000, system time 2.5-2.9 s against 1.8-2.1 s, and the run
+/// 7.9-10.9 s against 7.5-8.1 s (three alternated pairs). mimalloc reads its options
+/// from the environment as the process starts (setting one from code takes `unsafe`,
+/// which this workspace forbids), so the process runs itself again once with them set.
+const ALLOCATOR_OPTIONS: [(&str, &str); 2] = [
+    ("MIMALLOC_ABANDONED_PAGE_PURGE", "1"),
+    ("MIMALLOC_ARENA_PURGE_MULT", "0"),
+];
+
+/// Runs the process again with [`ALLOCATOR_OPTIONS`] set where the environment does not
+/// set them; returns when they all are (or the exec failed: then with mimalloc's
+/// defaults).
 #[cfg(unix)]
-fn purge_at_once() {
+fn allocator_options() {
     use std::os::unix::process::CommandExt;
-    const VAR: &str = "MIMALLOC_PURGE_DELAY";
-    if std::env::var_os(VAR).is_some() {
+    let unset: Vec<_> = ALLOCATOR_OPTIONS
+        .into_iter()
+        .filter(|(var, _)| std::env::var_os(var).is_none())
+        .collect();
+    if unset.is_empty() {
         return;
     }
     let Ok(exe) = std::env::current_exe() else {
@@ -55,12 +73,12 @@ fn purge_at_once() {
         cmd.arg0(arg0);
     }
     // Returns only when the exec failed: run on with mimalloc's defaults.
-    let _ = cmd.args(args).env(VAR, "0").exec();
+    let _ = cmd.args(args).envs(unset).exec();
 }
 
 /// Elsewhere the process runs with mimalloc's defaults.
 #[cfg(not(unix))]
-fn purge_at_once() {}
+fn allocator_options() {}
 
 /// Crawl a website and report every broken page, with the pages that link to it.
 #[derive(Debug, Parser)]
@@ -314,7 +332,7 @@ struct ReportArgs {
 }
 
 fn main() -> ExitCode {
-    purge_at_once();
+    allocator_options();
     let cli = Cli::parse();
     let quiet = match &cli.command {
         Command::Crawl(a) => a.out.quiet,
@@ -328,6 +346,8 @@ fn main() -> ExitCode {
     };
     init_logging(quiet);
     tracing::debug!(
+        abandoned_page_purge = ?std::env::var_os("MIMALLOC_ABANDONED_PAGE_PURGE"),
+        arena_purge_mult = ?std::env::var_os("MIMALLOC_ARENA_PURGE_MULT"),
         purge_delay = ?std::env::var_os("MIMALLOC_PURGE_DELAY"),
         "allocator options"
     );

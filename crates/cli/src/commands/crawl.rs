@@ -100,10 +100,10 @@ async fn spawned<T: Send + 'static>(f: impl Future<Output = T> + Send + 'static)
     }
 }
 
-/// Audits the crawl and writes its report. Called after the runtime is shut down, with
-/// the allocator purging freed memory at once (see `purge_at_once` in main.rs): what the
-/// crawl's worker threads freed (frontier, seen-set, buffers) is then not held beside
-/// the audit.
+/// Audits the crawl and writes its report. Called after the runtime is shut down: its
+/// worker threads have ended, and the allocator returned what they freed (frontier,
+/// seen-set, buffers) to the OS as they did (see `ALLOCATOR_OPTIONS` in main.rs), so it
+/// is not held beside the audit.
 pub(crate) fn finish(c: Crawled) -> Result<Exit, Failure> {
     let Crawled {
         out,

@@ -78,30 +78,52 @@ fn crawl_reports_findings_with_evidence_and_a_score() {
     );
 }
 
-/// The binary runs with mimalloc purging freed memory at once (it runs itself again with
-/// `MIMALLOC_PURGE_DELAY=0`), keeps a value the user set, and keeps its arguments.
+/// The binary runs with mimalloc returning an ending thread's free pages and each freed
+/// segment to the OS at once (it runs itself again with `MIMALLOC_ABANDONED_PAGE_PURGE=1`
+/// and `MIMALLOC_ARENA_PURGE_MULT=0`), keeps a value the user set (and sets the other),
+/// and keeps its arguments.
 #[test]
-fn runs_with_the_allocator_purging_at_once_unless_told_otherwise() {
+fn runs_with_its_allocator_options_unless_told_otherwise() {
     let d = Dir::new();
-    let logged = |set: Option<&str>| {
+    let logged = |set: &[(&str, &str)]| {
         let mut c = d.cmd(&["checks", "--format", "json"]);
         c.env("SITEAUDIT_LOG", "siteaudit=debug");
-        match set {
-            Some(v) => c.env("MIMALLOC_PURGE_DELAY", v),
-            None => c.env_remove("MIMALLOC_PURGE_DELAY"),
-        };
+        for var in ["MIMALLOC_ABANDONED_PAGE_PURGE", "MIMALLOC_ARENA_PURGE_MULT"] {
+            c.env_remove(var);
+        }
+        c.envs(set.iter().copied());
         let out = c.output().expect("run siteaudit");
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("\"http-504\""));
-        String::from_utf8_lossy(&out.stderr).to_string()
+        // The log line without its colours' escape sequences (ESC [ ... m).
+        let mut err = String::new();
+        let mut chars = String::from_utf8_lossy(&out.stderr)
+            .into_owned()
+            .into_bytes()
+            .into_iter();
+        while let Some(b) = chars.next() {
+            match b {
+                0x1b => while chars.next().is_some_and(|b| b != b'm') {},
+                _ => err.push(char::from(b)),
+            }
+        }
+        err.lines()
+            .find(|l| l.contains("allocator options"))
+            .unwrap_or_else(|| panic!("no allocator options logged: {err}"))
+            .to_string()
     };
-    let own = logged(None);
+    let own = logged(&[]);
     assert!(
-        own.contains("allocator options") && own.contains("Some(\"0\")"),
+        own.contains("abandoned_page_purge=Some(\"1\")")
+            && own.contains("arena_purge_mult=Some(\"0\")"),
         "{own}"
     );
-    let users = logged(Some("25"));
-    assert!(users.contains("Some(\"25\")"), "{users}");
+    let users = logged(&[("MIMALLOC_ARENA_PURGE_MULT", "25")]);
+    assert!(
+        users.contains("abandoned_page_purge=Some(\"1\")")
+            && users.contains("arena_purge_mult=Some(\"25\")"),
+        "{users}"
+    );
 }
 
 #[test]
