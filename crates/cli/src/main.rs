@@ -36,7 +36,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// (`ABANDONED_PAGE_PURGE`) and a freed segment at once (`ARENA_PURGE_MULT=0`; by default
 /// 10 times the page delay, done as the arena is used). A crawl frees its fetch buffers,
 /// frontier and seen-set on the runtime's worker threads, which end before the audit;
-/// their segments were then held beside it (RSS ~117 MB after a million-page crawl
+/// their segments were then held beside it (RSS ~96-117 MB after a million-page crawl
 /// against ~38 MB), and the crawl's audit peaked at 612,760 KB with mimalloc's defaults,
 /// 583,864-623,264 KB with segments returned after 10 ms, 581,968-584,604 KB with these
 /// options. It used to return every freed page at
