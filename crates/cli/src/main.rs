@@ -39,13 +39,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// their segments were then held beside it (RSS ~96-117 MB after a million-page crawl
 /// against ~38 MB), and the crawl's audit peaked at 612,760 KB with mimalloc's defaults,
 /// 583,864-623,264 KB with segments returned after 10 ms, 581,968-584,604 KB with these
-/// options. It used to return every freed page at
-/// once (`PURGE_DELAY=0`, 577,372 KB), but pages the crawl frees and soon uses again
-/// were then returned and faulted back in: ~245,000 minor faults on the 100,000-page
-/// bench crawl against ~40,000, system time 2.5-2.9 s against 1.8-2.1 s, and the run
-/// 7.9-10.9 s against 7.5-8.1 s (three alternated pairs). mimalloc reads its options
-/// from the environment as the process starts (setting one from code takes `unsafe`,
-/// which this workspace forbids), so the process runs itself again once with them set.
+/// options. It used to return every freed page at once (`PURGE_DELAY=0`, 577,372 KB),
+/// but pages the crawl frees and soon uses again were then returned and faulted back
+/// in: ~245,000 minor faults on the 100,000-page bench crawl against ~40,000, system
+/// time 2.5-2.9 s against 1.8-2.1 s, and the run 7.9-10.9 s against 7.5-8.1 s (three
+/// alternated pairs). mimalloc reads its options from the environment as the process
+/// starts (setting one from code takes `unsafe`, which this workspace forbids), so the
+/// process runs itself again once with them set.
 const ALLOCATOR_OPTIONS: [(&str, &str); 2] = [
     ("MIMALLOC_ABANDONED_PAGE_PURGE", "1"),
     ("MIMALLOC_ARENA_PURGE_MULT", "0"),

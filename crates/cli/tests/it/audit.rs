@@ -95,16 +95,14 @@ fn runs_with_its_allocator_options_unless_told_otherwise() {
         let out = c.output().expect("run siteaudit");
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("\"http-504\""));
-        // The log line without its colours' escape sequences (ESC [ ... m).
+        // The log without its colours' escape sequences (ESC [ ... m).
         let mut err = String::new();
-        let mut chars = String::from_utf8_lossy(&out.stderr)
-            .into_owned()
-            .into_bytes()
-            .into_iter();
-        while let Some(b) = chars.next() {
-            match b {
-                0x1b => while chars.next().is_some_and(|b| b != b'm') {},
-                _ => err.push(char::from(b)),
+        let logged = String::from_utf8_lossy(&out.stderr);
+        let mut chars = logged.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\x1b' => while chars.next().is_some_and(|c| c != 'm') {},
+                _ => err.push(c),
             }
         }
         err.lines()
