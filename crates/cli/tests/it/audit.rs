@@ -97,8 +97,8 @@ fn runs_with_its_allocator_options_unless_told_otherwise() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("\"http-504\""));
         // The log without its colours' escape sequences (ESC [ ... m).
         let mut err = String::new();
-        let logged = String::from_utf8_lossy(&out.stderr);
-        let mut chars = logged.chars();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut chars = stderr.chars();
         while let Some(c) = chars.next() {
             match c {
                 '\x1b' => while chars.next().is_some_and(|c| c != 'm') {},

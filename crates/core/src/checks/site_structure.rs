@@ -171,7 +171,8 @@ pub(super) fn checks() -> Vec<Box<dyn Check>> {
                 // A page has a target or two at most, and most none: its anchors are
                 // looked through per target, not gathered into a set for every page.
                 targets(site, id, |s, t| {
-                    !s.outlinks(id).any(|l| l.kind == "a" && l.to == t)
+                    !s.outlinks_of(id, crate::model::LinkKind::Anchor)
+                        .any(|l| l.to == t)
                 })
             },
         ),
