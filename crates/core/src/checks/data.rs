@@ -517,7 +517,11 @@ impl SiteData {
             // The facts are parsed on every core while this thread reads them: parsing
             // is most of a load's work, reading a fraction.
             let parse = |(uid, raw): (UrlId, String)| {
-                let f = serde_json::from_str::<Box<PageFacts>>(&raw).ok()?;
+                let f = Box::new(
+                    serde_json::from_str::<crate::model::LeanFacts>(&raw)
+                        .ok()?
+                        .0,
+                );
                 // Facts of no URL of the crawl are of no page a check looks at.
                 let pos = site_ref.index.get(&site_ref.urls, uid)?;
                 let record = &site_ref.urls[pos];

@@ -11,6 +11,6 @@ pub use failure::FailureKind;
 pub use finding::{AuditFinding, Finding, Severity};
 pub use outcome::{Attempt, Outcome, RedirectHop, ResponseMeta, Timings};
 pub use page::{
-    Accessibility, CanonicalTag, Directive, Heading, HreflangTag, ImageTag, Link, LinkKind,
-    LinkKindId, MAX_HEADINGS, MAX_IMAGES, PageDetail, PageFacts, Structure, TextFacts,
+    Accessibility, CanonicalTag, Directive, Heading, HreflangTag, ImageTag, LeanFacts, Link,
+    LinkKind, LinkKindId, MAX_HEADINGS, MAX_IMAGES, PageDetail, PageFacts, Structure, TextFacts,
 };
