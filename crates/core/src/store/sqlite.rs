@@ -465,12 +465,19 @@ fn insert_links(tx: &Transaction<'_>, crawl: CrawlId, links: &[LinkRow]) -> rusq
     Ok(())
 }
 
-/// Calls `f` for each link of a page's stored list (`from`'s, as JSON).
+/// Calls `f` for each link of a page's stored list (`from`'s, as JSON). `scan` is a
+/// buffer for [`scan_links`], which reads the lists the store wrote whose texts hold no
+/// escape; the JSON reader reads the others.
 fn read_links(
     from: UrlId,
     json: &str,
     f: &mut dyn FnMut(LinkRowRef<'_>),
+    scan: &mut Vec<Scanned>,
 ) -> Result<(), serde_json::Error> {
+    if scan_links(json, scan) == Some(false) && scan.iter().all(Scanned::is_stored_link) {
+        scan.iter().for_each(|l| f(l.link(from, json)));
+        return Ok(());
+    }
     fn link<'a>(from: UrlId, (to, kind, text, rel): StoredLink<'a>) -> LinkRowRef<'a> {
         LinkRowRef {
             from,
@@ -492,20 +499,53 @@ fn read_links(
     Ok(())
 }
 
-/// The targets of a link list in the one shape the store writes it (`[]`, or
-/// `[[to,...],...]` where each link's other values are strings or `null`, with no
-/// white space), into `targets`; `None` for any other text, which the JSON reader then
-/// reads or rejects. Written by hand because counting is all a load asks of a list
-/// before it reads it: serde_json going through every value was ~2.5 % of an audit,
-/// this scan a tenth of that.
-fn scan_targets(json: &[u8], targets: &mut Vec<UrlId>) -> Option<()> {
-    targets.clear();
+/// A link of a list as [`scan_links`] finds it: its target, how many values follow it,
+/// and where the first three (kind, text, rel) are in the list: a string's contents as a
+/// byte range, `None` for `null`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Scanned {
+    to: UrlId,
+    values: usize,
+    texts: [Option<(usize, usize)>; 3],
+}
+
+impl Scanned {
+    /// Whether it has the stored shape: a kind, then a text and a rel or `null`s.
+    fn is_stored_link(&self) -> bool {
+        self.values == 3 && self.texts[0].is_some()
+    }
+
+    /// The link as a reader sees it, with the stored shape, from `json`, the list it was
+    /// scanned in, when its texts hold no escape (they are the list's bytes as written).
+    fn link<'a>(&self, from: UrlId, json: &'a str) -> LinkRowRef<'a> {
+        let text = |i: usize| self.texts[i].map(|(a, b)| &json[a..b]);
+        LinkRowRef {
+            from,
+            to: self.to,
+            kind: text(0).unwrap_or_default().into(),
+            text: text(1),
+            rel: text(2),
+        }
+    }
+}
+
+/// The links of a list in the one shape the store writes it (`[]`, or `[[to,...],...]`
+/// where each link's other values are strings or `null`, with no white space), into
+/// `links`, and whether a string holds an escape (its bytes are then not its text);
+/// `None` for any other text, which the JSON reader then reads or rejects. Written by
+/// hand because a load reads every list twice, once to count each target's links and
+/// once to place them: serde_json going through every value was ~2.5 % of an audit's
+/// instructions for the count and ~3 % for the reading, this scan a fraction of that.
+fn scan_links(json: &str, links: &mut Vec<Scanned>) -> Option<bool> {
+    let json = json.as_bytes();
+    links.clear();
+    let mut escaped = false;
     let mut i = 1;
     if json.first() != Some(&b'[') {
         return None;
     }
     if json.get(1) == Some(&b']') {
-        return (json.len() == 2).then_some(());
+        return (json.len() == 2).then_some(false);
     }
     loop {
         if json.get(i) != Some(&b'[') {
@@ -520,36 +560,47 @@ fn scan_targets(json: &[u8], targets: &mut Vec<UrlId>) -> Option<()> {
         let to = json[i..i + digits]
             .iter()
             .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-        targets.push(UrlId::try_from(to).ok()?);
+        let mut link = Scanned {
+            to: UrlId::try_from(to).ok()?,
+            ..Scanned::default()
+        };
         i += digits;
         // The link's other values.
         while json.get(i) == Some(&b',') {
             i += 1;
-            if json[i..].starts_with(b"null") {
+            let text = if json[i..].starts_with(b"null") {
                 i += 4;
-                continue;
-            }
-            if json.get(i) != Some(&b'"') {
-                return None;
-            }
-            i += 1;
-            loop {
-                i += memchr::memchr2(b'"', b'\\', json.get(i..)?)?;
-                if json[i] == b'"' {
-                    i += 1;
-                    break;
+                None
+            } else if json.get(i) == Some(&b'"') {
+                i += 1;
+                let start = i;
+                loop {
+                    i += memchr::memchr2(b'"', b'\\', json.get(i..)?)?;
+                    if json[i] == b'"' {
+                        break;
+                    }
+                    // An escape: the char after the backslash is never the string's end.
+                    escaped = true;
+                    i += 2;
                 }
-                // An escape: the char after the backslash is never the string's end.
-                i += 2;
+                i += 1;
+                Some((start, i - 1))
+            } else {
+                return None;
+            };
+            if let Some(slot) = link.texts.get_mut(link.values) {
+                *slot = text;
             }
+            link.values += 1;
         }
         if json.get(i) != Some(&b']') {
             return None;
         }
+        links.push(link);
         i += 1;
         match json.get(i) {
             Some(b',') => i += 1,
-            Some(b']') => return (i + 1 == json.len()).then_some(()),
+            Some(b']') => return (i + 1 == json.len()).then_some(escaped),
             _ => return None,
         }
     }
@@ -558,15 +609,15 @@ fn scan_targets(json: &[u8], targets: &mut Vec<UrlId>) -> Option<()> {
 /// Counts the targets of a page's stored link list into `counts`, reading each link's
 /// target and skipping its texts (nothing allocated): a load counts every list before
 /// it reads them, and reading each whole twice was ~half its link lists' cost. `scan`
-/// is a buffer for [`scan_targets`], which counts the lists the store wrote.
+/// is a buffer for [`scan_links`], which counts the lists the store wrote.
 fn count_targets(
     json: &str,
     counts: &mut rustc_hash::FxHashMap<UrlId, u32>,
-    scan: &mut Vec<UrlId>,
+    scan: &mut Vec<Scanned>,
 ) -> Result<(), serde_json::Error> {
-    if scan_targets(json.as_bytes(), scan).is_some() {
-        for to in scan.iter() {
-            *counts.entry(*to).or_default() += 1;
+    if scan_links(json, scan).is_some() {
+        for link in scan.iter() {
+            *counts.entry(link.to).or_default() += 1;
         }
         return Ok(());
     }
@@ -993,7 +1044,10 @@ impl Store for SqliteStore {
         crawl: CrawlId,
         f: &mut dyn FnMut(LinkRowRef<'_>),
     ) -> Result<(), StoreError> {
-        self.for_each_link_list(crawl, &mut |from, json| read_links(from, json, f))
+        let mut scan = Vec::new();
+        self.for_each_link_list(crawl, &mut |from, json| {
+            read_links(from, json, f, &mut scan)
+        })
     }
 
     fn retried_attempts(&self, crawl: CrawlId) -> Result<Vec<(UrlId, Vec<Attempt>)>, StoreError> {
@@ -1380,7 +1434,7 @@ mod tests {
         let mut scan = Vec::new();
         for (from, json) in lists.iter().enumerate() {
             count_targets(json, &mut counted, &mut scan).unwrap();
-            read_links(from as UrlId, json, &mut |l| read.push(l.to)).unwrap();
+            read_links(from as UrlId, json, &mut |l| read.push(l.to), &mut scan).unwrap();
         }
         let mut counted: Vec<(UrlId, u32)> = counted.into_iter().collect();
         counted.sort_unstable();
@@ -1402,16 +1456,27 @@ mod tests {
                 count_targets(bad, &mut Default::default(), &mut scan).is_err(),
                 "{bad}"
             );
-            assert!(read_links(1, bad, &mut |_| {}).is_err(), "{bad}");
+            assert!(read_links(1, bad, &mut |_| {}, &mut scan).is_err(), "{bad}");
         }
     }
 
-    /// The scan of a list finds the targets the JSON reader finds in every list the
-    /// store writes (texts with quotes, backslashes, brackets, non-ASCII, ids up to
-    /// the largest), and leaves to the reader every list written otherwise (white
-    /// space, numbers as other values), which then counts it the same.
+    /// The scan of a list finds the links the JSON reader finds in every list the store
+    /// writes (texts with quotes, backslashes, brackets, non-ASCII, ids up to the
+    /// largest): their targets always, their texts as written when none holds an
+    /// escape; it leaves to the reader every list written otherwise (white space,
+    /// numbers as other values), which then counts and reads it the same.
     #[test]
-    fn link_targets_scan_as_the_json_reader_reads() {
+    fn link_lists_scan_as_the_json_reader_reads() {
+        use crate::model::LinkKind;
+        fn owned(l: LinkRowRef<'_>) -> LinkRow {
+            LinkRow {
+                from: l.from,
+                to: l.to,
+                kind: l.kind,
+                text: l.text.map(Into::into),
+                rel: l.rel.map(Into::into),
+            }
+        }
         let texts = [
             None,
             Some(""),
@@ -1419,38 +1484,62 @@ mod tests {
             Some("say \"hi\""),
             Some("back\\slash\\"),
             Some("[[7]],\"x\"]"),
-            Some("caf\u{e9} \u{1f600}\n\t"),
+            Some("caf\u{e9} \u{1f600}"),
+            Some("tab\t"),
             Some("\\"),
         ];
         let mut links = Vec::new();
         for (i, text) in texts.iter().enumerate() {
             let to = [0, 1, 9, 10, 12345, UrlId::MAX][i % 6];
+            let kinds = [LinkKind::Anchor, LinkKind::Image, LinkKind::Canonical];
             links.push(LinkRow {
                 from: 1,
                 to,
-                kind: crate::model::LinkKind::Anchor.into(),
+                kind: kinds[i % 3].into(),
                 text: text.map(Into::into),
                 rel: (i % 2 == 0).then(|| "nofollow".into()),
             });
         }
         let mut scan = Vec::new();
-        for n in 0..=links.len() {
-            let list: Vec<StoredLink<'_>> = links[..n]
-                .iter()
-                .map(|l| (l.to, l.kind.as_str(), l.text.as_deref(), l.rel.as_deref()))
-                .collect();
-            let json = serde_json::to_string(&list).unwrap();
-            let mut read = Vec::new();
-            read_links(1, &json, &mut |l| read.push(l.to)).unwrap();
-            assert_eq!(scan_targets(json.as_bytes(), &mut scan), Some(()), "{json}");
-            assert_eq!(scan, read, "{json}");
+        for from in 0..links.len() {
+            for to in from..=links.len() {
+                let list = &links[from..to];
+                let stored: Vec<StoredLink<'_>> = list
+                    .iter()
+                    .map(|l| (l.to, l.kind.as_str(), l.text.as_deref(), l.rel.as_deref()))
+                    .collect();
+                let json = serde_json::to_string(&stored).unwrap();
+                let escaped = scan_links(&json, &mut scan);
+                assert_eq!(escaped, Some(json.contains('\\')), "{json}");
+                let targets: Vec<UrlId> = scan.iter().map(|l| l.to).collect();
+                assert_eq!(
+                    targets,
+                    list.iter().map(|l| l.to).collect::<Vec<_>>(),
+                    "{json}"
+                );
+                assert!(scan.iter().all(Scanned::is_stored_link), "{json}");
+                if escaped == Some(false) {
+                    let read: Vec<LinkRow> = scan.iter().map(|l| owned(l.link(1, &json))).collect();
+                    assert_eq!(read, list, "{json}");
+                }
+                let mut read = Vec::new();
+                read_links(1, &json, &mut |l| read.push(owned(l)), &mut scan).unwrap();
+                assert_eq!(read, list, "{json}");
+            }
         }
         for other in [
             r#"[ [3,"a",null,null] ]"#,
             r#"[[3,"a",null,7]]"#,
             r#"[[3.0,"a",null,null]]"#,
+            r#"[[3,"a",true,null]]"#,
         ] {
-            assert_eq!(scan_targets(other.as_bytes(), &mut scan), None, "{other}");
+            assert_eq!(scan_links(other, &mut scan), None, "{other}");
+        }
+        // Scanned, but not as a stored link: the reader decides.
+        for odd in [r#"[[3,null,null,null]]"#, r#"[[3,"a",null]]"#, r#"[[3]]"#] {
+            assert!(scan_links(odd, &mut scan).is_some(), "{odd}");
+            assert!(!scan.iter().all(Scanned::is_stored_link), "{odd}");
+            assert!(read_links(1, odd, &mut |_| {}, &mut scan).is_err(), "{odd}");
         }
         let mut counted = rustc_hash::FxHashMap::default();
         count_targets(
