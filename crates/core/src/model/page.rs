@@ -278,7 +278,7 @@ impl<'de> Deserialize<'de> for PageFacts {
 /// only the whole read: the page then counts across pages, and its own checks see it
 /// without its detail.
 #[derive(Debug)]
-pub struct LeanFacts(pub PageFacts);
+pub(crate) struct LeanFacts(pub(crate) PageFacts);
 
 impl<'de> Deserialize<'de> for LeanFacts {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -532,10 +532,11 @@ impl Scanned {
 /// The links of a list in the one shape the store writes it (`[]`, or `[[to,...],...]`
 /// where each link's other values are strings or `null`, with no white space), into
 /// `links`, and whether a string holds an escape (its bytes are then not its text);
-/// `None` for any other text, which the JSON reader then reads or rejects. Written by
-/// hand because a load reads every list twice, once to count each target's links and
-/// once to place them: serde_json going through every value was ~2.5 % of an audit's
-/// instructions for the count and ~3 % for the reading, this scan a fraction of that.
+/// `None` for any other text, which the JSON reader then reads or rejects (a string's
+/// bytes are not checked for the raw control characters JSON forbids: the store never
+/// writes one). Written by hand because a load reads every list twice, once to count
+/// each target's links and once to place them: this scan in place of serde_json took
+/// 1.9 % off an audit's instructions in the count and 1.8 % in the reading.
 fn scan_links(json: &str, links: &mut Vec<Scanned>) -> Option<bool> {
     let json = json.as_bytes();
     links.clear();
