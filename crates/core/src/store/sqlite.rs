@@ -421,14 +421,17 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Msg>, failed: Arc<Mutex<Option
     }
 }
 
-/// The statements a crawl's batch runs for every page, each taken from the statement
-/// cache once a batch: taken and given back for every page, each take looked its text
-/// up and each return cleared its parameters (~1 % of a crawl's instructions).
+/// The statements a batch runs again and again (for every page of a crawl, for every
+/// 32 findings of an audit), each taken from the statement cache once a batch: taken
+/// and given back each time, each take looked its text up and each return cleared its
+/// parameters (~1 % of a crawl's instructions and of an audit's; the findings' insert
+/// has 224).
 #[derive(Default)]
 struct Hot<'c> {
     insert_urls: Option<rusqlite::CachedStatement<'c>>,
     write_result: Option<rusqlite::CachedStatement<'c>>,
     insert_links: Option<rusqlite::CachedStatement<'c>>,
+    insert_findings: Option<rusqlite::CachedStatement<'c>>,
 }
 
 /// The statement held in `slot`, taken from `tx`'s cache first if it is not yet.
@@ -779,8 +782,9 @@ fn insert_findings_sql(rows: usize) -> String {
 }
 
 /// Appends `findings` after the crawl's last stored one, keyed in this order.
-fn insert_findings(
-    tx: &Transaction<'_>,
+fn insert_findings<'c>(
+    tx: &'c Transaction<'_>,
+    hot: &mut Hot<'c>,
     crawl: CrawlId,
     findings: &[crate::model::AuditFinding],
 ) -> rusqlite::Result<()> {
@@ -804,16 +808,11 @@ fn insert_findings(
         }
         stmt.raw_execute()
     };
-    // The full statement is taken from the cache once a batch, not once a chunk: each
-    // return to the cache cleared its 224 parameters and each take looked its text up
-    // (~1 % of an audit's instructions). Executing it resets it; every parameter is
-    // bound again before the next.
+    // Executing the held statement resets it; every parameter is bound again before
+    // the next.
     let mut chunks = findings.chunks_exact(FINDINGS_PER_INSERT);
-    if chunks.len() > 0 {
-        let mut full = tx.prepare_cached(&FULL)?;
-        for chunk in chunks.by_ref() {
-            bind(&mut full, chunk)?;
-        }
+    for chunk in chunks.by_ref() {
+        bind(held(&mut hot.insert_findings, tx, &FULL)?, chunk)?;
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
@@ -858,7 +857,7 @@ fn apply<'c>(
             tx.execute("DELETE FROM findings WHERE crawl_id = ?1", [crawl])?;
             Ok(())
         }
-        WriteOp::Findings(findings) => insert_findings(tx, crawl, &findings),
+        WriteOp::Findings(findings) => insert_findings(tx, hot, crawl, &findings),
         WriteOp::Audited { key, findings } => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO audits (crawl_id, key, findings, audited_at) VALUES (?1, ?2, ?3, ?4)",
