@@ -3,6 +3,7 @@
 //! Writes are fire-and-forget [`WriteOp`]s handed to a writer that batches them into
 //! transactions, so the crawl never waits on a write per URL. Reads are plain queries.
 
+mod checkpoint;
 mod sqlite;
 
 use serde::Serialize;

@@ -276,7 +276,13 @@ impl SqliteStore {
             Some(v) if v < SCHEMA_VERSION => upgrade(&conn)?,
             Some(_) => {}
         }
-        let writer = open_conn(path)?;
+        let mut writer = open_conn(path)?;
+        super::checkpoint::in_background(&mut writer, open_conn(path)?).map_err(|reason| {
+            StoreError::Open {
+                path: path.display().to_string(),
+                reason,
+            }
+        })?;
         let (tx, rx) = mpsc::sync_channel(QUEUE_OPS);
         let failed = Arc::new(Mutex::new(None));
         let f = failed.clone();
