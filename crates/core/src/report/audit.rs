@@ -67,6 +67,33 @@ pub struct AuditSection {
 /// 65,536 of them queued held ~10-20 MB more at the audit's peak).
 const FLUSH_EVERY: u64 = 1 << 13;
 
+/// Bytes of findings (URLs and evidence) after which a commit is asked even before
+/// [`FLUSH_EVERY`] findings: what the writer has in hand is bounded by their size, not
+/// only their number (8,192 near-duplicate findings are ~8 MB, most others ~0.1 KB).
+const FLUSH_BYTES: u64 = 2 << 20;
+
+/// What has been handed to the writer since the last commit asked, and whether the
+/// next is due.
+#[derive(Debug, Default)]
+struct SinceCommit {
+    findings: u64,
+    bytes: u64,
+}
+
+impl SinceCommit {
+    /// Counts `findings` findings of `bytes` bytes; true when a commit is due
+    /// (counting starts again).
+    fn add(&mut self, findings: u64, bytes: u64) -> bool {
+        self.findings += findings;
+        self.bytes += bytes;
+        let due = self.findings >= FLUSH_EVERY || self.bytes >= FLUSH_BYTES;
+        if due {
+            *self = Self::default();
+        }
+        due
+    }
+}
+
 impl AuditSection {
     /// Runs the checks over a crawl in memory and keeps every finding.
     pub(super) fn run(site: &SiteData, cfg: &AuditConfig) -> Self {
@@ -106,6 +133,7 @@ impl AuditSection {
         let sampler = sample.then(|| Mutex::new(Sampler::default()));
         store.write(id, WriteOp::ClearFindings)?;
         let sent = AtomicU64::new(0);
+        let since = Mutex::new(SinceCommit::default());
         let in_flight: Mutex<Option<crate::store::Commit>> = Mutex::new(None);
         let failed: Mutex<Option<StoreError>> = Mutex::new(None);
         let fail = |e: StoreError| {
@@ -123,11 +151,19 @@ impl AuditSection {
                 batch.iter().for_each(|f| sampler.add(f, site));
             }
             let n = batch.len() as u64;
+            let bytes: u64 = batch
+                .iter()
+                .map(|f| (f.details.get().len() + f.url.as_ref().map_or(0, String::len)) as u64)
+                .sum();
             if let Err(e) = store.write(id, WriteOp::Findings(batch)) {
                 return fail(e);
             }
-            let before = sent.fetch_add(n, Ordering::Relaxed);
-            if (before + n) / FLUSH_EVERY != before / FLUSH_EVERY {
+            sent.fetch_add(n, Ordering::Relaxed);
+            let due = since
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .add(n, bytes);
+            if due {
                 let asked = match store.commit_later() {
                     Ok(c) => c,
                     Err(e) => return fail(e),
@@ -392,6 +428,22 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_commit_is_due_every_so_many_findings_or_bytes() {
+        let mut since = SinceCommit::default();
+        // Small findings: by their number.
+        assert!(!since.add(FLUSH_EVERY - 1, 100 * (FLUSH_EVERY - 1)));
+        assert!(since.add(1, 100));
+        // Counting started again.
+        assert!(!since.add(10, 1000));
+        assert!(!since.add(FLUSH_EVERY - 11, 1000));
+        assert!(since.add(1, 0));
+        // Large ones (near-duplicate evidence): by their size, long before.
+        assert!(!since.add(1000, FLUSH_BYTES - 1));
+        assert!(since.add(1, 1));
+        assert!(!since.add(2, 1 << 20));
+    }
 
     fn finding(
         check: &'static str,
