@@ -691,8 +691,8 @@ const PAGE_BATCH: usize = 64;
 /// checks with its full facts as it arrives, parsed on the worker threads and dropped
 /// after; pages not streamed are evaluated with what the crawl holds of them. The
 /// site-wide checks run once every page is handed out, over the shared parts, each on
-/// the first thread free (this one or a worker done with its pages). The findings and their order are those of [`audit_into`] over the fully
-/// loaded crawl.
+/// the first thread free (this one or a worker done with its pages). The findings and
+/// their order are those of [`audit_into`] over the fully loaded crawl.
 pub fn audit_streaming<E>(
     site: &SiteData,
     config: &AuditConfig,
@@ -723,8 +723,8 @@ pub fn audit_streaming<E>(
     let rx = std::sync::Mutex::new(rx);
     // Then the site-wide checks, over what the crawl holds, each taken by the first
     // thread free once every page is handed out (not from the start: their tables would
-    // be held beside every page in flight). Run on this thread alone, the other cores
-    // idled through them, a quarter of a 100,000-page audit.
+    // be held beside every page in flight). Run on this thread alone, they were the last
+    // quarter of a 100,000-page audit, the other cores mostly idle.
     let site_wide: Vec<&dyn Check> = enabled
         .iter()
         .copied()
