@@ -19,11 +19,15 @@ use rusqlite::hooks::Wal;
 /// SQLite's own default for checkpointing in the writer.
 const EVERY_FRAMES: c_int = 1000;
 
-/// Log frames at which the writer checkpoints itself, after its commit: 256 MB of log
-/// at the store's 16 KB pages. The log only starts over from its beginning at a write
-/// that finds all of it copied into the database, which a writer that never waits for
-/// the checkpoint thread seldom finds: without this the log file grows by everything a
-/// crawl writes. The checkpoint thread has copied most of it by then.
+/// Log frames from which the writer checkpoints itself, after each of its commits:
+/// 256 MB of log at the store's 16 KB pages. The log only starts over from its
+/// beginning at a write that finds all of it copied into the database, which a writer
+/// that never waits for the checkpoint thread seldom finds: without this the log file
+/// grows by everything a crawl writes. The checkpoint thread has copied most of it by
+/// then. Past it (a long read, an audit's facts stream, kept the log from being copied)
+/// the writer checkpoints after every commit, so the log starts over as soon as the
+/// read ends: checkpointing there only each 16,384 frames more, leaving the copy to the
+/// checkpoint thread, let a million-page crawl's log reach 2.4 GB instead of 1.4 GB.
 const RESET_FRAMES: c_int = 16_384;
 
 /// What a commit that left `frames` frames in the log calls for.
@@ -33,7 +37,7 @@ enum Step {
     Nothing,
     /// A checkpoint on the checkpoint thread.
     Background,
-    /// A checkpoint in the writer, now (the log is [`RESET_FRAMES`] long).
+    /// A checkpoint in the writer, now (the log is [`RESET_FRAMES`] long or longer).
     Here,
 }
 
